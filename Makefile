@@ -1,0 +1,55 @@
+# The two commands a new user types: `make test` and `make demo`. Both build .venv on first use.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# Torch first, from the pinned builds, so nothing later pulls a different one.
+TORCH   := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: test test-slow demo docs check-docs readme sync bench clean-venv
+
+$(STAMP): settings.ini setup.py
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Run every notebook as a test (what CI runs).
+test: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+## Also run the minutes-long cells marked `#| slow`.
+test-slow: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing --flags slow
+
+## Both pipelines end to end on the synthetic data, at small scale.
+demo: $(STAMP)
+	$(BIN)/python tools/run_demo.py
+
+## Export notebooks to the library and strip notebook noise.
+sync: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
+
+## README.md from nbs/index.ipynb (offline; nbdev_readme needs quarto).
+readme: $(STAMP)
+	$(BIN)/python tools/build_readme.py
+
+## Docs site in _docs/: nbdev_docs with quarto, otherwise the offline builder.
+docs: $(STAMP)
+	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; \
+	else $(BIN)/python tools/build_docs.py; fi
+
+## Open the built site in headless Chromium, screenshot it, check titles, API names and links.
+check-docs: $(STAMP)
+	$(BIN)/python tools/check_docs.py
+
+## Speed benchmarks (ratios measured side by side).
+bench: $(STAMP)
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)
