@@ -1,0 +1,189 @@
+"""Build the docs site offline from `nbdev_proc_nbs` output, for machines without quarto.
+
+`make docs` uses `nbdev_docs` when quarto is on PATH and this script otherwise. It renders the same
+processed notebooks (`_proc/`, with their `show_doc` API blocks already executed) to `_docs/`: one page per
+notebook under the file name nbdev gives it (`output-file` in the front matter), a sidebar in notebook
+order, code highlighted with pygments, markdown with mistune, figures inline, and links between notebooks
+(`x.ipynb`, or absolute links to the doc host that nbdev writes for backticked names) made relative.
+"""
+from __future__ import annotations
+import argparse, html, json, re, shutil, subprocess, sys
+from configparser import ConfigParser
+from pathlib import Path
+
+import mistune, yaml
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer, get_lexer_by_name
+
+ROOT = Path(__file__).resolve().parent.parent
+_fmt = HtmlFormatter(nowrap=False, cssclass='sourceCode')
+
+
+def slug(text: str) -> str:
+    "Heading anchor the way quarto makes it: lower case, spaces to dashes, punctuation dropped."
+    text = re.sub(r'<[^>]+>', '', text).strip().lower()
+    return re.sub(r'[^\w\- ]', '', text).replace(' ', '-')
+
+
+class _Renderer(mistune.HTMLRenderer):
+    def block_code(self, code, info=None):
+        lang = (info or 'python').split()[0]
+        try: lexer = get_lexer_by_name(lang)
+        except Exception: lexer = PythonLexer()
+        return highlight(code, lexer, _fmt)
+
+    def heading(self, text, level, **attrs):
+        return f'<h{level} id="{slug(text)}" class="anchored">{text}</h{level}>\n'
+
+
+_md = mistune.create_markdown(renderer=_Renderer(escape=False), plugins=['table', 'strikethrough', 'url'])
+
+
+def front_matter(nb) -> dict:
+    "The YAML front matter nbdev puts in the first raw cell."
+    for c in nb['cells'][:2]:
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'raw' and src.startswith('---'):
+            return yaml.safe_load(src.strip().strip('-')) or {}
+    return {}
+
+
+def directives(src: str) -> tuple[dict, str]:
+    "Split `#| key: value` lines from the code; returns (directives, remaining source)."
+    d, keep = {}, []
+    for line in src.splitlines():
+        m = re.match(r'^#\|\s*([\w-]+)\s*:?\s*(.*)$', line)
+        if m: d[m.group(1)] = m.group(2).strip() or True
+        else: keep.append(line)
+    return d, '\n'.join(keep).strip('\n')
+
+
+def render_output(o, asis: bool) -> str:
+    if o['output_type'] == 'stream':
+        return f'<pre class="cell-output-stdout">{html.escape("".join(o["text"]))}</pre>'
+    if o['output_type'] == 'error':
+        tb = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(o.get('traceback', [])))
+        return f'<pre class="cell-output-error">{html.escape(tb)}</pre>'
+    data = o.get('data', {})
+    if 'image/png' in data:
+        png = ''.join(data['image/png']).replace('\n', '')
+        return f'<div class="cell-output-display"><img src="data:image/png;base64,{png}" alt="figure"></div>'
+    if 'image/svg+xml' in data: return f'<div class="cell-output-display">{"".join(data["image/svg+xml"])}</div>'
+    if 'text/html' in data: return f'<div class="cell-output-display">{"".join(data["text/html"])}</div>'
+    if 'text/markdown' in data:
+        return f'<div class="cell-output-markdown">{_md("".join(data["text/markdown"]))}</div>'
+    if 'text/plain' in data:
+        return f'<pre class="cell-output">{html.escape("".join(data["text/plain"]))}</pre>'
+    return ''
+
+
+def render_cell(c) -> str:
+    src = ''.join(c['source'])
+    if c['cell_type'] == 'markdown':
+        if src.startswith('<!-- WARNING'): return ''
+        return f'<div class="cell-md">{_md(src)}</div>'
+    if c['cell_type'] != 'code': return ''
+    d, code = directives(src)
+    if d.get('include') == 'false' or 'hide' in d: return ''
+    parts = []
+    if code and d.get('echo') != 'false':
+        parts.append(highlight(code, PythonLexer(), _fmt))
+    if d.get('output') != 'false':
+        parts += [render_output(o, d.get('output') == 'asis') for o in c.get('outputs', [])]
+    return f'<div class="cell">{"".join(parts)}</div>' if parts else ''
+
+
+def fix_links(body: str, pages: dict[str, str], host: str) -> str:
+    "Make links to notebooks and to the doc host point at the local pages."
+    def repl(m):
+        href = m.group(1)
+        if host and href.startswith(host): href = href[len(host):].lstrip('/')
+        path, _, anchor = href.partition('#')
+        name = Path(path).name
+        if name in pages: path = pages[name]
+        elif path.endswith('.ipynb') and Path(path).name in pages: path = pages[Path(path).name]
+        return f'href="{path}{"#" + anchor if anchor else ""}"'
+    return re.sub(r'href="([^"]+)"', repl, body)
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – {site}</title>
+<link rel="stylesheet" href="site.css"></head>
+<body>
+<header class="navbar"><a href="index.html" class="brand">{site}</a><span class="tagline">{tagline}</span></header>
+<div class="layout">
+<nav class="sidebar"><ul>{sidebar}</ul></nav>
+<main class="content">
+<h1 class="title">{title}</h1>
+<p class="description">{description}</p>
+{body}
+</main></div></body></html>
+"""
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0; color: #222; }
+.navbar { background: #2780e3; color: white; padding: .7rem 1.2rem; display: flex; gap: 1rem; align-items: baseline; }
+.navbar .brand { color: white; font-weight: 600; font-size: 1.25rem; text-decoration: none; }
+.navbar .tagline { opacity: .85; font-size: .9rem; }
+.layout { display: flex; }
+.sidebar { width: 230px; flex-shrink: 0; padding: 1rem; border-right: 1px solid #eee; min-height: 100vh; }
+.sidebar ul { list-style: none; padding: 0; margin: 0; }
+.sidebar li { margin: .35rem 0; } .sidebar a { color: #333; text-decoration: none; }
+.sidebar a.active { color: #2780e3; font-weight: 600; }
+.content { padding: 1rem 2rem; max-width: 980px; min-width: 0; }
+.title { margin-bottom: .2rem; } .description { font-style: italic; opacity: .7; font-size: 1.2rem; margin-top: 0; }
+pre, .sourceCode pre { background: #f7f7f7; padding: .6rem; overflow-x: auto; font-size: .85rem; border-radius: 3px; }
+.cell { margin-bottom: 1rem; }
+.cell-output, .cell-output-stdout { background: none !important; border-left: 2px solid lightsalmon; margin-left: .8rem; }
+.cell-output-error { border-left: 2px solid crimson; margin-left: .8rem; }
+.cell-output-display img { max-width: 100%; }
+.cell-output-markdown { border-top: 1px solid #ddd; padding-top: .2rem; }
+table { border-collapse: collapse; margin: .5rem 0; } th, td { border: 1px solid #ddd; padding: .25rem .5rem; }
+"""
+
+
+def build(proc: Path, out: Path):
+    cfg = ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini'); c = cfg['DEFAULT']
+    host = c.get('doc_host', '') + c.get('doc_baseurl', '')
+    side = yaml.safe_load((proc/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    nbs = [proc/p for p in side if str(p).endswith('.ipynb')]
+    if (proc/'index.ipynb').exists() and proc/'index.ipynb' not in nbs: nbs.insert(0, proc/'index.ipynb')
+    nbs.sort(key=lambda p: (p.name != 'index.ipynb', str(p)))
+    metas = []
+    for p in nbs:
+        nb = json.loads(p.read_text())
+        fm = front_matter(nb)
+        outfile = fm.get('output-file') or ('index.html' if p.stem == 'index' else p.stem + '.html')
+        metas.append((p, nb, fm, outfile))
+    pages = {p.name: o for p, _, _, o in metas}
+    if out.exists(): shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out/'site.css').write_text(CSS + _fmt.get_style_defs('.sourceCode'))
+    for p, nb, fm, outfile in metas:
+        title = fm.get('title', p.stem)
+        items = ''.join(f'<li><a href="{o}"{" class=active" if o == outfile else ""}>{html.escape(f.get("title", q.stem))}</a></li>'
+                        for q, _, f, o in metas)
+        body = ''.join(render_cell(cell) for cell in nb['cells'])
+        page = PAGE.format(title=html.escape(str(title)), site=c['title'], tagline=html.escape(c['description']),
+                           sidebar=items, description=html.escape(str(fm.get('description', ''))), body=body)
+        (out/outfile).write_text(fix_links(page, pages, host))
+    for extra in (ROOT/'nbs').glob('images'):  # figures referenced by markdown
+        shutil.copytree(extra, out/'images', dirs_exist_ok=True)
+    print(f'wrote {len(metas)} pages to {out}')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--out', default=str(ROOT/'_docs'))
+    ap.add_argument('--skip-proc', action='store_true', help='reuse an existing _proc/')
+    a = ap.parse_args()
+    if not a.skip_proc:
+        bindir = Path(sys.executable).parent
+        subprocess.run([str(bindir/'nbdev_proc_nbs')], cwd=ROOT, check=True)
+    build(ROOT/'_proc', Path(a.out))
+
+
+if __name__ == '__main__': main()
