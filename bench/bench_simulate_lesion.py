@@ -1,0 +1,29 @@
+"""How fast the brain lesion set and healthy slices are drawn on 2 CPU threads.
+
+Target (issue 4): 1,000 lesion images at 128x128 in <= 30 s on 2 cores. Run from the repo root:
+    .venv/bin/python bench/bench_simulate_lesion.py
+"""
+import time
+import torch
+from interpret_vae.data.lesion import healthy_slices, simulate_lesion_set, simulate_oct_set, mni152_volumes
+
+torch.set_num_threads(2)
+
+def timed(f):
+    t = time.perf_counter(); f(); return time.perf_counter() - t
+
+load = timed(lambda: (mni152_volumes(), healthy_slices(1, size=128), healthy_slices(1, size=64)))  # template load + per-size pooling, once per process
+print(f"template load and pooling (once): {load:.2f} s")
+
+n_healthy, per = 250, 4
+t_set = timed(lambda: simulate_lesion_set(n_healthy, lesions_per_image=per, size=128, seed=0))
+n_les = n_healthy * per
+print(f"simulate_lesion_set({n_healthy}, lesions_per_image={per}, size=128): {n_les} lesion + {n_healthy} healthy images "
+      f"in {t_set:.2f} s -> {n_les / t_set:.0f} lesion images/s; target 30 s, ratio target/measured = {30 / t_set:.1f}x")
+
+for size in (64, 128):
+    t = timed(lambda: healthy_slices(2000, size=size, seed=0))
+    print(f"healthy_slices(2000, size={size}): {t:.2f} s -> {2000 / t:.0f} images/s")
+
+t_oct = timed(lambda: simulate_oct_set(1000, size=128, seed=0))
+print(f"simulate_oct_set(1000, size=128): {t_oct:.2f} s -> {1000 / t_oct:.0f} images/s")
