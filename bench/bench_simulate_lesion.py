@@ -29,3 +29,8 @@ for size in (64, 128):
 
 t_oct, cpu = timed(lambda: simulate_oct_set(1000, size=128, seed=0))
 print(f"simulate_oct_set(1000, size=128): {t_oct:.2f} s (cpu {cpu:.2f} s) -> {1000 / t_oct:.0f} images/s")
+
+import sys; sys.path.insert(0, str(__import__('pathlib').Path(__file__).parent))
+from _record import record
+record('simulate_lesion', lesion_images_per_s=round(n_les / t_set, 1), seconds_for_1000_lesion_images=round(t_set, 2),
+       oct_images_per_s=round(1000 / t_oct, 1))

@@ -25,9 +25,11 @@ def readme_text(nb_path: Path) -> str:
         elif c['cell_type'] == 'code':
             if re.search(r'^#\|\s*(hide|include:\s*false)', src, re.M): continue
             code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
-            if code: parts.append(f'```python\n{code}\n```')
+            if code and not re.search(r'^#\|\s*echo:\s*false', src, re.M): parts.append(f'```python\n{code}\n```')
             for o in c.get('outputs', []):
-                text = ''.join(o.get('text', '')) or ''.join(o.get('data', {}).get('text/plain', ''))
+                data = o.get('data', {})
+                if 'text/markdown' in data: parts.append(_relink(''.join(data['text/markdown']).strip())); continue
+                text = ''.join(o.get('text', '')) or ''.join(data.get('text/plain', ''))
                 if text.strip(): parts.append(f'```\n{text.rstrip()}\n```')
     return '\n\n'.join(parts) + '\n'
 
