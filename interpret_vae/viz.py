@@ -25,9 +25,10 @@ LABEL_COLOURS = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]], np.
 LABEL_NAMES = ('background', 'LV blood pool', 'LV myocardium', 'RV')
 
 def label_rgb(seg, # (...) integer label maps 0..3, numpy or torch
-              colours:np.ndarray=LABEL_COLOURS # (L,3) uint8 colour of each label
+              colours:np.ndarray|None=None # (L,3) uint8 colour of each label; None uses `LABEL_COLOURS`
              )->np.ndarray:
     "Label maps as RGB images, (..., 3) uint8 numpy."
+    colours = LABEL_COLOURS if colours is None else np.asarray(colours)
     seg = to_numpy(seg, 'seg')
     check_shape(seg, 'seg'); check_dtype(seg, 'seg', 'iub')
     check_labels(seg, 'seg', range(len(colours)))
