@@ -102,7 +102,6 @@ def fix_links(body: str, pages: dict[str, str], host: str) -> str:
         path, _, anchor = href.partition('#')
         name = Path(path).name
         if name in pages: path = pages[name]
-        elif path.endswith('.ipynb') and Path(path).name in pages: path = pages[Path(path).name]
         return f'href="{path}{"#" + anchor if anchor else ""}"'
     return re.sub(r'href="([^"]+)"', repl, body)
 

@@ -51,7 +51,7 @@ def module_symbols() -> dict[str, list[str]]:
     return out
 
 
-def page_modules(docs: Path) -> dict[str, str]:
+def page_modules() -> dict[str, str]:
     "Map each page to the module its notebook exports, via `#| default_exp` in nbs/."
     res = {}
     for nb in (ROOT/'nbs').glob('*.ipynb'):
@@ -70,7 +70,7 @@ def main():
     docs = Path(a.docs)
     if not (docs/'index.html').exists(): sys.exit(f'check_docs: {docs}/index.html missing; run `make docs` first')
     shots = docs/'_screenshots'; shots.mkdir(exist_ok=True)
-    syms, mods = module_symbols(), page_modules(docs)
+    syms, mods = module_symbols(), page_modules()
     problems, parsed = [], {}
     pages = sorted(p.name for p in docs.glob('*.html'))
     for name in pages:
