@@ -1,0 +1,32 @@
+"""Execute notebooks in place with a Jupyter kernel, storing their outputs for the docs, skipping `#| slow` and `#| cuda` cells.
+
+`jupyter nbconvert --execute` would run the paper-scale cells too. Usage: `.venv/bin/python tools/run_notebook.py nbs/NAME.ipynb ...`
+then `.venv/bin/nbdev_clean`.
+"""
+import re, sys, time
+from pathlib import Path
+import nbformat
+from nbconvert.preprocessors import ExecutePreprocessor
+
+SKIPPED = re.compile(r'^#\|\s*(slow|cuda)\b', re.M)
+
+class SkipSlow(ExecutePreprocessor):
+    "nbconvert's executor, leaving cells marked `#| slow` or `#| cuda` as they are."
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == 'code' and SKIPPED.search(cell.source): return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+def run(path:Path, timeout:int=1800):
+    "Execute the notebook at `path` in its own folder and write it back with outputs."
+    nb = nbformat.read(path, as_version=4)
+    t = time.time()
+    SkipSlow(timeout=timeout, kernel_name='python3').preprocess(nb, {'metadata': {'path': str(path.parent)}})
+    nbformat.write(nb, path)
+    print(f'{path}: executed in {time.time() - t:.0f} s')
+
+if __name__ == '__main__':
+    if len(sys.argv) < 2: sys.exit(__doc__)
+    for p in sys.argv[1:]:
+        path = Path(p).resolve()
+        if not path.exists(): sys.exit(f'{p}: no such notebook')
+        run(path)
