@@ -66,9 +66,10 @@ def render_output(o, asis: bool) -> str:
         tb = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(o.get('traceback', [])))
         return f'<pre class="cell-output-error">{html.escape(tb)}</pre>'
     data = o.get('data', {})
-    if 'image/png' in data:
-        png = ''.join(data['image/png']).replace('\n', '')
-        return f'<div class="cell-output-display"><img src="data:image/png;base64,{png}" alt="figure"></div>'
+    for kind in ('png', 'jpeg'):  # notebooks of noisy scans store their figures as JPEG to stay small
+        if f'image/{kind}' in data:
+            b64 = ''.join(data[f'image/{kind}']).replace('\n', '')
+            return f'<div class="cell-output-display"><img src="data:image/{kind};base64,{b64}" alt="figure"></div>'
     if 'image/svg+xml' in data: return f'<div class="cell-output-display">{"".join(data["image/svg+xml"])}</div>'
     if 'text/html' in data: return f'<div class="cell-output-display">{"".join(data["text/html"])}</div>'
     if 'text/markdown' in data:
