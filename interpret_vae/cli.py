@@ -25,10 +25,10 @@ from .data.cardiac import (CineCohort, FIELD_OF_VIEW_MM, simulate_cohort, save_c
                                         cine_sequence_dls, septal_line)
 from .data.lesion import simulate_lesion_set, simulate_oct_set, OCT_LABELS
 from .models.unet import UNET_CONFIGS, train_unet, segment_cohort
-from .models.concept_vae import (ConceptVAE, make_model, train_three_stages, train_baseline, predict,
+from .models.concept_vae import (ConceptVAE, train_three_stages, train_baseline, predict,
                                               reconstruct_cohort)
 from .evaluate import youden_threshold, binary_metrics, dice_score, explanation_auc
-from .experiments.crt import crt_config, run_crt_experiment
+from .experiments.crt import crt_config, crt_model, run_crt_experiment
 from .experiments.explain import lesion_experiment, oct_experiment, explain_images, beside_paper, METHODS
 from .viz import plot_latent_pca, plot_mmode, plot_explanations
 
@@ -349,8 +349,6 @@ def simulate(kind:str, # 'cardiac' (NIfTI cines), 'lesion' (brain slices with le
     return Path(out)
 
 # %% ../nbs/09_cli.ipynb #32920dd7
-_MODEL_KEYS = ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout')
-
 def _msg(e:Exception)->str:
     "The message of a package error without the `path: ` prefix that names `load_cohort`'s argument."
     m = str(e)
@@ -484,7 +482,7 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
             raise Interrupted(f"U-Net training stopped; run the same command to resume from {out}")
         unet_model = ulearn.model.float().eval()
     set_seed(seed)   # the initial weights
-    model = make_model(kind, scale, n_slices=cfg['n_slices'], **{k: cfg[k] for k in _MODEL_KEYS})
+    model = crt_model(kind, cfg)
     dls = cine_sequence_dls(cohort, targets=model.targets, valid_idx=valid, bs=max(1, cfg['bs'] // world),
                             augment=cfg['augment'], seed=seed)
     ep = cfg['epochs']

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from torch import nn
 from fastai.callback.core import Callback
 from fastprogress.fastprogress import progress_bar
 from sklearn.model_selection import StratifiedKFold
@@ -21,8 +22,8 @@ from ..evaluate import cross_validate, youden_threshold, mcnemar_test, dice_scor
 
 # %% auto #0
 __all__ = ['CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'crt_config', 'CRTData', 'simulate_crt_data',
-           'EpochCounter', 'segment_crt_cohort', 'pretrain_crt_vae', 'crt_splits', 'FoldResult', 'train_crt_fold',
-           'crt_table', 'crt_beside_paper', 'CRTExperiment', 'run_crt_experiment']
+           'EpochCounter', 'segment_crt_cohort', 'crt_model', 'pretrain_crt_vae', 'crt_splits', 'FoldResult',
+           'train_crt_fold', 'crt_table', 'crt_beside_paper', 'CRTExperiment', 'run_crt_experiment']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONFIGS['paper']
@@ -143,8 +144,10 @@ def segment_crt_cohort(data:CRTData, # from `simulate_crt_data`
     return segmented, dice
 
 # %% ../../nbs/08a_experiments.crt.ipynb #d60009a6
-def _model(kind:str, config:dict):
-    "A fresh model of `kind` sized by `config`."
+def crt_model(kind:str, # 'concept', 'vae_crt' or 'baseline'
+              config:dict # from `crt_config`
+             )->nn.Module:
+    "A fresh model of `kind` sized by `config`: `make_model` with the experiment's sizes."
     return make_model(kind, config['scale'], n_slices=config['n_slices'], **{k: config[k] for k in _MODEL_KEYS})
 
 def _train_kw(config:dict)->dict:
@@ -159,7 +162,7 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
     c = _check_config(config)
     if pretrain is None or c['epochs']['pretrain'] == 0: return None
     if not isinstance(pretrain, CineCohort): raise ValueError(f"pretrain: expected a CineCohort, got {type(pretrain).__name__}")
-    model = _model('concept', c)
+    model = crt_model('concept', c)
     dls = cine_sequence_dls(pretrain, targets=(), bs=c['bs'], valid_pct=0.1, augment=c['augment'], seed=seed, device=device)
     train_three_stages(model, dls, None, path=Path(path)/'pretrain', seed=seed, show_progress=show_training,
                        epochs=dict(pretrain=c['epochs']['pretrain'], crt=0, primary=0, concepts=0), cbs=cbs,
@@ -216,7 +219,7 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
     folder = Path(path)/f'fold_{fold}'
     _check_split(folder, n, te)
     kw = dict(seed=seed + fold, show_progress=show_training, cbs=cbs, **_train_kw(c))
-    concept = _model('concept', c)
+    concept = crt_model('concept', c)
     if vae_state is not None: concept.vae.load_state_dict(vae_state)
     dls = cine_sequence_dls(cohort, targets=concept.targets, valid_idx=te, bs=c['bs'], augment=c['augment'],
                             seed=seed + fold, device=device)
@@ -230,7 +233,7 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
     p = predict(concept, cohort, device=device)
     scores['concept'], scores['septal_flash'] = p['crt_response'].to_numpy(), p['septal_flash'].to_numpy()
     recon['concept'] = _frame_dice(reconstruct_cohort(concept, cohort.segs[te], device=device), cohort.segs[te])
-    baseline = _model('baseline', c)
+    baseline = crt_model('baseline', c)
     train_baseline(baseline, dls, c['scale'], path=folder/'baseline', n_epoch=c['epochs']['baseline'], lr=c['lr'],
                    seed=seed + fold, show_progress=show_training, cbs=cbs)
     scores['baseline'] = predict(baseline, cohort, device=device)['crt_response'].to_numpy()
@@ -338,7 +341,7 @@ class CRTExperiment:
 def _architecture(config:dict)->str:
     "A fingerprint of every network's parameter names and shapes, so checkpoints of a changed model are never loaded."
     u = UNET_CONFIGS[config['scale']]
-    nets = [UNet(1, 4, u['base'], u['depth'])] + [_model(kind, config) for kind in KINDS]
+    nets = [UNet(1, 4, u['base'], u['depth'])] + [crt_model(kind, config) for kind in KINDS]
     shapes = [(n, tuple(v.shape)) for m in nets for n, v in m.state_dict().items()]
     return hashlib.sha1(repr(shapes).encode()).hexdigest()[:16]
 
