@@ -71,7 +71,12 @@ def render_output(o, asis: bool) -> str:
             b64 = ''.join(data[f'image/{kind}']).replace('\n', '')
             return f'<div class="cell-output-display"><img src="data:image/{kind};base64,{b64}" alt="figure"></div>'
     if 'image/svg+xml' in data: return f'<div class="cell-output-display">{"".join(data["image/svg+xml"])}</div>'
-    if 'text/html' in data: return f'<div class="cell-output-display">{"".join(data["text/html"])}</div>'
+    if 'text/html' in data:
+        body = ''.join(data['text/html'])
+        rows = body.count('<tr>') - 1  # minus the header
+        if 'class="fastprogress"' in body and rows > 8:  # long training logs fold away; the table is one click away
+            body = f'<details class="training-log"><summary>training log, {rows} epochs</summary>{body}</details>'
+        return f'<div class="cell-output-display">{body}</div>'
     if 'text/markdown' in data:
         return f'<div class="cell-output-markdown">{_md("".join(data["text/markdown"]))}</div>'
     if 'text/plain' in data:
