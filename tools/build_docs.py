@@ -66,7 +66,7 @@ def render_output(o, asis: bool) -> str:
         tb = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(o.get('traceback', [])))
         return f'<pre class="cell-output-error">{html.escape(tb)}</pre>'
     data = o.get('data', {})
-    for kind in ('png', 'jpeg'):  # notebooks of noisy scans store their figures as JPEG to stay small
+    for kind in ('png', 'jpeg', 'gif'):  # noisy scans are stored as JPEG to stay small; animations as GIF
         if f'image/{kind}' in data:
             b64 = ''.join(data[f'image/{kind}']).replace('\n', '')
             return f'<div class="cell-output-display"><img src="data:image/{kind};base64,{b64}" alt="figure"></div>'

@@ -31,12 +31,14 @@ def run_chromium(args: list[str], url: str) -> str:
 class _Page(HTMLParser):
     "Collects ids, hrefs, images and visible text of a rendered DOM."
     def __init__(self):
-        super().__init__(); self.ids, self.hrefs, self.imgs, self.text = set(), [], 0, []
+        super().__init__(); self.ids, self.hrefs, self.imgs, self.srcs, self.text = set(), [], 0, [], []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if 'id' in a: self.ids.add(a['id'])
         if tag == 'a' and a.get('href'): self.hrefs.append(a['href'])
-        if tag == 'img': self.imgs += 1
+        if tag == 'img':
+            self.imgs += 1
+            if a.get('src') and not a['src'].startswith('data:'): self.srcs.append(a['src'])
     def handle_data(self, data): self.text.append(data)
 
 
@@ -84,6 +86,8 @@ def main():
             target = path or name
             if target not in parsed: problems.append(f'{name}: broken link {href!r}')
             elif anchor and anchor not in parsed[target].ids: problems.append(f'{name}: missing anchor {href!r}')
+        for src in p.srcs:  # figures that are files (README images), not embedded outputs
+            if not re.match(r'^[a-z]+:', src) and not (docs/src).exists(): problems.append(f'{name}: missing image {src!r}')
         mod = mods.get(name)
         for sym in syms.get(mod, []):
             if sym.lower() not in p.ids: problems.append(f'{name}: API block for {sym} missing')
@@ -92,7 +96,8 @@ def main():
         run_chromium([f'--screenshot={shots/name.replace(".html", ".png")}', '--window-size=1280,1600'],
                      (docs/name).as_uri())
     n_api = sum(len(syms.get(m, [])) for n, m in mods.items() if n in parsed)
-    print(f'checked {len(parsed)} pages, {n_api} API blocks, {sum(len(p.hrefs) for p in parsed.values())} links; '
+    print(f'checked {len(parsed)} pages, {n_api} API blocks, {sum(len(p.hrefs) for p in parsed.values())} links, '
+          f'{sum(len(p.srcs) for p in parsed.values())} image files; '
           f'screenshots in {shots}')
     if problems:
         print('\n'.join(problems)); sys.exit(1)
