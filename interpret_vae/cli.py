@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import nibabel as nib
 from PIL import Image
 from scipy import ndimage
-from .core import (SCALES, default_device, check_scale, check_choice, check_positive, set_seed, checkpoint_epochs,
+from .core import (SCALES, default_device, atomic_path, record_settings, check_scale, check_choice, check_positive, set_seed, checkpoint_epochs,
                                 StopAfterEpochs, AnyDeviceDistributedTrainer)
 from fastcore.imports import in_ipython
 from fastprogress.fastprogress import progress_bar
@@ -33,9 +33,9 @@ from .experiments.explain import lesion_experiment, oct_experiment, explain_imag
 from .viz import plot_latent_pca, plot_mmode, plot_explanations
 
 # %% auto #0
-__all__ = ['SIMULATE_KINDS', 'CRT_KINDS', 'CLIError', 'Interrupted', 'atomic_path', 'atomic_dir', 'write_json', 'fig_to_png',
-           'html_report', 'write_report', 'main', 'simulate', 'load_crt_cohort', 'save_model_file', 'load_model_file',
-           'crt_train', 'crt_predict', 'crt_evaluate', 'read_slices', 'explain_folder', 'demo']
+__all__ = ['SIMULATE_KINDS', 'CRT_KINDS', 'CLIError', 'Interrupted', 'atomic_dir', 'write_json', 'fig_to_png', 'html_report',
+           'write_report', 'main', 'simulate', 'load_crt_cohort', 'save_model_file', 'load_model_file', 'crt_train',
+           'crt_predict', 'crt_evaluate', 'read_slices', 'explain_folder', 'demo']
 
 # %% ../nbs/09_cli.ipynb #f5bfa3dd
 class CLIError(Exception):
@@ -55,19 +55,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 # %% ../nbs/09_cli.ipynb #0ead43bf
-@contextmanager
-def atomic_path(path:str|Path # final file name
-               ):
-    "Yield a temporary path next to `path`; rename it to `path` when the block succeeds, delete it otherwise."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.part')
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 @contextmanager
 def atomic_dir(path:str|Path # final folder; it must not exist, or be empty
               ):
@@ -425,16 +412,8 @@ def _training_cbs(stop_after:int|None=None)->list:
     return cbs
 
 def _check_settings(out:Path, settings:dict):
-    "Record `settings` in `out/settings.json`, or refuse a folder holding a run with other settings."
-    f = out/'settings.json'
-    settings = json.loads(json.dumps(settings, default=str))
-    if f.exists():
-        old = json.loads(f.read_text())
-        diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-        if diff: raise CLIError(f"--out {out}: holds a run with other settings ({', '.join(diff)}); use a new folder")
-    elif _world()[1] == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(settings, f)
+    "Record `settings` in `out/settings.json`, or refuse a folder holding a run with other settings (one writer under DDP)."
+    record_settings(out, settings, '--out', write=_world()[1] == 0)
 
 def _stratified_valid(y:np.ndarray, valid_pct:float, seed:int, labels:Path)->np.ndarray:
     "Validation subjects: `valid_pct` of each class (at least one), drawn with `seed`."

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from fastai.learner import Learner
+from fastai.learner import Learner, save_model
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from fastai.losses import CrossEntropyLossFlat
@@ -25,9 +25,9 @@ import subprocess, sys
 
 # %% auto #0
 __all__ = ['SCALES', 'default_device', 'set_seed', 'to_numpy', 'check_shape', 'check_finite', 'check_dtype', 'check_labels',
-           'check_choice', 'check_positive', 'check_scale', 'CheckpointEvery', 'checkpoint_epochs', 'fit_resumable',
-           'tiny_images', 'tiny_image_dls', 'TinyCNN', 'tiny_learner', 'StopAfterEpochs', 'AnyDeviceDistributedTrainer',
-           'distributed', 'launch_distributed']
+           'check_choice', 'check_positive', 'check_scale', 'atomic_path', 'record_settings', 'CheckpointEvery',
+           'checkpoint_epochs', 'fit_resumable', 'tiny_images', 'tiny_image_dls', 'TinyCNN', 'tiny_learner',
+           'StopAfterEpochs', 'AnyDeviceDistributedTrainer', 'distributed', 'launch_distributed']
 
 # %% ../nbs/00_core.ipynb #b5962fbc
 def default_device(device:str|torch.device|None=None # explicit choice; `None` reads `IVAE_DEVICE`, then picks cuda, mps, cpu
@@ -133,6 +133,40 @@ def check_scale(scale:str)->str:
     "Validate an experiment size: 'small' (CPU, minutes) or 'paper' (the papers' sizes, GPU)."
     return check_choice(scale, 'scale', SCALES)
 
+# %% ../nbs/00_core.ipynb #898d5f1c
+@contextmanager
+def atomic_path(path:str|Path # the finished file's name; its folder is created
+               ):
+    "Yield a temporary path next to `path`, renamed to `path` when the block succeeds and deleted otherwise."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.part')
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/00_core.ipynb #cb7a5fa0
+def record_settings(folder:str|Path, # the run's folder; created when missing
+                    settings:dict, # what must match between a run and its resumption; made JSON-able (`str` for the rest)
+                    name:str='path', # the argument that named `folder`, for the message
+                    file:str='settings.json', # file in `folder` that keeps the settings
+                    ignore:Sequence[str]=(), # keys recorded but not compared, e.g. epoch counts a rerun may extend
+                    write:bool=True # False: only check (e.g. on every rank but the first under distributed training)
+                   )->dict:
+    "Record `settings` in `folder/file`, or check them against a previous run's; returns them as written."
+    folder, settings = Path(folder), json.loads(json.dumps(settings, default=str))
+    f = folder/file
+    if f.exists():
+        old = json.loads(f.read_text())
+        diff = sorted(k for k in set(old) | set(settings) if k not in ignore and old.get(k) != settings.get(k))
+        if diff: raise ValueError(f"{name}: {folder} holds a run with other settings "
+                                  f"({'; '.join(f'{k}: {old.get(k)!r} there, {settings.get(k)!r} now' for k in diff)}); use a new folder")
+    if write:
+        with atomic_path(f) as tmp: tmp.write_text(json.dumps(settings, indent=1))
+    return settings
+
 # %% ../nbs/00_core.ipynb #1096a915
 def _state_path(learn, name): return Path(learn.path)/learn.model_dir/f'{name}.state.pt'
 
@@ -153,9 +187,12 @@ class CheckpointEvery(Callback):
     def __init__(self, name:str): self.ckpt = name
     def after_epoch(self):
         if rank_distrib() != 0: return  # one writer under distributed training
-        self.learn.save(self.ckpt, with_opt=True)
-        torch.save(dict(epochs_done=self.epoch + 1, n_epoch=self.n_epoch, rng=_rng_state(self.learn)),
-                   _state_path(self.learn, self.ckpt))
+        learn = self.learn
+        # written under temporary names and renamed when complete, weights first: a run killed while saving
+        # resumes from the last epoch whose files are whole
+        with atomic_path(_state_path(learn, self.ckpt)) as state, atomic_path(Path(learn.path)/learn.model_dir/f'{self.ckpt}.pth') as weights:
+            save_model(weights, learn.model, getattr(learn, 'opt', None), with_opt=True)
+            torch.save(dict(epochs_done=self.epoch + 1, n_epoch=self.n_epoch, rng=_rng_state(learn)), state)
 
 def checkpoint_epochs(learn:Learner, name:str)->int:
     "Epochs recorded in checkpoint `name` of `learn` (0 when there is none)."

@@ -4,7 +4,6 @@
 
 # %% ../nbs/07_evaluate.ipynb #fcb20d0f
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 import numpy as np

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_viz.ipynb #a882f491
 from __future__ import annotations
-import io, os
+import io
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib import patheffects
 from PIL import Image
 import ipywidgets as widgets
-from .core import to_numpy, check_shape, check_finite, check_dtype, check_labels, check_positive
+from .core import to_numpy, check_shape, check_finite, check_dtype, check_labels, check_positive, atomic_path
 from .data.cardiac import septal_line, mmode
 
 # %% auto #0
@@ -102,10 +102,9 @@ def sequence_gif(seq, # (T,S,H,W) or (T,H,W) label maps (integer) or images (flo
     frames = []
     for f in tiles:
         im = Image.fromarray(f, mode='P'); im.putpalette(flat_palette.ravel().tolist()); frames.append(im)
-    tmp = path.with_name(path.name + '.part')
-    frames[0].save(tmp, format='GIF', save_all=True, append_images=frames[1:], duration=int(round(1000 / fps)),
-                   loop=0, optimize=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frames[0].save(tmp, format='GIF', save_all=True, append_images=frames[1:], duration=int(round(1000 / fps)),
+                       loop=0, optimize=False)
     return path
 
 # %% ../nbs/08_viz.ipynb #0d176f89

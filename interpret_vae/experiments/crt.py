@@ -13,7 +13,7 @@ from torch import nn
 from fastai.callback.core import Callback
 from fastprogress.fastprogress import progress_bar
 from sklearn.model_selection import StratifiedKFold
-from ..core import check_scale, check_choice, check_positive
+from ..core import check_scale, check_choice, check_positive, record_settings
 from ..data.cardiac import VENDORS, CineCohort, simulate_cohort, response_probability, cine_sequence_dls
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
 from ..models.concept_vae import (CONFIGS, make_model, train_three_stages, train_baseline, predict,
@@ -347,15 +347,7 @@ def _architecture(config:dict)->str:
 
 def _check_run_folder(path:Path, config:dict, seed:int):
     "Record the run's settings in `path/config.json`, or refuse a folder made with other settings or networks."
-    f = path/'config.json'
-    settings = dict(json.loads(json.dumps({k: v for k, v in config.items() if k != 'epochs'})), seed=seed,
-                    architecture=_architecture(config))
-    if f.exists():
-        old = json.loads(f.read_text())
-        if {k: v for k, v in old.items() if k != 'epochs'} != settings:
-            raise ValueError(f"path: {path} holds a run with other settings; use a new output folder")
-    path.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps(dict(settings, epochs=config['epochs']), indent=1))
+    record_settings(path, dict(config, seed=seed, architecture=_architecture(config)), 'path', file='config.json', ignore=['epochs'])
 
 def run_crt_experiment(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the paper's sizes, GPU)
                        path='crt_experiment', # output folder for checkpoints; a rerun with the same folder resumes

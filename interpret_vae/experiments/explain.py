@@ -4,7 +4,7 @@
 
 # %% ../../nbs/08b_experiments.explain.ipynb #4acfad7b
 from __future__ import annotations
-import json, os, tempfile, time
+import json, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -15,7 +15,7 @@ from torch import nn
 from scipy import ndimage
 from sklearn.model_selection import StratifiedGroupKFold
 from fastprogress.fastprogress import progress_bar
-from ..core import (default_device, set_seed, fit_resumable, check_scale, check_choice, check_positive, check_shape,
+from ..core import (atomic_path, record_settings, default_device, set_seed, fit_resumable, check_scale, check_choice, check_positive, check_shape,
                     check_finite, check_labels, to_numpy)
 from ..data.lesion import (healthy_slices, simulate_lesion_set, simulate_oct_set, simulate_oct_controls,
                            classification_dls, group_split, OCT_LABELS)
@@ -139,20 +139,9 @@ def explain_images(images, # (N,C,H,W) float images as the classifier takes them
 def _run_dir(out_dir, name:str, settings:dict, seed:int)->Path:
     "The experiment's folder `out_dir/name`, created; refuse one that holds a run with other settings."
     root = Path(tempfile.mkdtemp() if out_dir is None else out_dir)/name
-    root.mkdir(parents=True, exist_ok=True)
-    cfg = json.loads(json.dumps(dict(settings, seed=seed), default=str))
-    f = root/'settings.json'
-    if f.exists():
-        old = json.loads(f.read_text())
-        diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
-        if diff: raise ValueError(f"out_dir: {root} holds a run with other settings ({', '.join(f'{k}: {old.get(k)!r} there, {cfg.get(k)!r} now' for k in diff)}); use another folder")
-    else: f.write_text(json.dumps(cfg, indent=1))
+    record_settings(root, dict(settings, seed=seed), 'out_dir')
     return root
 
-def _save_atomic(path:Path, arr:np.ndarray):
-    tmp = path.with_name(f'.{path.name}.part')
-    with open(tmp, 'wb') as fh: np.save(fh, arr)
-    os.replace(tmp, path)
 
 def _classifier_model(s:dict, n_out:int)->nn.Module:
     if s['classifier'] == 'small_cnn': return SmallCNN(1, n_out, width=s['width'])
@@ -193,7 +182,9 @@ def _cached_maps(folder:Path, model, x, target, vae, methods, s:dict, multi_labe
                                  mask_scale=s['mask_scale'], temperature=s['temperature'], batch_size=s['batch_size'],
                                  progress=progress).maps[m]
         log['seconds'][m] = log['seconds'].get(m, 0.) + time.time() - t0
-        _save_atomic(f, maps[m]); log['maps_computed'] += 1
+        with atomic_path(f) as tmp:
+            with open(tmp, 'wb') as fh: np.save(fh, maps[m])   # a file handle: np.save would append .npy to the name
+        log['maps_computed'] += 1
     return maps
 
 # %% ../../nbs/08b_experiments.explain.ipynb #2be790c2

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/05_models.concept_vae.ipynb #fc331c00
 from __future__ import annotations
-import copy, tempfile
+import tempfile
 from pathlib import Path
 import numpy as np
 import pandas as pd

@@ -5,7 +5,6 @@
 # %% ../../nbs/04_models.vae.ipynb #2167c1d5
 from __future__ import annotations
 import tempfile
-from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
@@ -13,8 +12,7 @@ import torch.nn.functional as F
 from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
-from fastprogress import progress_bar
-from ..core import (default_device, set_seed, check_shape, check_finite, check_dtype, check_labels,
+from ..core import (default_device, set_seed, check_shape, check_finite, check_dtype,
                                 check_positive, check_scale, fit_resumable, to_numpy)
 
 # %% auto #0
