@@ -25,6 +25,7 @@ from .data.cardiac import (CineCohort, FIELD_OF_VIEW_MM, simulate_cohort, save_c
                                         cine_sequence_dls, septal_line)
 from .data.lesion import simulate_lesion_set, simulate_oct_set, OCT_LABELS
 from .models.unet import UNET_CONFIGS, train_unet, segment_cohort
+from .models.vae import train_healthy_vae, reconstruction_error
 from .models.concept_vae import (ConceptVAE, train_three_stages, train_baseline, predict,
                                               reconstruct_cohort)
 from .evaluate import youden_threshold, binary_metrics, dice_score, explanation_auc
@@ -35,7 +36,7 @@ from .viz import plot_latent_pca, plot_mmode, plot_explanations
 # %% auto #0
 __all__ = ['SIMULATE_KINDS', 'CRT_KINDS', 'CLIError', 'Interrupted', 'atomic_dir', 'write_json', 'fig_to_png', 'html_report',
            'write_report', 'main', 'simulate', 'load_crt_cohort', 'save_model_file', 'load_model_file', 'crt_train',
-           'crt_predict', 'crt_evaluate', 'read_slices', 'explain_folder', 'demo']
+           'crt_predict', 'crt_evaluate', 'read_slices', 'explain_folder', 'train_vae', 'demo']
 
 # %% ../nbs/09_cli.ipynb #f5bfa3dd
 class CLIError(Exception):
@@ -164,6 +165,11 @@ def _run_explain(a):
     auc = ', '.join(f"{k} {v:.3f}" for k, v in r.get('mean_auc', {}).items())
     print(f"maps of {r['n_images']} images written to {a.out}" + (f"; mean AUC: {auc}" if auc else ''))
 
+def _run_train_vae(a):
+    r = train_vae(a.images, a.out, scale=a.scale, size=a.size, epochs=a.epochs, seed=a.seed, progress=not a.quiet)
+    print(f"healthy VAE of {r['n_images']} images ({r['size']}x{r['size']}, {r['epochs']} epochs; mean |x - f(x)| "
+          f"{r['mean_abs_error']:.4f}) written to {a.out}")
+
 def _methods(s:str)->list:
     m = [v.strip() for v in s.split(',') if v.strip()]
     bad = [v for v in m if v not in METHODS]
@@ -263,6 +269,18 @@ def _parser()->argparse.ArgumentParser:
     x.add_argument('--mask-scale', type=_count, default=1, help='optimise masks at 1/MASK_SCALE resolution (default: 1)')
     x.add_argument('--batch-size', type=_count, default=32, help='images optimised together (default: 32)')
     x.set_defaults(run=_run_explain)
+
+    v = sub.add_parser('train-vae', parents=[common], help='train the healthy-image VAE that `explain --vae` fills with',
+                       description='Train the perturbation paper\'s healthy-image VAE on a folder of healthy slices and write it '
+                       'to OUT for `ivae explain --vae OUT`. Checkpoints go next to OUT; re-running resumes, and a larger '
+                       '--epochs extends the run.')
+    v.add_argument('--images', required=True, help='folder of healthy .png/.nii/.nii.gz slices')
+    v.add_argument('--out', default='healthy_vae.pt', help='model file to write (default: healthy_vae.pt)')
+    v.add_argument('--scale', choices=SCALES, default='small', help="network and schedule: 'small' (CPU, 30 epochs) or 'paper' (GPU, 1000)")
+    v.add_argument('--size', type=_count, help='resize slices to SIZE x SIZE, a multiple of 16 (the paper: 224)')
+    v.add_argument('--epochs', type=_count, help="total epochs (default: the scale's)")
+    v.add_argument('--seed', type=_seed, default=0, help='split, initial weights and shuffling (default: 0)')
+    v.set_defaults(run=_run_train_vae)
     return p
 
 def main(argv:list|None=None # arguments after `ivae`; `None` reads `sys.argv`
@@ -644,6 +662,26 @@ def explain_folder(images:str|Path, # folder of slices, or a data folder (see `r
     fig = plot_explanations(x[show], {k: v[show] for k, v in maps.items()}, None if m is None else m[show], titles=names[show])
     with atomic_path(out/'explanations.png') as tmp: tmp.write_bytes(fig_to_png(fig))
     write_json(res, out/'summary.json')
+    return res
+
+# %% ../nbs/09_cli.ipynb #6ab2d106
+def train_vae(images:str|Path, # folder of healthy .png/.nii/.nii.gz slices (a data folder: its images/)
+              out:str|Path='healthy_vae.pt', # model file for `ivae explain --vae`; checkpoints go to `<out stem>_checkpoints/`
+              *, scale:str='small', # network and schedule of `models.vae.HEALTHY_VAE_CONFIGS`: 'small' (CPU) or 'paper' (GPU)
+              size:int|None=None, # resize slices to size x size, a multiple of 16; `None`: their own (square) size
+              epochs:int|None=None, # total epochs; `None`: the scale's; more than a finished run's extends it
+              seed:int=0, # split, initial weights and shuffling
+              progress:bool=True)->dict:
+    "Train the healthy-image VAE on a folder of healthy slices, resumably; writes the model file `out`, returns a summary."
+    check_scale(scale)
+    names, x, _ = read_slices(images, None, size)
+    out = Path(out)
+    ckpt = out.with_name(f'{out.stem}_checkpoints')
+    record_settings(ckpt, dict(command='train-vae', images=Path(images).resolve(), scale=scale, size=x.shape[-1], seed=seed), '--out')
+    learn = train_healthy_vae(x, scale, n_epoch=epochs, path=ckpt, seed=seed, show_progress=progress)
+    res = dict(command='train-vae', n_images=len(names), size=int(x.shape[-1]), epochs=checkpoint_epochs(learn, 'healthy_vae'),
+               mean_abs_error=float(reconstruction_error(learn.model, x).mean()))
+    save_model_file(out, learn.model.float(), **res)
     return res
 
 # %% ../nbs/09_cli.ipynb #3a86371d
