@@ -112,13 +112,13 @@ def _tv(mask:torch.Tensor, beta:float)->torch.Tensor:
     dx = (mask[..., :, 1:] - mask[..., :, :-1]).abs().pow(beta).flatten(1).sum(1)
     return (dy + dx) / (mask.shape[-1] * mask.shape[-2])
 
-def _class_score(logits:torch.Tensor, target:torch.Tensor, score:str)->torch.Tensor:
-    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # half-precision logits saturate early
+def _class_score(logits:torch.Tensor, target:torch.Tensor, score:str, temperature:float=1.)->torch.Tensor:
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32)) / temperature  # half-precision logits saturate early
     p = logits.softmax(1) if score == 'softmax' else logits.sigmoid()
     return p.gather(1, target[:, None])[:, 0]
 
-def _terms(model, x, filled, mask, target, tv_beta, score):
-    return _area(mask), _tv(mask, tv_beta), _class_score(model(mask * x + (1 - mask) * filled), target, score)
+def _terms(model, x, filled, mask, target, tv_beta, score, temperature=1.):
+    return _area(mask), _tv(mask, tv_beta), _class_score(model(mask * x + (1 - mask) * filled), target, score, temperature)
 
 def perturbation_loss(model:nn.Module, x, # images (N,C,H,W), numpy or torch
                       filled, # their fills (N,C,H,W)
@@ -141,7 +141,7 @@ def perturbation_loss(model:nn.Module, x, # images (N,C,H,W), numpy or torch
     return dict(area=a.cpu(), tv=v.cpu(), score=s.cpu())
 
 # %% ../nbs/06_explain.ipynb #01720996
-def _optimise_masks(model, x, filled, target, *, l1, tv, tv_beta, n_iter, lr, betas, mask_scale, score, patience, min_delta):
+def _optimise_masks(model, x, filled, target, *, l1, tv, tv_beta, n_iter, lr, betas, mask_scale, score, temperature, patience, min_delta):
     "Deletion maps (B,T,H,W) for images `x` (B,C,H,W) and targets (B,T), all image-class pairs optimised together by Adam."
     (B, T), (H, W), dev = target.shape, x.shape[-2:], x.device
     img = torch.arange(B, device=dev).repeat_interleave(T)
@@ -156,7 +156,7 @@ def _optimise_masks(model, x, filled, target, *, l1, tv, tv_beta, n_iter, lr, be
         every = len(active) == n  # skip the gathers while no pair has stopped
         p = (m if every else m[active]).clone().requires_grad_()
         xa, fa, ta = (xs, fs, ts) if every else (xs[active], fs[active], ts[active])
-        area, tvar, sc = _terms(model, xa, fa, up(p), ta, tv_beta, score)
+        area, tvar, sc = _terms(model, xa, fa, up(p), ta, tv_beta, score, temperature)
         loss = l1 * area + tv * tvar + sc
         g, = torch.autograd.grad(loss.sum(), p)
         with torch.no_grad():
@@ -194,6 +194,7 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
                             lr:float=0.1, # Adam learning rate
                             mask_scale:int=1, # optimise the mask at 1/mask_scale of the image's resolution, upsampled bilinearly
                             score:str='softmax', # class score f_c: 'softmax' (single-label) or 'sigmoid' (multi-label) probability
+                            temperature:float=1., # f_c reads logits/temperature: > 1 keeps a very sure model's probability off 1, where it has no gradient
                             patience:int|None=20, # stop a pair after this many iterations without improvement; None runs all n_iter
                             min_delta:float=1e-4, # smallest loss decrease that counts as an improvement
                             betas:tuple=(0.9, 0.9), # Adam's moment decay rates (see above for the second)
@@ -208,7 +209,7 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
         fill = check_shape(_as_images(fill, 'fill'), 'fill', shape=x.shape)
     for v, nm in ((l1, 'l1'), (tv, 'tv'), (min_delta, 'min_delta')): check_positive(v, nm, allow_zero=True)
     check_positive(lr, 'lr'); check_positive(n_iter, 'n_iter', integer=True); check_positive(mask_scale, 'mask_scale', integer=True)
-    check_positive(batch_size, 'batch_size', integer=True)
+    check_positive(batch_size, 'batch_size', integer=True); check_positive(temperature, 'temperature')
     if patience is not None: check_positive(patience, 'patience', integer=True)
     if not (len(betas) == 2 and all(0 <= b < 1 for b in betas)): raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
     if not (isinstance(tv_beta, (int, float)) and tv_beta >= 1): raise ValueError(f"tv_beta: expected a number >= 1, got {tv_beta!r}")
@@ -222,7 +223,7 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
             sl = slice(s, s + batch_size)
             xb = x[sl].to(dev, dt)
             maps.append(_optimise_masks(model, xb, _fill_chunk(fill, xb, sl), t[sl].to(dev), l1=l1, tv=tv, tv_beta=tv_beta,
-                                        n_iter=n_iter, lr=lr, betas=betas, mask_scale=mask_scale, score=score,
+                                        n_iter=n_iter, lr=lr, betas=betas, mask_scale=mask_scale, score=score, temperature=temperature,
                                         patience=patience, min_delta=min_delta).float().cpu())
     maps = torch.cat(maps)
     return maps[:, 0] if one else maps

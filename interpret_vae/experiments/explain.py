@@ -84,11 +84,6 @@ def _check_methods(methods, vae):
     if 'VAE' in methods and vae is None: raise ValueError("vae: the 'VAE' method needs a trained healthy VAE, got None")
     return tuple(methods)
 
-class _Tempered(nn.Module):
-    "`model` with its logits divided by `temperature`: same decisions, probabilities pulled away from 0 and 1."
-    def __init__(self, model:nn.Module, temperature:float): super().__init__(); self.model, self.temperature = model, temperature
-    def forward(self, x): return self.model(x) / self.temperature
-
 def _one_method(method, model, x, target, vae, multi_label, n_iter, mask_scale, temperature, batch_size, progress):
     "(N,H,W) float32 maps of `method` for `model`'s score of `target` on images `x` (N,C,H,W)."
     width = x.shape[-1] / 224  # the paper's pixel sigmas are for 224-pixel images
@@ -96,7 +91,7 @@ def _one_method(method, model, x, target, vae, multi_label, n_iter, mask_scale, 
     elif method == 'BP': out = guided_backprop(model, x, target, sigma=5. * width)
     else:
         fill = VAEFill(vae) if method == 'VAE' else BlurFill(10. * width) if method == 'Blur' else ConstantFill(_FILLS[method])
-        out = meaningful_perturbation(model if temperature == 1 else _Tempered(model, temperature), x, target, fill,
+        out = meaningful_perturbation(model, x, target, fill, temperature=temperature,
                                       n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size,
                                       score='sigmoid' if multi_label else 'softmax', progress=progress)
     return np.asarray(to_numpy(out), np.float32)
