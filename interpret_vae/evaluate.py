@@ -15,7 +15,8 @@ from fastprogress.fastprogress import progress_bar
 from .core import to_numpy, check_shape, check_finite, check_dtype, check_labels, check_positive
 
 # %% auto #0
-__all__ = ['youden_threshold', 'binary_metrics', 'mcnemar_test', 'dice_score', 'explanation_auc', 'CVResult', 'cross_validate']
+__all__ = ['youden_threshold', 'binary_metrics', 'mcnemar_test', 'bootstrap_ci', 'dice_score', 'explanation_auc', 'CVResult',
+           'cross_validate']
 
 # %% ../nbs/07_evaluate.ipynb #dd0f9799
 def _binary(y, name:str, min_classes:int=2)->np.ndarray:
@@ -110,6 +111,37 @@ def mcnemar_test(y, # (N,) true binary labels 0/1
     if exact is None: exact = n < 25
     if exact: return float(stats.binomtest(b, n, 0.5).pvalue)
     return float(stats.chi2.sf((abs(b - c) - 1) ** 2 / n, 1))
+
+# %% ../nbs/07_evaluate.ipynb #9c191be5
+def bootstrap_ci(statistic:Callable, # `statistic(*arrays) -> float`, applied to the data and to every resample
+                 *arrays, # equal-length arrays (numpy or torch) whose rows are resampled together
+                 groups=None, # (N,) group (patient) id per row: resample whole groups; `None`: resample rows
+                 n_boot:int=2000, # bootstrap replicates
+                 seed:int=0, # seed of the resampling
+                 level:float=0.95 # confidence level of the interval
+                )->dict:
+    "Point estimate and percentile bootstrap interval `dict(estimate, lo, hi)` of `statistic`, resampling rows or whole groups."
+    if not callable(statistic): raise ValueError(f"statistic: expected a callable taking {len(arrays)} array(s), got {type(statistic).__name__}")
+    if not arrays: raise ValueError("arrays: expected at least one array to resample")
+    arrs = [to_numpy(a, f'arrays[{i}]') for i, a in enumerate(arrays)]
+    n = len(arrs[0])
+    if n == 0: raise ValueError("arrays: expected at least one row, got empty arrays")
+    for i, a in enumerate(arrs):
+        if len(a) != n: raise ValueError(f"arrays[{i}]: expected {n} rows like arrays[0], got {len(a)}")
+    check_positive(n_boot, 'n_boot', integer=True)
+    if not 0 < level < 1: raise ValueError(f"level: expected a number between 0 and 1, got {level!r}")
+    if groups is None: members = [np.array([i]) for i in range(n)]
+    else:
+        g = to_numpy(groups, 'groups')
+        check_shape(g, 'groups', shape=(n,))
+        members = [np.flatnonzero(g == u) for u in pd.unique(g)]
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(members), (n_boot, len(members)))
+    boot = np.array([statistic(*(a[idx] for a in arrs)) for idx in
+                     (np.concatenate([members[j] for j in row]) for row in picks)], np.float64)
+    a = (1 - level) / 2
+    lo, hi = np.nanquantile(boot, [a, 1 - a])
+    return dict(estimate=float(statistic(*arrs)), lo=float(lo), hi=float(hi))
 
 # %% ../nbs/07_evaluate.ipynb #00fe7eba
 def dice_score(pred, # (N, ...) integer label maps, numpy or torch; the first axis indexes images
