@@ -5,8 +5,13 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # Torch first, from the pinned builds, so nothing later pulls a different one.
 TORCH   := torch==2.14.1 torchvision==0.29.1
+# One intra-op thread per process: nbdev_test runs two notebooks at a time, and on two cores more threads oversubscribe
+# (CPU training several times slower) and change float summation order, so stored numbers would not reproduce.
+# The notebooks rely on this and set no thread count themselves; `make test THREADS=4` overrides it.
+THREADS ?= 1
+SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 
-.PHONY: test test-slow demo docs check-docs readme sync bench clean-venv
+.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -19,11 +24,11 @@ venv: $(STAMP)
 
 ## Run every notebook as a test (what CI runs).
 test: $(STAMP)
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(SERIAL) $(BIN)/nbdev_test --n_workers 2 --timing
 
 ## Also run the minutes-long cells marked `#| slow`.
 test-slow: $(STAMP)
-	$(BIN)/nbdev_test --n_workers 2 --timing --flags slow
+	$(SERIAL) $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
 
 ## Both pipelines end to end on the synthetic data, at small scale: demo_out/report.html and metrics.json.
 demo: $(STAMP)
@@ -38,18 +43,27 @@ sync: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/build_readme.py
 
-## Docs site in _docs/: nbdev_docs with quarto, otherwise the offline builder.
+## Docs site in _docs/: nbdev_docs with quarto, otherwise the offline builder (which installs and downloads nothing).
 docs: $(STAMP)
-	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; \
-	else $(BIN)/python tools/build_docs.py; fi
+	@if command -v quarto >/dev/null 2>&1; then $(SERIAL) $(BIN)/nbdev_docs; \
+	else $(SERIAL) $(BIN)/python tools/build_docs.py; fi
 
 ## Open the built site in headless Chromium, screenshot it, check titles, API names and links.
 check-docs: $(STAMP)
+	$(BIN)/python tools/check_docs.py --self-test
 	$(BIN)/python tools/check_docs.py
 
 ## Speed benchmarks (ratios measured side by side).
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+## On a GPU machine: install (offline-capable) and measure the paper-scale figures into bench/results/ (tools/gpu_check.sh).
+gpu-check:
+	tools/gpu_check.sh
+
+## The same code paths on CPU at tiny sizes, results in a temporary folder (CI runs this).
+gpu-dry-run: $(STAMP)
+	$(SERIAL) tools/gpu_check.sh --dry-run
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,13 +1,17 @@
-"""Build the docs site offline from `nbdev_proc_nbs` output, for machines without quarto.
+"""Build the docs site offline from nbdev's processed notebooks, for machines without quarto.
 
-`make docs` uses `nbdev_docs` when quarto is on PATH and this script otherwise. It renders the same
-processed notebooks (`_proc/`, with their `show_doc` API blocks already executed) to `_docs/`: one page per
-notebook under the file name nbdev gives it (`output-file` in the front matter), a sidebar in notebook
-order, code highlighted with pygments, markdown with mistune, figures inline, and links between notebooks
-(`x.ipynb`, or absolute links to the doc host that nbdev writes for backticked names) made relative.
+`make docs` uses `nbdev_docs` when quarto is on PATH and this script otherwise. It processes the notebooks with
+nbdev's own steps (the sidebar, then `proc_nbs`: `_proc/`, with the `show_doc` API blocks executed) but without
+`nbdev_proc_nbs`'s set-up, whose `_ensure_quarto` runs nbdev's quarto installer (sudo, a download, then
+`pip install -e .[dev]` with whatever `pip` is on PATH): this builder installs, downloads and escalates nothing,
+and fails if anything in nbdev tries to. It renders `_proc/` to `_docs/`: one page per notebook under the file name
+nbdev gives it (`output-file` in the front matter), a sidebar in notebook order, code highlighted with pygments,
+markdown with mistune (Quarto's `[text](url){key="value"}` link attributes become HTML attributes), figures inline,
+progress bars left out, and links between notebooks (`x.ipynb`, or absolute links to the doc host that nbdev writes
+for backticked names) made relative.
 """
 from __future__ import annotations
-import argparse, html, json, re, shutil, subprocess, sys
+import argparse, html, json, os, re, shutil
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -37,7 +41,22 @@ class _Renderer(mistune.HTMLRenderer):
         return f'<h{level} id="{slug(text)}" class="anchored">{text}</h{level}>\n'
 
 
-_md = mistune.create_markdown(renderer=_Renderer(escape=False), plugins=['table', 'strikethrough', 'url'])
+_mistune = mistune.create_markdown(renderer=_Renderer(escape=False), plugins=['table', 'strikethrough', 'url'])
+
+_ATTR_LINK = re.compile(r'\[([^\]\n]*)\]\(([^)\s]+)\)\{([^}\n]*)\}')
+_KEY_VALUE = re.compile(r'([A-Za-z][\w-]*)=("[^"]*"|\S+)')
+_HEADING_ATTRS = re.compile(r'^(#{1,6} .*?)\s*\{[#.][^}\n]*\}\s*$', re.M)
+
+
+def quarto_attributes(md: str) -> str:
+    "Markdown with Quarto's attribute blocks resolved: `[t](u){k=\"v\"}` becomes `<a href=\"u\" k=\"v\">t</a>`, `## h {#id}` drops them."
+    def link(m):
+        attrs = ''.join(f' {k}="{html.escape(v.strip(chr(34)), quote=True)}"' for k, v in _KEY_VALUE.findall(m.group(3)))
+        return f'<a href="{html.escape(m.group(2), quote=True)}"{attrs}>{_mistune(m.group(1)).strip().removeprefix("<p>").removesuffix("</p>")}</a>'
+    return _HEADING_ATTRS.sub(r'\1', _ATTR_LINK.sub(link, md))
+
+
+def _md(text: str) -> str: return _mistune(quarto_attributes(text))
 
 
 def front_matter(nb) -> dict:
@@ -72,7 +91,8 @@ def render_output(o, asis: bool) -> str:
             return f'<div class="cell-output-display"><img src="data:image/{kind};base64,{b64}" alt="figure"></div>'
     if 'image/svg+xml' in data: return f'<div class="cell-output-display">{"".join(data["image/svg+xml"])}</div>'
     if 'text/html' in data:
-        body = ''.join(data['text/html'])
+        body = without_progress_bars(''.join(data['text/html']))
+        if not re.sub(r'<[^>]+>|\s', '', body): return ''  # nothing left but a finished bar
         rows = body.count('<tr>') - 1  # minus the header
         if 'class="fastprogress"' in body and rows > 8:  # long training logs fold away; the table is one click away
             body = f'<details class="training-log"><summary>training log, {rows} epochs</summary>{body}</details>'
@@ -82,6 +102,15 @@ def render_output(o, asis: bool) -> str:
     if 'text/plain' in data:
         return f'<pre class="cell-output">{html.escape("".join(data["text/plain"]))}</pre>'
     return ''
+
+
+_BAR = re.compile(r'<progress\b[^>]*>.*?</progress>[^<]*', re.S)  # the bar and its "100.00% [5/5 00:02<00:00]" text
+_BAR_STYLE = re.compile(r'<style>[^<]*\bprogress\b[^<]*</style>', re.S)  # fastprogress' CSS for the bar
+
+
+def without_progress_bars(body: str) -> str:
+    "fastprogress HTML with the bars and their CSS removed (a stored bar is noise: a stack of blue bars above the result)."
+    return _BAR_STYLE.sub('', _BAR.sub('', body))
 
 
 def render_cell(c) -> str:
@@ -180,14 +209,28 @@ def build(proc: Path, out: Path):
     print(f'wrote {len(metas)} pages to {out}')
 
 
+def _refuse_install(*args, **kwargs):
+    raise RuntimeError('build_docs: nbdev tried to install quarto or the package; the offline docs build installs nothing')
+
+
+def process_notebooks(n_workers: int = 2) -> Path:
+    "nbdev's `_proc/` (sidebar, then `proc_nbs`), without `nbdev_proc_nbs`'s quarto check that installs quarto and the package."
+    import nbdev.quarto
+    from nbdev.serve import proc_nbs
+    os.chdir(ROOT)  # nbdev reads settings.ini from the working folder
+    for name in ('install', 'install_quarto', '_ensure_quarto'):  # trip-wires: none of them may run here
+        setattr(nbdev.quarto, name, _refuse_install)
+    nbdev.quarto.nbdev_sidebar.__wrapped__()  # nbs/sidebar.yml, the page order (git-ignored)
+    return proc_nbs(n_workers=n_workers)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT/'_docs'))
     ap.add_argument('--skip-proc', action='store_true', help='reuse an existing _proc/')
+    ap.add_argument('--n-workers', type=int, default=2, help='processes rendering the API blocks')
     a = ap.parse_args()
-    if not a.skip_proc:
-        bindir = Path(sys.executable).parent
-        subprocess.run([str(bindir/'nbdev_proc_nbs')], cwd=ROOT, check=True)
+    if not a.skip_proc: process_notebooks(a.n_workers)
     build(ROOT/'_proc', Path(a.out))
 
 

@@ -1,9 +1,10 @@
 """Execute notebooks in place with a Jupyter kernel, storing their outputs for the docs, skipping `#| slow` and `#| cuda` cells.
 
 `jupyter nbconvert --execute` would run the paper-scale cells too. Usage: `.venv/bin/python tools/run_notebook.py nbs/NAME.ipynb ...`
-then `.venv/bin/nbdev_clean`.
+then `.venv/bin/nbdev_clean`. The kernel runs with one intra-op thread (OMP_NUM_THREADS=1, MKL_NUM_THREADS=1, as
+`make test` does) unless the environment sets them, so the stored numbers are the ones the tests reproduce.
 """
-import re, sys, time
+import os, re, sys, time
 from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
@@ -26,6 +27,7 @@ def run(path:Path, timeout:int=1800):
 
 if __name__ == '__main__':
     if len(sys.argv) < 2: sys.exit(__doc__)
+    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(var, '1')  # the kernel inherits them
     for p in sys.argv[1:]:
         path = Path(p).resolve()
         if not path.exists(): sys.exit(f'{p}: no such notebook')
