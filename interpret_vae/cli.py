@@ -4,39 +4,50 @@
 
 # %% ../nbs/09_cli.ipynb #0ce82210
 from __future__ import annotations
-import argparse, base64, io, json, os, shutil, sys, time, traceback, warnings
-from contextlib import contextmanager
-from pathlib import Path
-import numpy as np
-import pandas as pd
-import torch
-from torch import nn
-import matplotlib.pyplot as plt
-import nibabel as nib
-from PIL import Image
-from scipy import ndimage
-from .core import (SCALES, default_device, atomic_path, record_settings, check_scale, check_choice, check_positive, set_seed, checkpoint_epochs,
-                                StopAfterEpochs, AnyDeviceDistributedTrainer)
-from fastcore.imports import in_ipython
-from fastprogress.fastprogress import progress_bar
-from fastai.torch_core import rank_distrib, num_distrib
-from fastai.callback.core import Callback
-from .data.cardiac import (CineCohort, FIELD_OF_VIEW_MM, simulate_cohort, save_cohort, load_cohort,
-                                        cine_sequence_dls, septal_line)
-from .data.lesion import simulate_lesion_set, simulate_oct_set, OCT_LABELS
-from .models.unet import UNET_CONFIGS, train_unet, segment_cohort
-from .models.vae import train_healthy_vae, reconstruction_error
-from .models.concept_vae import (ConceptVAE, train_three_stages, train_baseline, predict,
-                                              reconstruct_cohort)
-from .evaluate import youden_threshold, binary_metrics, dice_score, explanation_auc
-from .experiments.crt import crt_config, crt_model, run_crt_experiment
-from .experiments.explain import lesion_experiment, oct_experiment, explain_images, beside_paper, METHODS
-from .viz import plot_latent_pca, plot_mmode, plot_explanations
+import sys
+try:   # torch and fastai take seconds to import: a Ctrl-C meanwhile ends quietly, like one during a command
+    import argparse, json, os, shutil, time, traceback, warnings
+    from pathlib import Path
+    import numpy as np
+    import pandas as pd
+    import torch
+    from torch import nn
+    import matplotlib.pyplot as plt
+    import nibabel as nib
+    from PIL import Image
+    from scipy import ndimage
+    from interpret_vae.core import (SCALES, default_device, atomic_path, check_scale, check_choice, check_positive, check_model_runs,
+                                    set_seed, checkpoint_epochs, StopAfterEpochs, AnyDeviceDistributedTrainer)
+    from interpret_vae.io import (atomic_dir, write_json, write_report, fig_to_png, start_run, check_out_file, save_model_file,
+                                  load_model_file)
+    from fastcore.imports import in_ipython
+    from fastprogress.fastprogress import progress_bar
+    from fastai.torch_core import rank_distrib, num_distrib
+    from fastai.callback.core import Callback
+    from interpret_vae.data.cardiac import (CineCohort, FIELD_OF_VIEW_MM, simulate_cohort, save_cohort, load_cohort,
+                                            cine_sequence_dls, septal_line)
+    from interpret_vae.data.lesion import simulate_lesion_set, simulate_oct_set, load_image_folder, OCT_LABELS
+    from interpret_vae.data.folder import save_image_folder
+    from interpret_vae.data.cine_layouts import (CINE_LAYOUTS, detect_cine_layout, load_cine_cohort, labelled_frame_mask,
+                                                 labelled_frame_cohort, fill_unlabelled_frames)
+    from interpret_vae.data.brain_volumes import make_lesion_set
+    from interpret_vae.models.unet import UNET_CONFIGS, UNet, train_unet, segment_cohort
+    from interpret_vae.models.vae import HealthyVAE, train_healthy_vae, reconstruction_error
+    from interpret_vae.models.classifier import SmallCNN, densenet121_classifier
+    from interpret_vae.models.concept_vae import (ConceptVAE, train_three_stages, train_baseline, predict,
+                                                  reconstruct_cohort)
+    from interpret_vae.evaluate import youden_threshold, binary_metrics, dice_score, explanation_auc
+    from interpret_vae.experiments.crt import crt_config, crt_model, run_crt_experiment
+    from interpret_vae.experiments.explain import (lesion_experiment, oct_experiment, explain_images, beside_paper, METHODS,
+                                                   experiment_settings)
+    from interpret_vae.viz import plot_latent_pca, plot_mmode, plot_explanations
+except KeyboardInterrupt:
+    print("ivae: interrupted while starting", file=sys.stderr); raise SystemExit(130)
 
 # %% auto #0
-__all__ = ['SIMULATE_KINDS', 'CRT_KINDS', 'CLIError', 'Interrupted', 'atomic_dir', 'write_json', 'fig_to_png', 'html_report',
-           'write_report', 'main', 'simulate', 'load_crt_cohort', 'save_model_file', 'load_model_file', 'crt_train',
-           'crt_predict', 'crt_evaluate', 'read_slices', 'explain_folder', 'train_vae', 'demo']
+__all__ = ['SIMULATE_KINDS', 'CRT_KINDS', 'MODEL_BUILDERS', 'CLASSIFIER_KINDS', 'CLIError', 'Interrupted', 'main', 'simulate',
+           'load_crt_cohort', 'load_model', 'crt_train', 'crt_predict', 'crt_evaluate', 'read_slices', 'explain_folder',
+           'train_vae', 'demo']
 
 # %% ../nbs/09_cli.ipynb #f5bfa3dd
 class CLIError(Exception):
@@ -54,65 +65,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
-
-# %% ../nbs/09_cli.ipynb #0ead43bf
-@contextmanager
-def atomic_dir(path:str|Path # final folder; it must not exist, or be empty
-              ):
-    "Yield a temporary folder next to `path`; rename it to `path` when the block succeeds, delete it otherwise."
-    path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise CLIError(f"--out {path}: already exists and is not an empty folder; choose a new one")
-    tmp = path.with_name(f'.{path.name}.part')
-    shutil.rmtree(tmp, ignore_errors=True)   # left by a run that was killed
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-        if path.exists(): path.rmdir()
-        os.replace(tmp, path)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
-
-def write_json(obj, # dicts, lists, numbers, numpy values, DataFrames, paths
-               path:str|Path)->Path:
-    "Write `obj` as indented JSON to `path` atomically."
-    with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=_json_default))
-    return Path(path)
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)): return int(o)
-    if isinstance(o, (np.floating,)): return None if np.isnan(o) else float(o)
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, (pd.DataFrame,)): return json.loads(o.to_json(orient='index'))
-    if isinstance(o, Path): return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-# %% ../nbs/09_cli.ipynb #33393044
-def fig_to_png(fig, dpi:int=80)->bytes:
-    "PNG bytes of a matplotlib figure (closed afterwards)."
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); plt.close(fig)
-    return buf.getvalue()
-
-def html_report(title:str, sections:list # (heading, content) pairs; content: DataFrame, PNG bytes, matplotlib Figure or str (HTML)
-               )->str:
-    "A self-contained HTML page with the sections in order."
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>"
-             "body{font-family:sans-serif;max-width:1100px;margin:2rem auto;color:#222}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}"
-             "img{max-width:100%}</style></head><body>", f"<h1>{title}</h1>"]
-    for heading, content in sections:
-        parts.append(f"<h2>{heading}</h2>")
-        if isinstance(content, pd.DataFrame): parts.append(content.to_html(float_format=lambda v: f'{v:.3f}', na_rep='–'))
-        elif isinstance(content, bytes): parts.append(f"<img src='data:image/png;base64,{base64.b64encode(content).decode()}'>")
-        elif hasattr(content, 'savefig'): parts.append(f"<img src='data:image/png;base64,{base64.b64encode(fig_to_png(content)).decode()}'>")
-        else: parts.append(str(content))
-    parts.append("</body></html>")
-    return '\n'.join(parts)
-
-def write_report(path:str|Path, title:str, sections:list # as for `html_report`
-                )->Path:
-    "Write `html_report(title, sections)` to `path` atomically."
-    with atomic_path(path) as tmp: Path(tmp).write_text(html_report(title, sections))
-    return Path(path)
 
 # %% ../nbs/09_cli.ipynb #8772e7e7
 SIMULATE_KINDS = ('cardiac', 'lesion', 'oct')
@@ -141,32 +93,44 @@ def _run_simulate(a):
     p = simulate(a.kind, a.out, n=a.n, seed=a.seed, size=a.size, n_frames=a.frames, native=a.native, progress=not a.quiet)
     print(f"{a.kind} data set written to {p}")
 
+def _run_make_lesion_set(a):
+    p = make_lesion_set(a.healthy, a.lesions, _new_folder(a.out), lesions_per_image=a.lesions_per_image, size=a.size,
+                        seed=a.seed, progress=not a.quiet)
+    print(f"lesion set written to {p}")
+
 def _run_crt_train(a):
     m = crt_train(a.data, a.out, scale=a.scale, kind=a.kind, unet=a.unet, valid_pct=a.valid_pct, seed=a.seed,
-                  progress=not a.quiet, stop_after=a.stop_after, **_settings(a.set))
+                  progress=not a.quiet, stop_after=a.stop_after, restart=a.restart, trust_pickle=a.trust_pickle,
+                  layout=a.layout, labels=a.labels, **_settings(a.set))
     world, rank = _world()
     who = f"rank {rank}/{world}: " if world > 1 else ''
     print(f"{who}trained {m['epochs_trained']} epoch(s); validation loss {m['valid_loss']:.6g}; weight sum {m['weight_sum']:.9g}")
     if rank == 0: print(f"model: {Path(a.out)/'model.pt'}")
 
 def _run_crt_evaluate(a):
-    r = crt_evaluate(a.data, a.model, a.out, unet=a.unet, progress=not a.quiet)
+    r = crt_evaluate(a.data, a.model, a.out, unet=a.unet, trust_pickle=a.trust_pickle, layout=a.layout, labels=a.labels,
+                     progress=not a.quiet)
     for t, m in r['metrics'].items(): print(f"{t}: BACC {m['bacc']:.3f} SEN {m['sen']:.3f} SPE {m['spe']:.3f} AUC {m['auc']:.3f} (n={m['n']})")
+    for t, why in r['not_scored'].items(): print(f"{t}: not scored: {why}")
     if 'reconstruction_dice' in r: print(f"reconstruction Dice {r['reconstruction_dice']:.3f}")
 
 def _run_crt_predict(a):
-    p = crt_predict(a.data, a.model, a.out, unet=a.unet, progress=not a.quiet)
+    p = crt_predict(a.data, a.model, a.out, unet=a.unet, trust_pickle=a.trust_pickle, layout=a.layout, progress=not a.quiet)
     print(f"{len(p)} predictions written to {a.out}")
 
 def _run_explain(a):
     r = explain_folder(a.images, a.model, a.out, vae=a.vae, masks=a.masks, target=a.target, methods=a.methods,
                 multi_label=a.multi_label, size=a.size, n_iter=a.n_iter, mask_scale=a.mask_scale, batch_size=a.batch_size,
-                progress=not a.quiet)
-    auc = ', '.join(f"{k} {v:.3f}" for k, v in r.get('mean_auc', {}).items())
-    print(f"maps of {r['n_images']} images written to {a.out}" + (f"; mean AUC: {auc}" if auc else ''))
+                restart=a.restart, trust_pickle=a.trust_pickle, progress=not a.quiet)
+    print(f"maps of {r['n_images']} images written to {a.out}")
+    if 'n_scored' in r and r['n_scored']:
+        auc = ', '.join(f"{k} {v:.3f}" for k, v in r['mean_auc'].items())
+        print(f"mean ROC AUC against the masks over {r['n_scored']} of {r['n_images']} images: {auc}")
+    if r.get('unscored'): print(f"{len(r['unscored'])} image(s) not scored: an AUC needs both mask and background pixels, "
+                                f"and their masks are empty or full ({', '.join(r['unscored'][:3])}{', ...' if len(r['unscored']) > 3 else ''})")
 
 def _run_train_vae(a):
-    r = train_vae(a.images, a.out, scale=a.scale, size=a.size, epochs=a.epochs, seed=a.seed, progress=not a.quiet)
+    r = train_vae(a.images, a.out, scale=a.scale, size=a.size, epochs=a.epochs, seed=a.seed, restart=a.restart, progress=not a.quiet)
     print(f"healthy VAE of {r['n_images']} images ({r['size']}x{r['size']}, {r['epochs']} epochs; mean |x - f(x)| "
           f"{r['mean_abs_error']:.4f}) written to {a.out}")
 
@@ -193,6 +157,16 @@ def _parser()->argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('--debug', action='store_true', help='print the full traceback of an error')
     common.add_argument('--quiet', action='store_true', help='no progress bars')
+    trust = argparse.ArgumentParser(add_help=False)
+    trust.add_argument('--trust-pickle', action='store_true', help='also load model files that are pickled Python objects '
+                       '(torch.save(module)). Unpickling runs any code the file contains: use it only for files from a source '
+                       'you trust. Files written by ivae never need it')
+    layout = argparse.ArgumentParser(add_help=False)
+    layout.add_argument('--layout', choices=('auto',) + CINE_LAYOUTS, default='native', help="the cohort folder's layout: "
+                        "native (labels.csv, images/, segs/; default), ukbb, acdc or mnms as the datasets ship them, or auto")
+    restart = argparse.ArgumentParser(add_help=False)
+    restart.add_argument('--restart', action='store_true', help='OUT holds a run with other settings or inputs: delete '
+                         'its outputs and start over (without it, such a run is refused)')
     hidden = argparse.SUPPRESS
     p = _Parser(prog='ivae', description='Interpretable deep learning for medical imaging: '
                 'concept-disentangled VAEs for CRT response and VAE-filled perturbation explanations.')
@@ -220,12 +194,25 @@ def _parser()->argparse.ArgumentParser:
     s.add_argument('--native', action='store_true', help='cardiac: native acquisitions (varied spacing and frames) instead of normalised crops')
     s.set_defaults(run=_run_simulate)
 
+    ls = sub.add_parser('make-lesion-set', parents=[common], help='a lesion image folder from your own healthy and lesion 3-D volumes',
+                        description='The perturbation paper\'s eq. 3 on your own volumes: lesions from an ISLES-style folder (one '
+                        'sub-folder per case with a T1 image and a lesion mask) are registered into axial slices of healthy 3-D T1 '
+                        'volumes. Writes an image folder (16-bit PNG images, masks/, labels.csv with patients and lesion sources) '
+                        'that `ivae explain` and `ivae train-vae` read.')
+    ls.add_argument('--healthy', required=True, help='folder of healthy 3-D T1 volumes (NIfTI or Analyze .img), one per subject')
+    ls.add_argument('--lesions', required=True, help='ISLES-style folder: one sub-folder per case with an image and a lesion mask')
+    ls.add_argument('--out', required=True, help='image folder to create (must not exist or be empty)')
+    ls.add_argument('--lesions-per-image', type=_count, default=4, help='lesioned versions of every healthy slice (default: 4)')
+    ls.add_argument('--size', type=_count, default=128, help='image height and width in pixels (default: 128)')
+    ls.add_argument('--seed', type=_seed, default=0, help='which lesions go where (default: 0)')
+    ls.set_defaults(run=_run_make_lesion_set)
+
     c = sub.add_parser('crt', parents=[common], help='train, evaluate or apply a CRT-response model on a NIfTI cohort folder',
                        description='CRT response from cine MRI: a cohort folder holds labels.csv (subject_id, crt_response, '
                        'septal_flash, and ed_frame/es_frame when the scans need resampling) and segs/ and/or images/ with '
                        '<subject_id>.nii.gz (x, y, slice, time).')
     csub = c.add_subparsers(dest='action', metavar='ACTION', required=True, parser_class=_Parser)
-    t = csub.add_parser('train', parents=[common], help='train a model (resumes an interrupted run)',
+    t = csub.add_parser('train', parents=[common, trust, restart, layout], help='train a model (resumes an interrupted run)',
                         description='Train a CRT-response model on a cohort folder. Checkpoints go to OUT every epoch; re-running '
                         'the same command resumes, and a finished run trains nothing. Writes OUT/model.pt and OUT/metrics.json. '
                         'Under `accelerate launch --multi_gpu --num_processes N -m interpret_vae.cli crt train ...` the '
@@ -235,7 +222,9 @@ def _parser()->argparse.ArgumentParser:
     t.add_argument('--scale', choices=SCALES, default='small', help="model size and schedule (default: small)")
     t.add_argument('--kind', choices=CRT_KINDS, default='concept', help="concept: VAE + CRT + septal flash (default); "
                    "vae_crt: no concept; baseline: encoder + classifier")
-    t.add_argument('--unet', help='U-Net file to segment a cohort without segs/ (default: train one when there are images and segs)')
+    t.add_argument('--unet', help='U-Net file (or the model.pt of an earlier run, whose U-Net is used) to segment a cohort '
+                   'without segs/ (default: train one when there are images and segs)')
+    t.add_argument('--labels', help='ukbb/acdc/mnms layouts: CSV with subject_id, crt_response and septal_flash')
     t.add_argument('--valid-pct', type=_fraction, default=0.2, help='fraction of each class held out for validation (default: 0.2)')
     t.add_argument('--seed', type=_seed, default=0, help='split, initial weights and shuffling (default: 0)')
     t.add_argument('--set', action='append', metavar='KEY=VALUE', help='advanced: change one setting of experiments.crt.crt_config; VALUE is JSON')
@@ -243,23 +232,25 @@ def _parser()->argparse.ArgumentParser:
     t.set_defaults(run=_run_crt_train)
     for name, fn, helptext in (('evaluate', _run_crt_evaluate, 'metrics of a trained model on a labelled cohort'),
                                ('predict', _run_crt_predict, 'predictions of a trained model for every subject')):
-        e = csub.add_parser(name, parents=[common], help=helptext, description=helptext[0].upper() + helptext[1:] + '. '
+        e = csub.add_parser(name, parents=[common, trust, layout], help=helptext, description=helptext[0].upper() + helptext[1:] + '. '
                             'A cohort without segs/ is segmented by the U-Net stored in the model file, or by --unet.')
         e.add_argument('--data', required=True, help='cohort folder')
         e.add_argument('--model', required=True, help='model.pt of `ivae crt train`, or its run folder')
         e.add_argument('--out', required=name == 'predict', default=None,
                        help='CSV of predictions' if name == 'predict' else 'folder for evaluation.json and predictions.csv')
         e.add_argument('--unet', help='U-Net file for a cohort without segs/ (default: the model file\'s)')
+        if name == 'evaluate': e.add_argument('--labels', help='ukbb/acdc/mnms layouts: CSV with subject_id and the targets')
         e.set_defaults(run=fn)
 
-    x = sub.add_parser('explain', parents=[common], help="explain a classifier's decisions on a folder of images",
+    x = sub.add_parser('explain', parents=[common, trust, restart], help="explain a classifier's decisions on a folder of images",
                        description='Explanation maps (meaningful perturbation with VAE, constant and blur fills, guided '
                        'backpropagation, Grad-CAM) of a classifier for every image of a folder, scored by ROC AUC against masks '
                        'when given. Finished methods are kept in OUT, so re-running resumes.')
     x.add_argument('--images', required=True, help='folder of .png/.nii/.nii.gz slices, or a data folder with labels.csv, images/ and masks/')
-    x.add_argument('--model', required=True, help='classifier saved with torch.save(module, FILE): (N,1,H,W) in [0,1] -> logits')
-    x.add_argument('--vae', help="VAE trained on healthy images, for the 'VAE' method")
-    x.add_argument('--masks', help='folder of binary masks with the images\' names, to score the maps')
+    x.add_argument('--model', required=True, help='classifier file written by interpret_vae.io.save_model_file (kind small_cnn '
+                   'or densenet121): (N,1,H,W) in [0,1] -> logits')
+    x.add_argument('--vae', help="healthy VAE file of `ivae train-vae`, for the 'VAE' method")
+    x.add_argument('--masks', help='folder of binary masks (0/1 or 0/255) with the images\' names, to score the maps')
     x.add_argument('--out', default='explanations', help='output folder (default: explanations)')
     x.add_argument('--target', type=_seed, default=1, help='class (or label) index whose score is explained (default: 1)')
     x.add_argument('--methods', type=_methods, help=f"comma-separated subset of {','.join(METHODS)} (default: all)")
@@ -270,7 +261,7 @@ def _parser()->argparse.ArgumentParser:
     x.add_argument('--batch-size', type=_count, default=32, help='images optimised together (default: 32)')
     x.set_defaults(run=_run_explain)
 
-    v = sub.add_parser('train-vae', parents=[common], help='train the healthy-image VAE that `explain --vae` fills with',
+    v = sub.add_parser('train-vae', parents=[common, restart], help='train the healthy-image VAE that `explain --vae` fills with',
                        description='Train the perturbation paper\'s healthy-image VAE on a folder of healthy slices and write it '
                        'to OUT for `ivae explain --vae OUT`. Checkpoints go next to OUT; re-running resumes, and a larger '
                        '--epochs extends the run.')
@@ -301,6 +292,7 @@ def main(argv:list|None=None # arguments after `ivae`; `None` reads `sys.argv`
         if debug: traceback.print_exc()
         if isinstance(e, Interrupted): return _fail(str(e), 3)
         if isinstance(e, (CLIError, ValueError, FileNotFoundError)): return _fail(str(e))
+        if isinstance(e, OSError) and e.filename: return _fail(f"{e.filename}: {e.strerror or e}")
         return _fail(f"{type(e).__name__}: {e} (run with --debug for the traceback)", 1)
 
 # %% ../nbs/09_cli.ipynb #bf19b261
@@ -308,22 +300,12 @@ def _bar(items, progress:bool):
     "A progress bar over `items`, or `items` themselves: fastprogress prints a character even for a hidden bar."
     return progress_bar(items, leave=False) if progress else items
 
-def _png16(a, path):
-    Image.fromarray((np.clip(a, 0, 1) * 65535).round().astype(np.uint16)).save(path)
-
-def _png_mask(m, path):
-    Image.fromarray((np.asarray(m) > 0).astype(np.uint8) * 255).save(path)
-
-def _write_image_folder(path:Path, images, masks, labels:pd.DataFrame, stems:list, label_cols=None, progress=True):
-    "Images (N,1,H,W), masks ((N,H,W), or (N,K,H,W) with one sub-folder per `label_cols`) and `labels` in `load_image_folder`'s layout."
-    (path/'images').mkdir(parents=True, exist_ok=True)
-    subs = [path/'masks'] if label_cols is None else [path/'masks'/c for c in label_cols]
-    for s in subs: s.mkdir(parents=True, exist_ok=True)
-    for i in _bar(range(len(stems)), progress):
-        _png16(images[i, 0], path/'images'/f'{stems[i]}.png')
-        for k, s in enumerate(subs): _png_mask(masks[i] if label_cols is None else masks[i, k], s/f'{stems[i]}.png')
-    labels.insert(0, 'file', [f'{s}.png' for s in stems])
-    labels.to_csv(path/'labels.csv', index=False)
+def _new_folder(out, name:str='--out')->Path:
+    "Refuse `out` unless it is absent or an empty folder: checked before the work, not when writing after it."
+    out = Path(out)
+    if out.is_symlink() or (out.exists() and (not out.is_dir() or any(out.iterdir()))):
+        raise CLIError(f"{name} {out}: already exists and is not an empty folder; choose a new one")
+    return out
 
 def simulate(kind:str, # 'cardiac' (NIfTI cines), 'lesion' (brain slices with lesions) or 'oct' (multi-label B-scans)
              out:str|Path, # folder to create; it must not exist or be empty
@@ -338,20 +320,20 @@ def simulate(kind:str, # 'cardiac' (NIfTI cines), 'lesion' (brain slices with le
     check_choice(kind, 'kind', SIMULATE_KINDS)
     n = dict(cardiac=20, lesion=10, oct=64)[kind] if n is None else check_positive(n, 'n', integer=True)
     size = dict(cardiac=80, lesion=128, oct=128)[kind] if size is None else check_positive(size, 'size', integer=True)
-    with atomic_dir(out) as tmp:
-        if kind == 'cardiac':
-            save_cohort(simulate_cohort(n, seed=seed, size=size, n_frames=n_frames, native=native, progress=progress), tmp)
-        elif kind == 'lesion':
-            s = simulate_lesion_set(n, size=size, seed=seed, progress=progress)
-            version = np.arange(len(s.labels)) % (len(s.labels) // n)     # 0: the healthy slice, then its lesioned versions
-            stems = [f'subject{p:03d}_{"healthy" if v == 0 else f"lesion{v}"}' for p, v in zip(s.patient, version)]
-            labels = pd.DataFrame(dict(label=s.labels, patient=[f'subject{p:03d}' for p in s.patient]))
-            _write_image_folder(tmp, s.images, s.masks, labels, stems, progress=progress)
-        else:
-            s = simulate_oct_set(n, size=size, seed=seed)
-            labels = pd.DataFrame(s.labels.astype(int), columns=list(OCT_LABELS)).assign(patient=[f'patient{p:03d}' for p in s.patient])
-            _write_image_folder(tmp, s.images, s.masks, labels, [f'bscan{i:04d}' for i in range(n)], OCT_LABELS, progress)
-    return Path(out)
+    out = _new_folder(out)
+    if kind == 'cardiac':
+        cohort = simulate_cohort(n, seed=seed, size=size, n_frames=n_frames, native=native, progress=progress)
+        with atomic_dir(out) as tmp: save_cohort(cohort, tmp)
+    elif kind == 'lesion':
+        s = simulate_lesion_set(n, size=size, seed=seed, progress=progress)
+        version = np.arange(len(s.labels)) % (len(s.labels) // n)     # 0: the healthy slice, then its lesioned versions
+        stems = [f'subject{p:03d}_{"healthy" if v == 0 else f"lesion{v}"}' for p, v in zip(s.patient, version)]
+        save_image_folder(out, s.images, s.labels, s.masks, groups=[f'subject{p:03d}' for p in s.patient], names=stems, progress=progress)
+    else:
+        s = simulate_oct_set(n, size=size, seed=seed)
+        save_image_folder(out, s.images, s.labels.astype(int), s.masks, groups=[f'patient{p:03d}' for p in s.patient],
+                          names=[f'bscan{i:04d}' for i in range(n)], label_cols=OCT_LABELS, progress=progress)
+    return out
 
 # %% ../nbs/09_cli.ipynb #32920dd7
 def _msg(e:Exception)->str:
@@ -365,46 +347,68 @@ def _on_grid(data:Path, config:dict)->bool:
     try: return all(tuple(nib.load(f).shape) == grid for k in ('images', 'segs') for f in (data/k).glob('*.nii*'))
     except Exception: return False   # an unreadable file: `load_cohort` names it
 
-def load_crt_cohort(data:str|Path, # cohort folder: labels.csv and images/ and/or segs/ (see above)
+def load_crt_cohort(data:str|Path, # cohort folder: labels.csv and images/ and/or segs/ (see above), or a public dataset's layout
                     config:dict, # from `crt_config`: the grid (`size`, `n_frames`, `n_slices`) the model reads
-                    targets=('crt_response',) # labels.csv columns that must hold 0 or 1 for every subject
+                    targets=('crt_response',), # label columns that must hold 0 or 1 for every subject
+                    *, layout:str='native', # 'native' (the layout above), 'ukbb', 'acdc', 'mnms' or 'auto' (see `load_cine_cohort`)
+                    labels:str|Path|None=None # CSV with subject_id and the targets, for a public dataset's layout
                    )->CineCohort:
     "The cohort in `data` on `config`'s grid, resampled when it is not on it already; errors name the folder or file."
     data = Path(data)
     if not data.is_dir(): raise CLIError(f"--data {data}: no such folder")
-    normalise = not _on_grid(data, config)
-    try: cohort = load_cohort(data, normalise=normalise, target_spacing=FIELD_OF_VIEW_MM / config['size'],
-                              n_frames=config['n_frames'], size=config['size'])
-    except (ValueError, FileNotFoundError) as e: raise CLIError(f"--data {data}: {_msg(e)}") from e
+    check_choice(layout, 'layout', ('auto',) + CINE_LAYOUTS)
+    try: layout = detect_cine_layout(data) if layout == 'auto' else layout
+    except ValueError as e: raise CLIError(f"--data {data}: {_msg(e)} (or pass --layout)") from None
+    if labels is not None and not Path(labels).is_file(): raise CLIError(f"--labels {labels}: no such file")
+    if layout == 'native' and labels is None:
+        try: cohort = load_cohort(data, normalise=not _on_grid(data, config), target_spacing=FIELD_OF_VIEW_MM / config['size'],
+                                  n_frames=config['n_frames'], size=config['size'])
+        except (ValueError, FileNotFoundError) as e: raise CLIError(f"--data {data}: {_msg(e)}") from e
+    else:
+        if labels is None and targets:
+            raise CLIError(f"--labels: a {layout} cohort holds no {targets[0]}; pass --labels CSV with subject_id and {', '.join(targets)}")
+        try: cohort = load_cine_cohort(data, layout, n_slices=config['n_slices'], target_spacing=FIELD_OF_VIEW_MM / config['size'],
+                                       n_frames=config['n_frames'], size=config['size'], labels_csv=labels)
+        except (ValueError, FileNotFoundError) as e: raise CLIError(f"--data {data}: {_msg(e)}") from e
     n_s = (cohort.segs if cohort.segs is not None else cohort.images).shape[1]
     if n_s != config['n_slices']: raise CLIError(f"--data {data}: expected {config['n_slices']} slices per subject, got {n_s}")
+    table = Path(labels) if labels is not None else data/'labels.csv'
     for t in targets:
-        if t not in cohort.labels.columns: raise CLIError(f"{data/'labels.csv'}: no {t!r} column")
+        if t not in cohort.labels.columns: raise CLIError(f"{table}: no {t!r} column")
         bad = ~cohort.labels[t].isin([0, 1])
         if bad.any():
             i = bad.idxmax()
-            raise CLIError(f"{data/'labels.csv'}: column {t!r} must be 0 or 1, subject {cohort.labels['subject_id'][i]!r} has {cohort.labels[t][i]}")
+            sid, v = cohort.labels['subject_id'][i], cohort.labels[t][i]
+            if pd.isna(v): raise CLIError(f"{table}: no {t!r} for subject {sid!r}")
+            raise CLIError(f"{table}: column {t!r} must be 0 or 1, subject {sid!r} has {v}")
     return cohort
 
 # %% ../nbs/09_cli.ipynb #4ff23582
-def save_model_file(path:str|Path, model:nn.Module, **info)->Path:
-    "Save `model` (on the CPU) and `info` to `path` atomically."
-    with atomic_path(path) as tmp: torch.save(dict(model=model.cpu().eval(), **info), tmp)
-    return Path(path)
+def _crt_builder(kind:str): return lambda **config: crt_model(kind, config)
 
-def load_model_file(path:str|Path, # a file from `save_model_file` or `torch.save(module, path)`; a folder means its model.pt
-                    arg:str='--model' # the option that named it, for messages
-                   )->dict:
-    "The saved dict, with the module under `model`; one-line errors name the option and the file."
-    path = Path(path)
-    if path.is_dir(): path = path/'model.pt'
-    if not path.is_file(): raise CLIError(f"{arg} {path}: no such file")
-    try: obj = torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as e: raise CLIError(f"{arg} {path}: not a PyTorch file ({type(e).__name__}: {str(e)[:80]})") from e
-    if isinstance(obj, nn.Module): obj = dict(model=obj)
-    if not isinstance(obj, dict) or not isinstance(obj.get('model'), nn.Module):
-        raise CLIError(f"{arg} {path}: expected a module saved with torch.save(module, file) or a model file written by ivae")
-    return obj
+MODEL_BUILDERS = dict(small_cnn=SmallCNN, densenet121=densenet121_classifier, healthy_vae=HealthyVAE, unet=UNet,
+                      **{k: _crt_builder(k) for k in CRT_KINDS})
+"Every kind of model file the commands read: kind -> constructor taking the file's config."
+CLASSIFIER_KINDS = ('small_cnn', 'densenet121')
+
+def load_model(path:str|Path, # a model file (a folder means its model.pt)
+               option:str='--model', # the option that named it, for messages
+               kinds:tuple|None=None, # kinds accepted; `None`: any of `MODEL_BUILDERS`
+               trust_pickle:bool=False # also unpickle `torch.save(module)` files: runs any code they hold
+              )->dict:
+    "A model file's modules rebuilt from their kinds and configs, with its info (`io.load_model_file` on `MODEL_BUILDERS`)."
+    return load_model_file(path, MODEL_BUILDERS, option, kinds=kinds, trust_pickle=trust_pickle)
+
+def _unet_part(net)->tuple|None:
+    "(module, kind, config) of a U-Net to store in a model file; `None` for none, or a trusted pickle of another class."
+    if not isinstance(net, UNet): return None
+    return net, 'unet', dict(in_channels=net.in_channels, n_classes=net.n_classes, base=net.base, depth=net.depth)
+
+def _healthy_vae_config(vae:HealthyVAE)->dict:
+    "The constructor arguments that rebuild `vae`."
+    drop = next(m.p for m in vae.encoder if isinstance(m, nn.Dropout))
+    return dict(size=vae.size, channels=vae.channels, latent=vae.latent, noise_std=vae.noise_std, dropout=drop,
+                widths=[m.out_channels for m in vae.encoder if isinstance(m, nn.Conv2d)])
 
 # %% ../nbs/09_cli.ipynb #e691a9a2
 def _world()->tuple[int, int]: return max(num_distrib(), 1), rank_distrib()
@@ -429,10 +433,6 @@ def _training_cbs(stop_after:int|None=None)->list:
     if stop_after: cbs.append(StopAfterEpochs(stop_after))
     return cbs
 
-def _check_settings(out:Path, settings:dict):
-    "Record `settings` in `out/settings.json`, or refuse a folder holding a run with other settings (one writer under DDP)."
-    record_settings(out, settings, '--out', write=_world()[1] == 0)
-
 def _stratified_valid(y:np.ndarray, valid_pct:float, seed:int, labels:Path)->np.ndarray:
     "Validation subjects: `valid_pct` of each class (at least one), drawn with `seed`."
     if not 0 < valid_pct < 0.5: raise CLIError(f"--valid-pct: expected a fraction between 0 and 0.5, got {valid_pct}")
@@ -443,7 +443,39 @@ def _stratified_valid(y:np.ndarray, valid_pct:float, seed:int, labels:Path)->np.
         out.append(rng.permutation(idx)[:max(1, int(round(valid_pct * len(idx))))])
     return np.sort(np.concatenate(out))
 
+def _frame(cohort:CineCohort)->np.ndarray:
+    "One frame (1,1,H,W) of the cohort's images: what a U-Net must run on."
+    return np.asarray(cohort.images[0][:1, 0], np.float32)[:, None]
+
+def _check_unet(net:nn.Module, name:str, cohort:CineCohort)->nn.Module:
+    "Raise unless `net` maps the cohort's frames to the 4 label maps (background, LV, myocardium, RV)."
+    frame = _frame(cohort)
+    out = check_model_runs(net, name, frame)
+    if out.ndim != 4 or out.shape[1] != 4 or tuple(out.shape[-2:]) != frame.shape[-2:]:
+        raise CLIError(f"{name}: expected a U-Net returning 4 label maps of the frame's size {frame.shape[-2:]}, got shape {tuple(out.shape)}")
+    return net
+
+def _load_unet(unet, cohort:CineCohort, trust_pickle:bool)->nn.Module|None:
+    "The U-Net of `--unet`: a U-Net file, or a CRT model file holding one; checked on the cohort's frames."
+    if unet is None: return None
+    r = load_model(unet, '--unet', trust_pickle=trust_pickle)
+    net = r['model'] if r['kind'] in ('unet', None) else r.get('unet')
+    if net is None: raise CLIError(f"--unet {r['path']}: holds a {r['kind']!r} model and no U-Net; expected a U-Net file")
+    return net if cohort.images is None else _check_unet(net, f"--unet {r['path']}", cohort)
+
+def _partly_segmented(cohort:CineCohort)->bool:
+    "True when some frames have no ground-truth labels: no segs at all, or a public dataset's ED/ES-only labels."
+    return cohort.segs is None or not labelled_frame_mask(cohort).all()
+
+def _full_segs(cohort:CineCohort, net:nn.Module, progress:bool)->CineCohort:
+    "The cohort with a label map for every frame: ground truth where there is some, the U-Net's elsewhere."
+    if not _partly_segmented(cohort): return cohort
+    seg = segment_cohort(net, cohort, progress=progress)
+    return seg if cohort.segs is None else fill_unlabelled_frames(cohort, seg)
+
 # %% ../nbs/09_cli.ipynb #9cbbfc28
+_CRT_TRAIN_OUTPUTS = ('model.pt', 'metrics.json', 'unet', 'model')   # what `crt train` writes in its run folder
+
 def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
               out:str|Path, # run folder: checkpoints, model.pt, metrics.json; re-running resumes
               *, scale:str='small', # model size and schedule of `crt_config`: 'small' (CPU) or 'paper' (GPU)
@@ -453,6 +485,10 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
               seed:int=0, # split, initial weights and shuffling
               progress:bool=True, # fastai progress bars
               stop_after:int|None=None, # stop every fit after this many epochs (simulates an interruption)
+              restart:bool=False, # `out` holds a run with other settings or data: delete its outputs and start over
+              trust_pickle:bool=False, # also load a pickled `unet` file (runs any code it holds)
+              layout:str='native', # the cohort folder's layout: 'native', 'ukbb', 'acdc', 'mnms' or 'auto'
+              labels:str|Path|None=None, # CSV with subject_id and the targets, for a public dataset's layout
               **overrides # settings of `crt_config` (e.g. `epochs=dict(crt=1)`, `size=32`)
              )->dict:
     "Train a CRT-response model on a cohort folder, resumably; writes `out/model.pt` and `out/metrics.json`, returns the metrics."
@@ -462,22 +498,25 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
     out, (world, rank) = Path(out), _world()
     progress = progress and rank == 0
     targets = ('crt_response', 'septal_flash') if kind == 'concept' else ('crt_response',)
-    cohort = load_crt_cohort(data, cfg, targets)
+    cohort = load_crt_cohort(data, cfg, targets, layout=layout, labels=labels)
     y = cohort.labels['crt_response'].to_numpy().astype(int)
-    valid = _stratified_valid(y, valid_pct, seed, Path(data)/'labels.csv')
-    _check_settings(out, dict(command='crt train', data=Path(data).resolve(), kind=kind, valid_pct=valid_pct, seed=seed,
-                              unet=None if unet is None else Path(unet).resolve(), **cfg))
+    valid = _stratified_valid(y, valid_pct, seed, Path(labels) if labels is not None else Path(data)/'labels.csv')
+    unet_model = _load_unet(unet, cohort, trust_pickle)
+    if cohort.segs is None and unet_model is None: raise CLIError(f"--data {data}: has images/ but no segs/; pass --unet FILE to segment them")
+    partial = _partly_segmented(cohort)   # public datasets label ED and ES only: a U-Net fills the other frames
+    if partial and cohort.images is None: raise CLIError(f"--data {data}: some frames have no segmentation and there are no images to segment")
+    # every check is done: the run starts, recorded with the cohort's and the U-Net's fingerprints
+    start_run(out, dict(command='crt train', kind=kind, valid_pct=valid_pct, seed=seed, layout=layout, **cfg),
+              {'--data': data, '--unet': unet, '--labels': labels},
+              restart=restart, outputs=_CRT_TRAIN_OUTPUTS, write=rank == 0)
     cbs = _training_cbs(stop_after)
-    unet_model = None if unet is None else load_model_file(unet, '--unet')['model']
-    if cohort.segs is None:
-        if unet_model is None: raise CLIError(f"--data {data}: has images/ but no segs/; pass --unet FILE to segment them")
-        cohort = segment_cohort(unet_model, cohort, progress=progress)
-    elif cohort.images is not None and unet_model is None:
-        ulearn = train_unet(cohort, scale=scale, frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'], path=out/'unet',
+    if cohort.images is not None and cohort.segs is not None and unet_model is None:
+        ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=scale, frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'], path=out/'unet',
                             bs=max(1, UNET_CONFIGS[scale]['bs'] // world), seed=seed, cbs=cbs, progress=progress)
         if checkpoint_epochs(ulearn, 'unet') < cfg['epochs']['unet']:
             raise Interrupted(f"U-Net training stopped; run the same command to resume from {out}")
         unet_model = ulearn.model.float().eval()
+    if partial: cohort = _full_segs(cohort, unet_model, progress)
     set_seed(seed)   # the initial weights
     model = crt_model(kind, cfg)
     dls = cine_sequence_dls(cohort, targets=model.targets, valid_idx=valid, bs=max(1, cfg['bs'] // world),
@@ -509,37 +548,49 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
                    thresholds=thresholds, metrics=scores, valid_loss=valid_loss, epochs_trained=cbs[0].n, processes=world,
                    weight_sum=weights, seconds=round(time.time() - t0, 1))
     if rank == 0:
-        save_model_file(out/'model.pt', model, kind=kind, config=cfg, targets=list(model.targets), thresholds=thresholds,
-                        unet=unet_model, trained_on=str(Path(data).resolve()))
+        save_model_file(out/'model.pt', model, kind, cfg, parts=dict(unet=_unet_part(unet_model)), targets=list(model.targets),
+                        thresholds=thresholds, trained_on=str(Path(data).resolve()))
         write_json(metrics, out/'metrics.json')
     return metrics
 
 # %% ../nbs/09_cli.ipynb #78c76607
-def _segmented(cohort:CineCohort, bundle:dict, unet, data, progress:bool)->CineCohort:
-    if cohort.segs is not None: return cohort
-    net = load_model_file(unet, '--unet')['model'] if unet is not None else bundle.get('unet')
-    if net is None: raise CLIError(f"--data {data}: has images/ but no segs/, and the model file holds no U-Net; pass --unet FILE")
-    return segment_cohort(net, cohort, progress=progress)
+def _segmenter(bundle:dict, unet, cohort:CineCohort, data, trust_pickle:bool)->nn.Module|None:
+    "The U-Net that segments an images-only cohort (`--unet`, else the model file's), checked on its frames; `None` when it has segs."
+    if not _partly_segmented(cohort): return None
+    if unet is not None: return _load_unet(unet, cohort, trust_pickle)
+    if bundle.get('unet') is None: raise CLIError(f"--data {data}: frames without segmentations, and the model file holds no U-Net; pass --unet FILE")
+    return _check_unet(bundle['unet'], f"--model {bundle['path']} (its U-Net)", cohort)
 
 def _predictions(bundle:dict, cohort:CineCohort)->pd.DataFrame:
     p = predict(bundle['model'], cohort)
     for t in bundle['model'].targets: p[f'{t}_predicted'] = (p[t] >= bundle['thresholds'][t]).astype(int)
     return p
 
-def _crt_bundle(model)->dict:
-    b = load_model_file(model)
-    if not {'config', 'thresholds'} <= set(b): raise CLIError(f"--model {model}: not a CRT model file written by `ivae crt train`")
+def _crt_bundle(model, trust_pickle:bool)->dict:
+    b = load_model(model, '--model', kinds=CRT_KINDS, trust_pickle=trust_pickle)
+    if not {'config', 'thresholds'} <= {k for k, v in b.items() if v is not None}:
+        raise CLIError(f"--model {b['path']}: not a CRT model file written by `ivae crt train`")
     return b
+
+def _is_predictions(path:Path)->bool:
+    "True when `path` is a CSV that `crt predict` wrote, which a rerun may replace."
+    try:
+        with open(path) as f: return f.readline().startswith('subject_id,')
+    except (OSError, UnicodeDecodeError): return False
 
 def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and images/ and/or segs/
                 model:str|Path, # `model.pt` of `crt train`, or its run folder
                 out:str|Path='predictions.csv', # CSV: subject_id, probability and decision per target
                 *, unet:str|Path|None=None, # U-Net file for images-only folders; `None`: the model file's
+                trust_pickle:bool=False, # also load pickled model files (runs any code they hold)
+                layout:str='native', # the cohort folder's layout: 'native', 'ukbb', 'acdc', 'mnms' or 'auto'
                 progress:bool=True)->pd.DataFrame:
     "Probabilities and thresholded decisions of a trained CRT model for every subject of `data`; written to `out`."
-    b = _crt_bundle(model)
-    cohort = _segmented(load_crt_cohort(data, b['config'], targets=()), b, unet, data, progress)
-    p = _predictions(b, cohort)
+    b = _crt_bundle(model, trust_pickle)
+    out = check_out_file(out, '--out', may_replace=_is_predictions(Path(out)))
+    cohort = load_crt_cohort(data, b['config'], targets=(), layout=layout)
+    net = _segmenter(b, unet, cohort, data, trust_pickle)
+    p = _predictions(b, cohort if net is None else _full_segs(cohort, net, progress))
     if _world()[1] == 0:
         with atomic_path(out) as tmp: p.to_csv(tmp, index=False)
     return p
@@ -547,16 +598,27 @@ def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and 
 def crt_evaluate(data:str|Path, # labelled cohort folder (crt_response, and septal_flash for the concept model)
                  model:str|Path, # `model.pt` of `crt train`, or its run folder
                  out:str|Path|None=None, # folder for evaluation.json and predictions.csv; `None`: write nothing
-                 *, unet:str|Path|None=None, progress:bool=True)->dict:
+                 *, unet:str|Path|None=None, # U-Net file for images-only folders; `None`: the model file's
+                 trust_pickle:bool=False, # also load pickled model files (runs any code they hold)
+                 layout:str='native', # the cohort folder's layout: 'native', 'ukbb', 'acdc', 'mnms' or 'auto'
+                 labels:str|Path|None=None, # CSV with subject_id and the targets, for a public dataset's layout
+                 progress:bool=True)->dict:
     "Metrics of a trained CRT model on a labelled cohort: BACC/SEN/SPE/AUC with CIs per target, reconstruction Dice."
-    b = _crt_bundle(model)
+    b = _crt_bundle(model, trust_pickle)
     net = b['model']
-    cohort = load_crt_cohort(data, b['config'], targets=net.targets)
-    segmented = _segmented(cohort, b, unet, data, progress)
+    cohort = load_crt_cohort(data, b['config'], targets=net.targets, layout=layout, labels=labels)
+    seg = _segmenter(b, unet, cohort, data, trust_pickle)
+    if out is not None:   # evaluation recomputes everything: an earlier evaluation's outputs are replaced, nothing else
+        start_run(out, dict(command='crt evaluate', layout=layout), {'--data': data, '--model': b['path'], '--unet': unet, '--labels': labels}, restart=True,
+                  outputs=['evaluation.json', 'predictions.csv'], write=_world()[1] == 0)
+    segmented = cohort if seg is None else _full_segs(cohort, seg, progress)
     p = _predictions(b, segmented)
-    res = dict(command='crt evaluate', data=str(data), n_subjects=len(p),
-               metrics={t: binary_metrics(cohort.labels[t].to_numpy().astype(int), p[t].to_numpy(), b['thresholds'][t])
-                        for t in net.targets if cohort.labels[t].nunique() == 2})
+    metrics, not_scored = {}, {}
+    for t in net.targets:
+        y = cohort.labels[t].to_numpy().astype(int)
+        if len(np.unique(y)) == 2: metrics[t] = binary_metrics(y, p[t].to_numpy(), b['thresholds'][t])
+        else: not_scored[t] = f"every subject has {t} = {y[0]}; BACC, SEN, SPE and AUC need subjects of both classes"
+    res = dict(command='crt evaluate', data=str(data), n_subjects=len(p), metrics=metrics, not_scored=not_scored)
     if isinstance(net, ConceptVAE):
         rec, segs = reconstruct_cohort(net, segmented), segmented.segs
         flat = lambda a: a.transpose(0, 2, 1, 3, 4).reshape(-1, a.shape[1], *a.shape[-2:])   # one row per frame
@@ -574,18 +636,23 @@ def _stem(f:Path)->str|None:
     return next((f.name[:-len(e)] for e in _SLICE_EXTS if n.endswith(e)), None)
 
 def _read_slice(f:Path, mask:bool=False)->np.ndarray:
-    "A 2-D slice from a PNG (scaled by its bit depth) or a NIfTI file (scaled to [0,1] when outside it); masks as bool."
+    "A 2-D slice from a PNG (scaled by its bit depth) or a NIfTI file (scaled to [0,1] when outside it); masks (0/1 or 0/255) as bool."
     try:
         if f.name.lower().endswith('.png'):
             im = Image.open(f)
             a = np.asarray(im if im.mode in ('L', 'I;16', 'I', '1') else im.convert('L'))
-            a = a.astype(np.float32) / (1. if a.dtype == bool else 65535. if a.dtype == np.uint16 or a.max() > 255 else 255.)
+            if mask: a = a.astype(np.float32)
+            else: a = a.astype(np.float32) / (1. if a.dtype == bool else 65535. if a.dtype == np.uint16 or a.max() > 255 else 255.)
         else:
             a = np.squeeze(np.asarray(nib.load(str(f)).dataobj, dtype=np.float32))
     except Exception as e: raise CLIError(f"{f}: cannot read it ({type(e).__name__})") from e
     if a.ndim != 2: raise CLIError(f"{f}: expected a 2-D slice, got shape {a.shape}")
+    if a.shape[0] < 2 or a.shape[1] < 2: raise CLIError(f"{f}: expected an image of at least 2x2 pixels, got {a.shape}")
     if not np.isfinite(a).all(): raise CLIError(f"{f}: contains NaN or inf")
-    if mask: return a > 0
+    if mask:   # the rule of `load_image_folder`: a mask is binary, never thresholded silently
+        vals = set(np.unique(a).tolist())
+        if not (vals <= {0, 1} or vals <= {0, 255}): raise CLIError(f"{f}: expected a binary mask (0/1 or 0/255), found values {sorted(vals)[:6]}")
+        return a > 0
     lo, hi = float(a.min()), float(a.max())
     return (a - lo) / (hi - lo) if hi > lo and (lo < 0 or hi > 1) else a
 
@@ -593,57 +660,106 @@ def _resize(a:np.ndarray, size:int|None, order:int)->np.ndarray:
     if size is None or a.shape == (size, size): return a
     return ndimage.zoom(a.astype(np.float32), (size / a.shape[0], size / a.shape[1]), order=order)
 
+def _data_folder(root:Path, size:int|None, use_masks:bool)->tuple:
+    "Names, images and masks ((N,H,W), or (N,K,H,W) for a multi-label folder) of a data folder, read by `load_image_folder`."
+    df = pd.read_csv(root/'labels.csv', dtype=str, keep_default_na=False)
+    if 'file' not in df.columns: raise CLIError(f"{root/'labels.csv'}: no 'file' column")
+    multi = 'label' not in df.columns and set(OCT_LABELS) <= set(df.columns)
+    kw = dict(label_cols=OCT_LABELS) if multi else dict(classes=sorted(set(df['label']))) if 'label' in df.columns else None
+    if kw is None: raise CLIError(f"{root/'labels.csv'}: expected a 'label' column or the columns {list(OCT_LABELS)}")
+    s = load_image_folder(root, size=size, masks=None if use_masks else False, **kw)
+    bad = [f for f, x in zip(df['file'], s.images) if not np.isfinite(x).all()]
+    if bad: raise CLIError(f"{root/'images'/bad[0]}: contains NaN or inf")
+    names = [_stem(Path(f)) or Path(f).stem for f in df['file']]
+    has_masks = use_masks and (root/'masks').is_dir()
+    return names, s.images, (s.masks if has_masks else None)
+
 def read_slices(images:str|Path, # folder of .png/.nii/.nii.gz slices, or a data folder with labels.csv and images/ (and masks/)
                 masks:str|Path|None=None, # folder of binary masks with the images' names; `None`: a data folder's masks/, if any
                 size:int|None=None # resize to size x size; `None`: every image must have the first one's size
                )->tuple[list, np.ndarray, np.ndarray|None]:
-    "Names, images (N,1,H,W) float32 in [0,1] and masks (N,H,W) uint8 (or `None`) of a folder of slices."
+    "Names, images (N,1,H,W) float32 in [0,1] and masks ((N,H,W), or (N,K,H,W) per label; uint8, or `None`) of a folder of slices."
     root = Path(images)
     if not root.is_dir(): raise CLIError(f"--images {root}: no such folder")
-    if (root/'labels.csv').exists() and (root/'images').is_dir():
-        if masks is None and (root/'masks').is_dir() and any(_stem(f) for f in (root/'masks').iterdir()): masks = root/'masks'
-        root = root/'images'
-    files = sorted(f for f in root.iterdir() if _stem(f))
-    if not files: raise CLIError(f"--images {root}: no .png, .nii or .nii.gz files")
     if size is not None: check_positive(size, 'size', integer=True)
-    imgs, msks = [], []
-    for f in files:
-        a = _read_slice(f)
-        if size is None and imgs and a.shape != imgs[0].shape:
-            raise CLIError(f"{f}: size {a.shape} differs from {imgs[0].shape} of {files[0].name}; pass --size to resize")
-        imgs.append(_resize(a, size, 1).clip(0, 1))
-        if masks is not None:
-            mf = next((Path(masks)/f'{_stem(f)}{e}' for e in _SLICE_EXTS if (Path(masks)/f'{_stem(f)}{e}').exists()), None)
-            if mf is None: raise CLIError(f"--masks {masks}: no mask for {f.name} (expected {_stem(f)}.png, .nii or .nii.gz)")
-            m = _read_slice(mf, mask=True)
-            if m.shape != a.shape: raise CLIError(f"{mf}: mask size {m.shape} differs from its image's {a.shape}")
-            msks.append(_resize(m, size, 0) > 0.5)
-    x = np.stack(imgs)[:, None].astype(np.float32)
-    return [_stem(f) for f in files], x, (np.stack(msks).astype(np.uint8) if masks is not None else None)
+    if masks is not None and not Path(masks).is_dir(): raise CLIError(f"--masks {masks}: no such folder")
+    if (root/'labels.csv').exists() and (root/'images').is_dir():
+        names, x, m = _data_folder(root, size, use_masks=masks is None)
+        if masks is None: return names, x, m
+        files = [root/'images'/f for f in pd.read_csv(root/'labels.csv', dtype=str, keep_default_na=False)['file']]
+    else:
+        files = sorted(f for f in root.iterdir() if _stem(f))
+        if not files: raise CLIError(f"--images {root}: no .png, .nii or .nii.gz files")
+        imgs = []
+        for f in files:
+            a = _read_slice(f)
+            if size is None and imgs and a.shape != imgs[0].shape:
+                raise CLIError(f"{f}: size {a.shape} differs from {imgs[0].shape} of {files[0].name}; pass --size to resize")
+            imgs.append(_resize(a, size, 1).clip(0, 1))
+        names, x = [_stem(f) for f in files], np.stack(imgs)[:, None].astype(np.float32)
+        if masks is None: return names, x, None
+    msks = []
+    for f, name in zip(files, names):
+        mf = next((Path(masks)/f'{name}{e}' for e in _SLICE_EXTS if (Path(masks)/f'{name}{e}').exists()), None)
+        if mf is None: raise CLIError(f"--masks {masks}: no mask for {f.name} (expected {name}.png, .nii or .nii.gz)")
+        m = _read_slice(mf, mask=True)
+        if size is None and m.shape != x.shape[-2:]: raise CLIError(f"{mf}: mask size {m.shape} differs from its image's {x.shape[-2:]}")
+        msks.append(_resize(m.astype(np.float32), size, 0) > 0.5)
+    return names, x, np.stack(msks).astype(np.uint8)
 
 # %% ../nbs/09_cli.ipynb #aeb72bea
+_EXPLAIN_OUTPUTS = ('maps_*.npy', 'auc.csv', 'summary.json', 'explanations.png')   # what `explain` writes in its folder
+
+def _load_classifier(model, x:np.ndarray, target:int, multi_label:bool, trust_pickle:bool)->nn.Module:
+    "The classifier of `--model`, checked to give logits for the images and to have output `target`."
+    r = load_model(model, '--model', kinds=CLASSIFIER_KINDS, trust_pickle=trust_pickle)
+    out = check_model_runs(r['model'], f"--model {r['path']}", x)
+    if out.ndim != 2: raise CLIError(f"--model {r['path']}: expected logits of shape (N, classes), got output of shape {tuple(out.shape)}")
+    if target >= out.shape[1]: raise CLIError(f"--target {target}: the classifier {r['path']} has {out.shape[1]} output(s), numbered from 0")
+    if not multi_label and out.shape[1] < 2: raise CLIError(f"--model {r['path']}: one output is a label, not classes; pass --multi-label")
+    return r['model']
+
+def _load_vae(vae, x:np.ndarray, trust_pickle:bool)->nn.Module:
+    "The healthy VAE of `--vae`, checked to reconstruct images of the folder's size and channels."
+    r = load_model(vae, '--vae', kinds=('healthy_vae',), trust_pickle=trust_pickle)
+    c, (ch, h, w) = r.get('config') or {}, x.shape[1:]
+    if c and (c['size'], c['size'], c.get('channels', 1)) != (h, w, ch):
+        raise CLIError(f"--vae {r['path']}: a VAE of {c['size']}x{c['size']} images with {c.get('channels', 1)} channel(s), but the "
+                       f"images are {h}x{w} with {ch}; pass --size {c['size']} or train a VAE on these images")
+    out = check_model_runs(r['model'], f"--vae {r['path']}", x)
+    rec = out[0] if isinstance(out, (tuple, list)) else out
+    if tuple(rec.shape) != (1, *x.shape[1:]):
+        raise CLIError(f"--vae {r['path']}: its reconstruction has shape {tuple(rec.shape)}, expected {(1, *x.shape[1:])}")
+    return r['model']
+
 def explain_folder(images:str|Path, # folder of slices, or a data folder (see `read_slices`)
-            model:str|Path, # classifier file: `torch.save(module, FILE)` of a module mapping (N,1,H,W) to logits
+            model:str|Path, # classifier model file (`io.save_model_file`, kind small_cnn or densenet121): (N,1,H,W) -> logits
             out:str|Path='explanations', # folder for maps_<method>.npy, auc.csv, summary.json, explanations.png
-            *, vae:str|Path|None=None, # healthy VAE file for the 'VAE' method
+            *, vae:str|Path|None=None, # healthy VAE file (`train-vae`) for the 'VAE' method
             masks:str|Path|None=None, # folder of ground-truth masks with the images' names
             target:int=1, # class (or label, with `multi_label`) whose score is explained
             methods:list|None=None, # subset of `METHODS`; `None`: all (without 'VAE' when there is no `vae`)
             multi_label:bool=False, # the classifier's outputs are independent labels (sigmoid), not classes (softmax)
             size:int|None=None, # resize images to size x size
             n_iter:int=300, mask_scale:int=1, batch_size:int=32, # perturbation settings (see `explain_images`)
+            restart:bool=False, # `out` holds a run with other settings or inputs: delete its outputs and start over
+            trust_pickle:bool=False, # also load pickled model files (runs any code they hold)
             progress:bool=True)->dict:
     "Explanation maps of a classifier for every image of a folder, scored against masks when given; resumes finished methods."
+    check_positive(target, 'target', allow_zero=True, integer=True)
+    for k, v in dict(n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
+    for k in methods or []: check_choice(k, 'methods', METHODS)
+    if methods and 'VAE' in methods and vae is None: raise CLIError("--methods: 'VAE' needs a healthy VAE; pass --vae FILE")
     names, x, m = read_slices(images, masks, size)
-    clf = load_model_file(model)['model']
-    net = None if vae is None else load_model_file(vae, '--vae')['model']
+    clf = _load_classifier(model, x, target, multi_label, trust_pickle)
+    net = None if vae is None else _load_vae(vae, x, trust_pickle)
     methods = list(methods) if methods else [k for k in METHODS if net is not None or k != 'VAE']
-    for k in methods: check_choice(k, 'methods', METHODS)
-    if 'VAE' in methods and net is None: raise CLIError("--methods: 'VAE' needs a healthy VAE; pass --vae FILE")
+    if m is not None and m.ndim == 4:   # one mask per label (an OCT folder): the maps explain label `target`
+        if target >= m.shape[1]: raise CLIError(f"--target {target}: the masks have {m.shape[1]} labels ({', '.join(OCT_LABELS)})")
+        m = m[:, target]
     out = Path(out)
-    _check_settings(out, dict(command='explain', images=Path(images).resolve(), model=Path(model).resolve(), target=target,
-                              vae=None if vae is None else Path(vae).resolve(), multi_label=multi_label, size=size,
-                              n_iter=n_iter, mask_scale=mask_scale))
+    start_run(out, dict(command='explain', target=target, multi_label=multi_label, size=size, n_iter=n_iter, mask_scale=mask_scale),
+              {'--images': images, '--masks': masks, '--model': model, '--vae': vae}, restart=restart, outputs=_EXPLAIN_OUTPUTS)
     maps, ran = {}, []
     for k in _bar(methods, progress):
         f = out/f'maps_{k}.npy'
@@ -656,7 +772,9 @@ def explain_folder(images:str|Path, # folder of slices, or a data folder (see `r
     res = dict(command='explain', n_images=len(names), methods=methods, computed=ran)
     if m is not None:
         auc = pd.DataFrame({k: explanation_auc(v, m)[0] for k, v in maps.items()}, index=pd.Index(names, name='image'))
-        res['mean_auc'] = {k: float(v) for k, v in auc.mean().items()}
+        scored = auc.notna().all(axis=1)   # undefined exactly where the mask is empty or full
+        res.update(n_scored=int(scored.sum()), unscored=[n for n, s in zip(names, scored) if not s],
+                   mean_auc={k: float(v) for k, v in auc[scored].mean().items()} if scored.any() else {})
         with atomic_path(out/'auc.csv') as tmp: auc.to_csv(tmp)
     show = slice(0, min(6, len(names)))
     fig = plot_explanations(x[show], {k: v[show] for k, v in maps.items()}, None if m is None else m[show], titles=names[show])
@@ -671,17 +789,25 @@ def train_vae(images:str|Path, # folder of healthy .png/.nii/.nii.gz slices (a d
               size:int|None=None, # resize slices to size x size, a multiple of 16; `None`: their own (square) size
               epochs:int|None=None, # total epochs; `None`: the scale's; more than a finished run's extends it
               seed:int=0, # split, initial weights and shuffling
+              restart:bool=False, # the checkpoints are of other settings or images: delete them and start over
               progress:bool=True)->dict:
     "Train the healthy-image VAE on a folder of healthy slices, resumably; writes the model file `out`, returns a summary."
     check_scale(scale)
-    names, x, _ = read_slices(images, None, size)
+    if epochs is not None: check_positive(epochs, 'epochs', integer=True)
     out = Path(out)
     ckpt = out.with_name(f'{out.stem}_checkpoints')
-    record_settings(ckpt, dict(command='train-vae', images=Path(images).resolve(), scale=scale, size=x.shape[-1], seed=seed), '--out')
+    names, x, _ = read_slices(images, None, size)
+    h, w = x.shape[-2:]
+    if h != w or h % 16: raise CLIError(f"--size: the VAE needs square images whose side is a multiple of 16, the images are "
+                                        f"{h}x{w}; pass --size {max(16, 16 * round(max(h, w) / 16))}")
+    check_out_file(out, '--out', may_replace=(ckpt/'settings.json').is_file())   # a rerun replaces its own model file only
+    start_run(ckpt, dict(command='train-vae', scale=scale, size=int(h), seed=seed), {'--images': images},
+              restart=restart, outputs=['models'])
     learn = train_healthy_vae(x, scale, n_epoch=epochs, path=ckpt, seed=seed, show_progress=progress)
-    res = dict(command='train-vae', n_images=len(names), size=int(x.shape[-1]), epochs=checkpoint_epochs(learn, 'healthy_vae'),
+    res = dict(command='train-vae', n_images=len(names), size=int(h), epochs=checkpoint_epochs(learn, 'healthy_vae'),
                mean_abs_error=float(reconstruction_error(learn.model, x).mean()))
-    save_model_file(out, learn.model.float(), **res)
+    vae = learn.model.float()
+    save_model_file(out, vae, 'healthy_vae', _healthy_vae_config(vae), **res)
     return res
 
 # %% ../nbs/09_cli.ipynb #3a86371d
@@ -712,6 +838,7 @@ def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the p
         )->dict:
     "Both papers' experiments on simulated data; writes `out/report.html` and `out/metrics.json` and returns the metrics."
     check_scale(scale)
+    crt_config(scale, **(crt or {})); experiment_settings(scale, **(explain or {}))   # every setting checked before any work
     out, t0, seconds = Path(out), time.time(), {}
     c = run_crt_experiment(scale, out/'crt', seed=seed, progress=progress, **(crt or {}))
     seconds['crt'] = time.time() - t0
