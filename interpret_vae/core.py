@@ -332,11 +332,11 @@ class AnyDeviceDistributedTrainer(DistributedTrainer):
         return dl
 
 @contextmanager
-def distributed(learn:Learner, sync_bn:bool=True # convert BatchNorm layers to `SyncBatchNorm`
+def distributed(learn:Learner, sync_bn:bool=True # convert BatchNorm layers to `SyncBatchNorm` (on CUDA only: torch's SyncBatchNorm has no CPU kernel)
                ):
     "Context in which `learn` trains data-parallel across the processes of an `accelerate launch`; a no-op otherwise."
     if num_distrib() <= 1: yield learn; return
-    cb = AnyDeviceDistributedTrainer(sync_bn)
+    cb = AnyDeviceDistributedTrainer(sync_bn and torch.cuda.is_available())
     learn.add_cb(cb)
     if rank_distrib(): learn.remove_cb(ProgressCallback)
     try: yield learn
