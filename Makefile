@@ -11,7 +11,7 @@ TORCH   := torch==2.14.1 torchvision==0.29.1
 THREADS ?= 1
 SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 
-.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run clean-venv
+.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -33,6 +33,11 @@ test-slow: $(STAMP)
 ## Both pipelines end to end on the synthetic data, at small scale: demo_out/report.html and metrics.json.
 demo: $(STAMP)
 	$(BIN)/ivae demo --scale small --out demo_out
+
+## The explanation benchmark at the paper's lesion ranges on CPU (128 px, every fold): bench/results/explain_benchmark_cpu_full.*
+## Resumable: work files stay in runs/explain_benchmark.
+reproduce-explain: $(STAMP)
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results', work='runs/explain_benchmark')"
 
 ## Export notebooks to the library and strip notebook noise.
 sync: $(STAMP)

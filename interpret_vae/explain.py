@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from fastprogress import progress_bar
-from .core import check_shape, check_finite, check_dtype, check_choice, check_positive, to_numpy
+from .core import check_shape, check_finite, check_dtype, check_choice, check_positive, to_numpy, check_model_runs
 
 # %% auto #0
 __all__ = ['ConstantFill', 'BlurFill', 'VAEFill', 'perturbation_loss', 'meaningful_perturbation', 'grad_cam', 'guided_backprop']
@@ -25,6 +25,7 @@ def _as_images(x, name:str='x')->torch.Tensor:
     return x if x.is_floating_point() else x.float()
 
 def _device_dtype(model:nn.Module):
+    if not isinstance(model, nn.Module): raise ValueError(f"model: expected a torch module, got {type(model).__name__}")
     p = next(iter(model.parameters()), None)
     return (p.device, p.dtype) if p is not None else (torch.device('cpu'), torch.float32)
 
@@ -40,7 +41,7 @@ def _targets(target, n:int):
 
 def _check_classes(model:nn.Module, x1:torch.Tensor, t:torch.Tensor)->int:
     "Run `model` on one image to learn its number of classes; check the output shape and the targets' range."
-    with torch.no_grad(): out = model(x1)
+    out = check_model_runs(model, 'model', x1)     # wrong channels, too-small images: a ValueError naming `model`
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 1:
         raise ValueError(f"model: expected outputs of shape (N, n_classes), got {getattr(out, 'shape', type(out).__name__)}")
     c = out.shape[1]
@@ -251,7 +252,7 @@ def grad_cam(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_clas
     "Grad-CAM maps (N,H,W), or (N,T,H,W) for (N,T) targets, upsampled to the input; the class score is the logit."
     x = _as_images(x); n, (H, W) = len(x), x.shape[-2:]
     t, one = _targets(target, n); check_positive(batch_size, 'batch_size', integer=True)
-    mod, dev, dt = _find_layer(model, layer), *_device_dtype(model)
+    dev, dt = _device_dtype(model); mod = _find_layer(model, layer)
     feats = []
     def keep(m, i, out):
         if not isinstance(out, torch.Tensor) or out.ndim != 4: raise ValueError(f"layer: expected a (N,K,h,w) feature map, got {getattr(out, 'shape', type(out).__name__)}")

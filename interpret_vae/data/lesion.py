@@ -4,7 +4,7 @@
 
 # %% ../../nbs/02_data.lesion.ipynb #8d3c49ad
 from __future__ import annotations
-import math
+import math, warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -20,10 +20,10 @@ from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from ..core import default_device, check_shape, check_finite, check_choice, check_positive, to_numpy
 
 # %% auto #0
-__all__ = ['OCT_LABELS', 'OCT_DEVICES', 'mni152_volumes', 'healthy_slices', 'lesion_shape', 'make_lesion', 'match_histogram',
-           'affine_matrix', 'placed_mask', 'insert_lesion', 'LesionSet', 'simulate_lesion_set', 'OCTSet',
-           'simulate_oct_set', 'simulate_oct_controls', 'load_image_folder', 'random_affine_theta', 'LightAffine',
-           'group_split', 'classification_dls']
+__all__ = ['OCT_LABELS', 'OCT_SCANNERS', 'OCT_DEVICES', 'mni152_volumes', 'healthy_slices', 'lesion_shape', 'make_lesion',
+           'match_histogram', 'affine_matrix', 'placed_mask', 'insert_lesion', 'LesionSet', 'simulate_lesion_set',
+           'lesion_set_tissue', 'OCTSet', 'simulate_oct_set', 'simulate_oct_controls', 'load_image_folder',
+           'random_affine_theta', 'LightAffine', 'group_split', 'classification_dls']
 
 # %% ../../nbs/02_data.lesion.ipynb #72b5a62a
 _CHANNELS = ('t1', 'gm', 'wm', 'brain')
@@ -439,6 +439,16 @@ def simulate_lesion_set(n_healthy:int, # healthy subjects (base slices)
             images[j0 + 1 + l, 0], masks[j0 + 1 + l] = img, exact
     return LesionSet(images, labels, masks, patient)
 
+# %% ../../nbs/02_data.lesion.ipynb #483607ec
+def lesion_set_tissue(n_healthy:int, # as given to `simulate_lesion_set`
+                      *, lesions_per_image:int=4, size:int=128, seed:int=0,
+                      variation:dict|None=None # as given to `simulate_lesion_set`
+                     )->np.ndarray:
+    "The brain mask (N,H,W) bool of every image `simulate_lesion_set` returns for the same arguments."
+    check_positive(n_healthy, 'n_healthy', integer=True); check_positive(lesions_per_image, 'lesions_per_image', integer=True)
+    _, tissue = _slices([(seed, 2, i) for i in range(n_healthy)], _check_size(size), **_variation(**_healthy_variation(variation)))
+    return np.repeat(tissue[:, 2] > 0.5, lesions_per_image + 1, axis=0)
+
 # %% ../../nbs/02_data.lesion.ipynb #f4bbd5eb
 class OCTSet(NamedTuple):
     "OCT B-scans with multi-label pathology labels and pixel masks."
@@ -448,7 +458,9 @@ class OCTSet(NamedTuple):
     patient: np.ndarray  # (N,) int64 patient id
 
 OCT_LABELS = ('IRF', 'SRF', 'PED')
-OCT_DEVICES = dict(A=dict(looks=14., floor=0.01), B=dict(looks=4., floor=0.03))  # speckle looks (higher is cleaner) and additive noise std
+OCT_SCANNERS = dict(A=dict(looks=14., floor=0.01), B=dict(looks=4., floor=0.03))  # speckle looks (higher is cleaner) and additive noise std
+OCT_DEVICES = OCT_SCANNERS  # the old name, kept for one version
+_SLOTS = (.2, .5, .8)  # horizontal places of the three pathologies; each patient assigns them in a random order
 
 # layers top to bottom: name, mean thickness (fraction of the height), reflectivity
 _LAYERS = (('RNFL', .035, .75), ('GCL+IPL', .07, .45), ('INL', .035, .22), ('OPL', .025, .5), ('ONL', .07, .15),
@@ -460,7 +472,8 @@ def _oct_patient(rng, pathologies):
     return dict(bm=rng.uniform(.56, .66), curv=rng.uniform(-.1, .3), thick=rng.uniform(.85, 1.15, len(_LAYERS)),
                 fovea=rng.uniform(.4, .6), pit=rng.uniform(.5, .9), pit_w=rng.uniform(.06, .1),
                 waves=rng.normal(0, 1, (len(_LAYERS) + 1, 3)) * np.r_[.008, np.full(len(_LAYERS), .12)][:, None],
-                phase=rng.uniform(0, 2 * np.pi, (len(_LAYERS) + 1, 3)), has=pathologies)
+                phase=rng.uniform(0, 2 * np.pi, (len(_LAYERS) + 1, 3)), has=pathologies,
+                place=rng.permutation(_SLOTS) + rng.uniform(-.04, .04, 3))  # IRF, SRF, PED at separate places: explaining one label cannot find another
 
 def _dome(x, c, w, h):
     "A smooth dome of height `h` and half-width `w` centred at `c` (0 outside)."
@@ -483,9 +496,9 @@ def _oct_scan(pat, rng, size, looks, floor):
     lift_ped, lift_srf = np.zeros(W), np.zeros(W)
     masks = np.zeros((3, H, W), np.float32)
     if pat['has'][2]:  # PED: the RPE and everything above rise over a dome; the gap below the RPE is the detachment
-        lift_ped = _dome(x, fov + rng.normal(0, .12), rng.uniform(.07, .18), rng.uniform(.03, .09))
-    if pat['has'][1]:  # SRF: the neuroretina lifts off the RPE over a dark dome
-        lift_srf = _dome(x, fov + rng.normal(0, .08), rng.uniform(.08, .22), rng.uniform(.025, .08))
+        lift_ped = _dome(x, pat['place'][2] + rng.normal(0, .02), rng.uniform(.07, .12), rng.uniform(.03, .08))
+    if pat['has'][1]:  # SRF: the neuroretina lifts off the RPE over a large dark dome (the paper: a large homogeneous structure)
+        lift_srf = _dome(x, pat['place'][1] + rng.normal(0, .02), rng.uniform(.12, .18), rng.uniform(.06, .11))
     bounds[:10] -= lift_ped                       # Bruch's membrane `bm` stays put; bounds[:8] -= lift_srf
     bounds[8] = np.maximum(bounds[8], bounds[7])  # SRF gap opens between the OS and the RPE
     refl = np.array([_VITREOUS] + [r for _, _, r in _LAYERS] + [_SCLERA])
@@ -497,7 +510,7 @@ def _oct_scan(pat, rng, size, looks, floor):
     if pat['has'][1]: masks[1] = band(bounds[8] - lift_srf, bounds[8]) * (lift_srf > 1.5 / H)
     if pat['has'][0]:  # IRF: dark cysts in the inner nuclear and outer nuclear layers near the fovea
         for _ in range(rng.integers(1, 6)):
-            cx = fov + rng.normal(0, .1); col = int(np.clip(cx, 0, 1) * (W - 1))
+            cx = pat['place'][0] + rng.normal(0, .04); col = int(np.clip(cx, 0, 1) * (W - 1))
             top, bot = bounds[2, col], bounds[5, col]
             cy = rng.uniform(top, max(bot, top + 1e-3)); ry, rx = rng.uniform(.012, .035), rng.uniform(.015, .05)
             masks[0] = np.maximum(masks[0], np.clip(1.5 - np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2) * 1.5, 0, 1) * 2)
@@ -508,8 +521,15 @@ def _oct_scan(pat, rng, size, looks, floor):
     img = img * speckle / speckle.mean() + rng.normal(0, floor, (H, W))
     return img.clip(0, 1).astype(np.float32), (masks > 0.5).astype(np.uint8)
 
-def _oct_set(n, size, seed, device, prevalence, per_patient, stream):
-    check_positive(n, 'n', integer=True); size = _check_size(size); check_choice(device, 'device', list(OCT_DEVICES))
+def _scanner(scanner, device):
+    "The scanner name, read from the deprecated `device` argument when given."
+    if device is not None:
+        warnings.warn("`device` is deprecated for OCT scans, use `scanner` (device means a torch device elsewhere)", DeprecationWarning, stacklevel=3)
+        scanner = device
+    return check_choice(scanner, 'scanner', list(OCT_SCANNERS))
+
+def _oct_set(n, size, seed, scanner, prevalence, per_patient, stream):
+    check_positive(n, 'n', integer=True); size = _check_size(size)
     check_positive(per_patient, 'per_patient', integer=True)
     prev = np.broadcast_to(np.asarray(prevalence, dtype=float), (3,))
     if not ((prev >= 0) & (prev <= 1)).all(): raise ValueError(f"prevalence: expected probabilities in [0, 1], got {prevalence!r}")
@@ -519,24 +539,28 @@ def _oct_set(n, size, seed, device, prevalence, per_patient, stream):
         rng = np.random.default_rng((seed, stream, p))
         pat = _oct_patient(rng, rng.random(3) < prev)
         for i in np.flatnonzero(patient == p):
-            images[i, 0], masks[i] = _oct_scan(pat, rng, size, **OCT_DEVICES[device])
+            images[i, 0], masks[i] = _oct_scan(pat, rng, size, **OCT_SCANNERS[scanner])
     labels = masks.reshape(n, 3, -1).any(-1).astype(np.float32)
     return OCTSet(images, labels, masks, patient.astype(np.int64) + (0 if stream == 5 else 10**6))
 
 def simulate_oct_set(n:int, # number of B-scans
                      *, size:int=128, seed:int=0,
-                     device:str='A', # scanner: 'A' clean (RETOUCH-like), 'B' noisier (DUKE-like); see `OCT_DEVICES`
+                     scanner:str='A', # 'A' clean (RETOUCH-like), 'B' noisier (DUKE-like); see `OCT_SCANNERS`
                      prevalence=0.5, # probability that a patient has each of IRF, SRF, PED (one value or three), drawn independently
-                     per_patient:int=4 # B-scans per patient (they share the patient's anatomy and pathologies)
+                     per_patient:int=4, # B-scans per patient (they share the patient's anatomy and pathologies)
+                     device:str|None=None # deprecated name of `scanner`
                     )->OCTSet:
-    "OCT-like B-scans with IRF, SRF and PED present independently, multi-label labels (N,3) and pixel masks (N,3,H,W)."
-    return _oct_set(n, size, seed, device, prevalence, per_patient, stream=5)
+    "OCT-like B-scans with IRF, SRF and PED present independently at separate places, multi-label labels (N,3) and pixel masks (N,3,H,W)."
+    return _oct_set(n, size, seed, _scanner(scanner, device), prevalence, per_patient, stream=5)
 
 def simulate_oct_controls(n:int, *, size:int=128, seed:int=0,
-                          device:str='B', # scanner of the controls; 'B' differs from the pathological set's 'A' only in noise
-                          per_patient:int=4)->OCTSet:
+                          scanner:str='B', # scanner of the controls; 'B' differs from the pathological set's 'A' only in noise
+                          per_patient:int=4,
+                          device:str|None=None # deprecated name of `scanner`
+                         )->OCTSet:
     "Healthy control B-scans (all labels 0) from another scanner; patient ids start at 1,000,000 so they never clash with `simulate_oct_set`'s."
-    return _oct_set(n, size, seed, device, 0., per_patient, stream=6)
+    return _oct_set(n, size, seed, _scanner(scanner, device), 0., per_patient, stream=6)
+
 
 # %% ../../nbs/02_data.lesion.ipynb #bef95b1a
 _IMG_EXTS = ('.png', '.nii.gz', '.nii')
@@ -549,11 +573,14 @@ def _read_image(path):
             from PIL import Image
             im = Image.open(path)
             a = np.asarray(im.convert('L') if im.mode not in ('L', 'I;16', 'I', '1') else im)
-            return a.astype(np.float32) / (65535. if a.dtype == np.uint16 or a.max() > 255 else 255. if a.dtype != bool else 1.)
-        import nibabel as nib
-        a = np.squeeze(np.asarray(nib.load(str(path)).get_fdata(), dtype=np.float32))
+            a = a.astype(np.float32) / (65535. if a.dtype == np.uint16 or a.max() > 255 else 255. if a.dtype != bool else 1.)
+        else:
+            import nibabel as nib
+            a = np.squeeze(np.asarray(nib.load(str(path)).get_fdata(), dtype=np.float32))
     except Exception as e: raise ValueError(f"{path}: could not read the image ({e})") from e
     if a.ndim != 2: raise ValueError(f"{path}: expected a 2-D slice, got shape {a.shape}")
+    if min(a.shape) < 2: raise ValueError(f"{path}: expected an image of at least 2x2 pixels, got {a.shape}")
+    if not np.isfinite(a).all(): raise ValueError(f"{path}: holds {(~np.isfinite(a)).sum()} NaN or infinite pixel(s)")
     return a
 
 def _raw_mask(path):

@@ -17,17 +17,21 @@ from sklearn.model_selection import StratifiedGroupKFold
 from fastprogress.fastprogress import progress_bar
 from ..core import (atomic_path, record_settings, default_device, set_seed, fit_resumable, check_scale, check_choice, check_positive, check_shape,
                     check_finite, check_labels, to_numpy)
-from ..data.lesion import (healthy_slices, simulate_lesion_set, simulate_oct_set, simulate_oct_controls,
+from ..data.lesion import (healthy_slices, simulate_lesion_set, lesion_set_tissue, simulate_oct_set, simulate_oct_controls,
                            classification_dls, group_split, OCT_LABELS)
 from ..models.classifier import SmallCNN, densenet121_classifier, classifier_learner
 from ..models.vae import train_healthy_vae
 from ..explain import meaningful_perturbation, ConstantFill, BlurFill, VAEFill, grad_cam, guided_backprop
 from ..evaluate import explanation_auc, binary_metrics
+from ..explain_metrics import (localisation_scores, floor_maps, randomisation_check, deletion_insertion, relevance_mass,
+                                        summarise_methods, LOCALISATION_METRICS, FLOORS)
+from ..evaluate import bootstrap_ci
 
 # %% auto #0
-__all__ = ['EXPLAIN_SETTINGS', 'METHODS', 'PAPER_TABLE1', 'experiment_settings', 'Explanations', 'explain_images',
-           'ExplanationRun', 'lesion_experiment', 'oct_experiment', 'oct_background', 'mass_fractions', 'ShortcutRun',
-           'shortcut_experiment', 'beside_paper']
+__all__ = ['EXPLAIN_SETTINGS', 'METHODS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'Explanations',
+           'explain_images', 'ExplanationRun', 'lesion_experiment', 'oct_experiment', 'oct_background',
+           'mass_fractions', 'ShortcutRun', 'shortcut_experiment', 'beside_paper', 'benchmark_settings',
+           'run_explain_benchmark', 'benchmark_markdown']
 
 # %% ../../nbs/08b_experiments.explain.ipynb #8331e89d
 EXPLAIN_SETTINGS = dict(
@@ -339,8 +343,8 @@ def shortcut_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (
     t0 = time.time()
     s = experiment_settings(scale, **overrides); set_seed(seed); methods = _check_methods(methods, vae=True)
     root = _run_dir(out_dir, 'shortcut', s, seed)
-    sim = lambda device, ctrl, stream: (simulate_oct_controls(s['n_controls'], size=s['size'], seed=seed + stream, device=device, per_patient=s['controls_per_patient'])
-                                        if ctrl else simulate_oct_set(s['n_oct'], size=s['size'], seed=seed + stream, device=device, per_patient=s['oct_per_patient']))
+    sim = lambda scanner, ctrl, stream: (simulate_oct_controls(s['n_controls'], size=s['size'], seed=seed + stream, scanner=scanner, per_patient=s['controls_per_patient'])
+                                        if ctrl else simulate_oct_set(s['n_oct'], size=s['size'], seed=seed + stream, scanner=scanner, per_patient=s['oct_per_patient']))
     path_a, path_b = sim('A', False, 0), sim('B', False, 1)
     ctrl = dict(B=sim('B', True, 0), A=sim('A', True, 0))
     if vae is None: vae = _healthy_vae(ctrl['B'].images, s, root, seed, progress)
@@ -394,3 +398,216 @@ def beside_paper(table:pd.DataFrame # an explanation table (rows (dataset, label
     out = pd.concat({m: pd.DataFrame(dict(ours=ours.reindex(labels)[m], paper=paper.reindex(labels)[m])) for m in cols}, axis=1)
     out.index.name = 'label'
     return out
+
+# %% ../../nbs/08b_experiments.explain.ipynb #26732784
+BENCHMARK_SCALES = dict(
+    small=dict(size=64, n_healthy=16, lesions_per_image=4, radius=(0.06, 0.15), contrast=(0.4, 1.0), n_vae=200, vae_scale='small',
+               vae_epochs=8, classifier='small_cnn', width=8, weights=None, epochs=12, lr=1e-2, bs=32, k=2, n_iter=60, mask_scale=4,
+               temperature=5., batch_size=64, di_steps=8, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'GC'), marker=0.1, n_boot=500),
+    cpu_full=dict(size=128, n_healthy=40, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=400, vae_scale='small',
+                  vae_epochs=10, classifier='small_cnn', width=8, weights=None, epochs=20, lr=1e-2, bs=32, k=4, n_iter=60, mask_scale=4,
+                  temperature=5., batch_size=64, di_steps=10, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.08,
+                  n_boot=2000),
+    paper=dict(size=224, n_healthy=40, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=2000, vae_scale='paper',
+               vae_epochs=1000, classifier='densenet121', width=16, weights=None, epochs=30, lr=1e-3, bs=32, k=4, n_iter=300, mask_scale=1,
+               temperature=5., batch_size=32, di_steps=20, di_fraction=0.2, n_sanity=16, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.06,
+               n_boot=2000))
+
+def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU) or 'paper' (224 px, DenseNet121, GPU)
+                       **overrides # entries of `BENCHMARK_SCALES[scale]` to change
+                      )->dict:
+    "The benchmark settings of `scale` with `overrides` applied and checked; includes `scale`."
+    check_choice(scale, 'scale', list(BENCHMARK_SCALES))
+    s = dict(BENCHMARK_SCALES[scale], scale=scale)
+    for k, v in overrides.items():
+        if k not in s or k == 'scale': raise ValueError(f"{k}: unknown setting, expected one of {sorted(BENCHMARK_SCALES['small'])}")
+        s[k] = v
+    for k in ('size', 'n_healthy', 'lesions_per_image', 'n_vae', 'vae_epochs', 'width', 'epochs', 'bs', 'k', 'n_iter', 'mask_scale',
+              'batch_size', 'di_steps', 'n_sanity', 'n_boot'): check_positive(s[k], k, integer=True)
+    check_positive(s['lr'], 'lr'); check_positive(s['temperature'], 'temperature'); check_scale(s['vae_scale'])
+    if s['size'] % 16 or s['size'] < 32: raise ValueError(f"size: expected a multiple of 16 of at least 32, got {s['size']}")
+    if s['k'] < 2: raise ValueError(f"k: expected at least 2 folds, got {s['k']}")
+    if not 0 < s['di_fraction'] <= 1: raise ValueError(f"di_fraction: expected the largest fraction of the brain deleted in (0, 1], got {s['di_fraction']!r}")
+    if not 0 < s['marker'] <= 0.2: raise ValueError(f"marker: expected the marker's side as a fraction of the width in (0, 0.2], got {s['marker']!r}")
+    for m in s['sanity_methods']: check_choice(m, 'sanity_methods', METHODS)
+    check_choice(s['classifier'], 'classifier', _CLASSIFIERS)
+    return s
+
+# %% ../../nbs/08b_experiments.explain.ipynb #961cb291
+def _plant_marker(images:np.ndarray, on:np.ndarray, side:float, seed:int):
+    "Copies of `images` with a bright square (side `side` of the width) in a random corner of the rows `on`, and the markers' masks (N,H,W) bool."
+    out, (n, _, H, W) = images.copy(), images.shape
+    masks = np.zeros((n, H, W), bool)
+    rng = np.random.default_rng(seed)
+    a, pad = max(2, round(side * W)), max(1, round(0.03 * W))
+    for i in np.flatnonzero(on):
+        r = pad if rng.random() < 0.5 else H - pad - a
+        c = pad if rng.random() < 0.5 else W - pad - a
+        masks[i, r:r + a, c:c + a] = True
+    out[:, 0][masks] = 1.
+    return out, masks
+
+def _explain_all(model, x, vae, s, progress):
+    "Maps (N,H,W) of every method for class 1 of images `x`."
+    return explain_images(x, model, vae, target=1, n_iter=s['n_iter'], mask_scale=s['mask_scale'], temperature=s['temperature'],
+                          batch_size=s['batch_size'], progress=progress).maps
+
+def _marker_experiment(s, vae, work, seed, progress):
+    "Train on lesion images that all carry the marker; where do the maps of held-out lesioned images with the marker fall?"
+    d = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed + 1,
+                            radius=s['radius'], contrast=s['contrast'])
+    x, marker = _plant_marker(d.images, d.labels == 1, s['marker'], seed)
+    tr, te = group_split(d.patient, valid_pct=0.3, seed=seed)
+    model, _ = _fit_classifier(x[tr], d.labels[tr], d.patient[tr], s, s['epochs'], work, 'marker_classifier', False, seed, progress)
+    y = d.labels[te]
+    swapped, _ = _plant_marker(d.images[te], y == 0, s['marker'], seed + 1)   # markers moved to the healthy images
+    acc = dict(accuracy=float(((_predict(model, x[te]) >= 0.5) == y).mean()),
+               accuracy_marker_swapped=float(((_predict(model, swapped) >= 0.5) == y).mean()))
+    sel = te[(y == 1) & (_predict(model, x[te]) >= 0.5)]
+    if not len(sel): return dict(acc, n_explained=0, area={}), pd.DataFrame(columns=['image', 'patient', 'method', 'marker_mass', 'lesion_mass'])
+    maps = _explain_all(model, x[sel], vae, s, False)
+    maps.update(floor_maps(x[sel], np.ones_like(marker[sel]), d.masks[tr], vae=vae, seed=seed))
+    rows = [dict(image=int(i), patient=int(d.patient[i]), method=m, marker_mass=a, lesion_mass=b)
+            for m, v in maps.items() for i, a, b in zip(sel, relevance_mass(v, marker[sel]), relevance_mass(v, d.masks[sel]))]
+    area = dict(marker=float(marker[sel].mean()), lesion=float(d.masks[sel].mean()))
+    return dict(acc, n_explained=len(sel), area=area), pd.DataFrame(rows)
+
+# %% ../../nbs/08b_experiments.explain.ipynb #b465d290
+def _summaries(per_image:pd.DataFrame, s:dict, seed:int)->dict:
+    "`summarise_methods` of every metric: metric -> list of rows (JSON-able)."
+    out = {}
+    for metric, better in [(m, True) for m in LOCALISATION_METRICS] + [('deletion_auc', False), ('insertion_auc', True)]:
+        wide = per_image.pivot(index='row', columns='method', values=metric)
+        order = [m for m in METHODS + FLOORS if m in wide.columns]
+        groups = per_image.drop_duplicates('row').set_index('row').loc[wide.index, 'patient'].to_numpy()
+        summ = summarise_methods(wide[order], groups, higher_is_better=better, n_boot=s['n_boot'], seed=seed)
+        out[metric] = json.loads(summ.reset_index().to_json(orient='records'))
+    return out
+
+def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's lesion ranges, 128 px, CPU) or 'paper' (GPU); see `BENCHMARK_SCALES`
+                          path:str|Path|None=None, # folder for `explain_benchmark_{scale}.json` and `..._per_image.csv`; None: a temporary folder
+                          *, seed:int=0, # seeds the data, the folds, training and the bootstrap
+                          progress:bool=True, # progress bars and one line per stage
+                          work:str|Path|None=None, # folder for checkpoints (a rerun resumes); None: a temporary folder
+                          **overrides # entries of `BENCHMARK_SCALES[scale]` to change
+                         )->dict:
+    "Run the lesion explanation benchmark -- every method and floor, every metric, per image, with CIs by patient -- and write its results file; returns the results."
+    t0, s = time.time(), benchmark_settings(scale, **overrides)
+    check_positive(seed, 'seed', allow_zero=True, integer=True)
+    out = Path(tempfile.mkdtemp() if path is None else path); out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp() if work is None else work)
+    log = (lambda *a: print(f'[{time.time() - t0:6.0f} s]', *a, flush=True)) if progress else (lambda *a: None)
+    set_seed(seed); timing = {}
+    data = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed,
+                               radius=s['radius'], contrast=s['contrast'])
+    tissue = lesion_set_tissue(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed)
+    healthy = data.images[np.searchsorted(data.patient, data.patient)]   # each image's subject without lesions
+    t = time.time()
+    vae = train_healthy_vae(healthy_slices(s['n_vae'], size=s['size'], seed=seed + 1), s['vae_scale'], n_epoch=s['vae_epochs'],
+                            path=work, name='benchmark_vae', seed=seed, show_progress=False).model.float().eval()
+    timing['vae'] = time.time() - t; log('healthy VAE trained')
+    splits = list(StratifiedGroupKFold(s['k'], shuffle=True, random_state=seed).split(data.labels, data.labels, data.patient))
+    rows, folds, sanity, curves = [], [], {}, {}
+    for fold, (tr, te) in enumerate(splits):
+        t = time.time()
+        model, _ = _fit_classifier(data.images[tr], data.labels[tr], data.patient[tr], s, s['epochs'], work, f'benchmark_fold{fold}',
+                                   False, seed + fold, False)
+        timing['classifiers'] = timing.get('classifiers', 0) + time.time() - t
+        p = _predict(model, data.images[te])
+        sel = te[(data.labels[te] == 1) & (p >= 0.5)]   # every correctly classified lesioned test image
+        folds.append(dict(fold=fold, n_test=len(te), n_test_lesioned=int(data.labels[te].sum()), n_explained=len(sel),
+                          auc=_auc_or_nan(data.labels[te].astype(np.float64), p)))
+        if not len(sel): log(f'fold {fold}: no lesioned test image classified correctly'); continue
+        t = time.time()
+        maps = _explain_all(model, data.images[sel], vae, s, False)
+        timing['methods'] = timing.get('methods', 0) + time.time() - t
+        maps.update(floor_maps(data.images[sel], tissue[sel], data.masks[tr], vae=vae, seed=seed + fold))
+        t = time.time()
+        for m, v in maps.items():
+            loc = localisation_scores(v, data.masks[sel], tissue[sel])
+            di = deletion_insertion(model, data.images[sel], 1, v, healthy[sel], tissue=tissue[sel], steps=s['di_steps'],
+                                    max_fraction=s['di_fraction'], seed=seed)
+            curves.setdefault(m, []).append(np.stack([di['deletion'], di['insertion']]))
+            rows.append(loc.assign(fold=fold, image=sel, patient=data.patient[sel], method=m,
+                                   kind='floor' if m in FLOORS else 'method',
+                                   deletion_auc=di['deletion_auc'], insertion_auc=di['insertion_auc']))
+        timing['scoring'] = timing.get('scoring', 0) + time.time() - t
+        if not sanity:   # the randomisation check on the first explained images
+            t = time.time(); xs = data.images[sel[:s['n_sanity']]]
+            for m in s['sanity_methods']:
+                ex = lambda net, x, tg, m=m: explain_images(x, net, vae, target=tg, methods=[m], n_iter=s['n_iter'], mask_scale=s['mask_scale'],
+                                                            temperature=s['temperature'], batch_size=s['batch_size'], progress=False).maps[m]
+                sanity[m] = randomisation_check(model, ex, xs, 1, seed=seed)
+            timing['randomisation'] = time.time() - t
+        log(f'fold {fold}: {len(sel)} images explained')
+    per_image = pd.concat(rows, ignore_index=True)
+    per_image['row'] = per_image['fold'].astype(str) + '/' + per_image['image'].astype(str)
+    t = time.time(); marker, marker_rows = _marker_experiment(s, vae, work, seed, False); timing['marker'] = time.time() - t
+    log('marker experiment done')
+    marker['mass'] = {m: dict(marker=bootstrap_ci(np.nanmean, g.marker_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed),
+                              lesion=bootstrap_ci(np.nanmean, g.lesion_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed))
+                      for m, g in marker_rows.groupby('method', sort=False)}
+    curve = {m: np.concatenate(v, 1).mean(1) for m, v in curves.items()}
+    res = dict(scale=scale, seed=seed, settings=json.loads(json.dumps(s, default=str)), n_images=int(per_image.row.nunique()),
+               folds=folds, summary=_summaries(per_image, s, seed),
+               randomisation={m: dict(layers=list(v.index), mean=v.mean(axis=1).round(4).tolist(), last_per_image=v.iloc[-1].round(4).tolist())
+                              for m, v in sanity.items()},
+               curves=dict(fractions=np.linspace(0, s['di_fraction'], s['di_steps'] + 1).tolist(),
+                           deletion={m: c[0].round(4).tolist() for m, c in curve.items()},
+                           insertion={m: c[1].round(4).tolist() for m, c in curve.items()}),
+               marker=marker, timing={k: round(v, 1) for k, v in timing.items()}, seconds=round(time.time() - t0, 1),
+               threads=torch.get_num_threads())
+    per_image.drop(columns='row').to_csv(out/f'explain_benchmark_{scale}_per_image.csv', index=False, float_format='%.5g')
+    with atomic_path(out/f'explain_benchmark_{scale}.json') as tmp: Path(tmp).write_text(json.dumps(res, indent=1))
+    log(f'results in {out}')
+    return res
+
+# %% ../../nbs/08b_experiments.explain.ipynb #f560429e
+def _fmt(r:dict)->str: return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
+
+def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
+    "What a paired difference's CI supports."
+    if lo > 0: return 'VAE better' if higher_is_better else 'VAE worse'
+    if hi < 0: return 'VAE worse' if higher_is_better else 'VAE better'
+    return 'no difference shown'
+
+def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results, or its JSON file
+                      )->str:
+    "Markdown tables of a benchmark results file: per method and floor, in-brain AUC [95% CI], paired VAE - method, floors beaten; randomisation; marker."
+    if isinstance(results, (str, Path)):
+        f = Path(results)
+        if not f.is_file(): raise FileNotFoundError(f"results: {f} does not exist")
+        results = json.loads(f.read_text())
+    if not isinstance(results, dict) or 'summary' not in results: raise ValueError("results: expected run_explain_benchmark's results (a dict with 'summary')")
+    S = {k: {r['method']: r for r in v} for k, v in results['summary'].items()}
+    s = results['settings']
+    aucs = ', '.join(f"{f_['auc']:.2f}" for f_ in results['folds'])
+    lines = [f"Lesion benchmark, scale `{results['scale']}`: {s['size']} px, lesion radius {s['radius'][0]:.0%}-{s['radius'][1]:.0%} of the width, "
+             f"strength {s['contrast'][0]:g}-{s['contrast'][1]:g}, {s['k']}-fold CV by subject, {results['n_images']} correctly classified lesioned "
+             f"images explained (classifier AUC per fold: {aucs}); "
+             f"mean [95% CI], bootstrap by subject; wall time {results['seconds'] / 60:.0f} min on {results['threads']} thread(s).", '',
+             f"| map | kind | in-brain AUC | VAE - map [CI] | verdict | beats every floor | whole-image AUC | AP | pointing | mass | deletion AUC, first {s['di_fraction']:.0%} (lower better) | insertion AUC, first {s['di_fraction']:.0%} |",
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for m, r in S['auc_tissue'].items():
+        if m == 'VAE' or 'diff' not in r: diff, verdict = '', 'reference'
+        elif r['diff'] is None: diff, verdict = 'n/a', 'n/a'
+        else: diff, verdict = f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}]", _verdict(r['diff_lo'], r['diff_hi'])
+        beats = '' if r['kind'] == 'floor' else ('yes' if r.get('beats_floors') else '**no**')
+        cells = [_fmt(S[k][m]) for k in ('auc', 'ap', 'pointing', 'mass', 'deletion_auc', 'insertion_auc')]
+        lines.append(f"| {m} | {r['kind']} | {_fmt(r)} | {diff} | {verdict} | {beats} | " + ' | '.join(cells) + ' |')
+    rnd = results.get('randomisation', {})
+    if rnd:
+        lines += ['', 'Randomisation check (Spearman correlation of the maps of the trained and the randomised classifier, mean over images; '
+                  'layers randomised cumulatively from the top):', '',
+                  '| method | ' + ' | '.join(f'down to `{l}`' for l in next(iter(rnd.values()))['layers']) + ' |',
+                  '|---|' + '---|' * len(next(iter(rnd.values()))['layers'])]
+        lines += [f"| {m} | " + ' | '.join(f'{v:.2f}' for v in r['mean']) + ' |' for m, r in rnd.items()]
+    mk = results.get('marker')
+    if mk:
+        lines += ['', f"Planted marker (a bright square on every lesioned training image): held-out accuracy {mk['accuracy']:.2f}, "
+                  f"{mk['accuracy_marker_swapped']:.2f} with the marker moved to the healthy images; {mk['n_explained']} images explained. "
+                  f"Share of each map's mass on the marker (area {mk['area']['marker']:.1%} of the image) and on the lesion (area {mk['area']['lesion']:.1%}):", '',
+                  '| map | mass on marker | mass on lesion |', '|---|---|---|']
+        lines += [f"| {m} | {v['marker']['estimate']:.3f} [{v['marker']['lo']:.3f}, {v['marker']['hi']:.3f}] | "
+                  f"{v['lesion']['estimate']:.3f} [{v['lesion']['lo']:.3f}, {v['lesion']['hi']:.3f}] |" for m, v in mk['mass'].items()]
+    return '\n'.join(lines)
