@@ -11,7 +11,7 @@ TORCH   := torch==2.14.1 torchvision==0.29.1
 THREADS ?= 1
 SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 
-.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain clean-venv
+.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-crt clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -38,6 +38,12 @@ demo: $(STAMP)
 ## Resumable: work files stay in runs/explain_benchmark.
 reproduce-explain: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results', work='runs/explain_benchmark')"
+
+## The CRT experiment: nbs/images/crt_results.json and its figures, which the README and the CRT tutorial read.
+## `make reproduce-crt SCALE=small` rebuilds the committed file (about 20 min on 2 cores); medium needs hours on CPU.
+SCALE ?= medium
+reproduce-crt: $(STAMP)
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt; reproduce_crt('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images')"
 
 ## Export notebooks to the library and strip notebook noise.
 sync: $(STAMP)

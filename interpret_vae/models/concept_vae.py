@@ -22,7 +22,8 @@ from .vae import SegVAE, ResidualEncoder, kl_divergence, one_hot_slices
 # %% auto #0
 __all__ = ['CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'ConceptVAELoss', 'InputAsTarget',
            'EncoderClassifier', 'PrimaryLoss', 'make_model', 'concept_vae_learner', 'train_three_stages',
-           'train_baseline', 'encode_cohort', 'predict', 'reconstruct_cohort', 'decode_concept_mean']
+           'train_baseline', 'BestPrimaryEpoch', 'encode_cohort', 'predict', 'reconstruct_cohort',
+           'decode_concept_mean']
 
 # %% ../../nbs/05_models.concept_vae.ipynb #6443fb73
 class SequenceHead(nn.Module):
@@ -227,7 +228,8 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
                         beta:float=0.2, gamma:float=1.0, # eq. 1 weights (paper: 0.2, 1)
                         alphas=0.9, # concept weights: one number for all, or one per concept (paper: 0.9)
                         path=None, # where checkpoints go (a temporary folder when `None`)
-                        cbs=None # extra callbacks
+                        cbs=None, # extra callbacks
+                        wd:float=0. # decoupled weight decay of Adam (the paper: none)
                        )->Learner:
     "A fastai `Learner` training `model` with eq. 1's weights for `stage` (or the baseline's BCE)."
     if not isinstance(dls, DataLoaders): raise ValueError(f"dls: expected fastai DataLoaders, got {type(dls).__name__}")
@@ -241,7 +243,7 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
         if len(a) != len(model.concepts): raise ValueError(f"alphas: expected 1 or {len(model.concepts)} weight(s), got {len(a)}")
         loss, cbs = ConceptVAELoss(beta, gamma, a).at_stage(stage), [InputAsTarget()] + cbs
     else: raise ValueError(f"model: expected a ConceptVAE or EncoderClassifier, got {type(model).__name__}")
-    learn = Learner(dls, model.to(dls.device), loss_func=loss, opt_func=Adam, wd=0., cbs=cbs, path=path)
+    learn = Learner(dls, model.to(dls.device), loss_func=loss, opt_func=Adam, wd=check_positive(wd, 'wd', allow_zero=True), cbs=cbs, path=path)
     return learn.to_fp16() if dls.device.type == 'cuda' else learn
 
 def _fit_stage(learn, n_epoch, lr, name, seed, show_progress, cbs):
@@ -260,7 +262,8 @@ def train_three_stages(model:ConceptVAE, # the model to train in place
                        epochs:dict|None=None, # override epochs per step, keys from `STAGES`
                        lr:float|None=None, beta:float=0.2, gamma:float=1.0, alphas=0.9,
                        seed:int=0, show_progress:bool=True,
-                       cbs=None # extra callbacks for every fit (e.g. `StopAfterEpochs` to simulate an interruption)
+                       cbs=None, # extra callbacks for every fit (e.g. `StopAfterEpochs` to simulate an interruption)
+                       wd:float=0. # decoupled weight decay of Adam
                       )->Learner:
     "Train `model` through the paper's three stages, checkpointing each; returns the last stage's `Learner`."
     check_scale(scale)
@@ -275,19 +278,55 @@ def train_three_stages(model:ConceptVAE, # the model to train in place
     learn = None
     for i, (name, dls) in enumerate(steps):
         if dls is None or ep[name] == 0: continue
-        learn = concept_vae_learner(dls, model, _STAGE_NUMBER[name], beta, gamma, alphas, path=path)
+        learn = concept_vae_learner(dls, model, _STAGE_NUMBER[name], beta, gamma, alphas, path=path, wd=wd)
         if not _fit_stage(learn, ep[name], lr, f'stage_{name}', seed + i, show_progress, cbs): break  # interrupted
     return learn
 
 def train_baseline(model:EncoderClassifier, crt_dls:DataLoaders, scale:str='small', path=None, n_epoch:int|None=None,
-                   lr:float|None=None, seed:int=0, show_progress:bool=True, cbs=None)->Learner:
+                   lr:float|None=None, seed:int=0, show_progress:bool=True, cbs=None, wd:float=0.)->Learner:
     "Train the encoder + classifier baseline on the CRT label alone (resumable checkpoint `baseline`); returns its `Learner`."
     check_scale(scale)
     if not isinstance(model, EncoderClassifier): raise ValueError(f"model: expected an EncoderClassifier, got {type(model).__name__}")
     cfg = CONFIGS[scale]
-    learn = concept_vae_learner(crt_dls, model, path=path)
+    learn = concept_vae_learner(crt_dls, model, path=path, wd=wd)
     _fit_stage(learn, n_epoch or cfg['epochs']['baseline'], lr or cfg['lr'], 'baseline', seed, show_progress, cbs)
     return learn
+
+# %% ../../nbs/05_models.concept_vae.ipynb #069ab257
+class BestPrimaryEpoch(Callback):
+    "Keep the weights of the epoch with the lowest validation BCE of the primary target, over every fit this joins."
+    order = 90
+    def __init__(self, file=None # where the best weights are kept between runs (`None`: memory only)
+                ):
+        self.file, self.best, self.best_epoch, self.epochs, self.state = None if file is None else Path(file), float('inf'), -1, 0, None
+        if self.file is not None and self.file.exists():
+            d = torch.load(self.file, weights_only=True)
+            self.best, self.best_epoch, self.epochs, self.state = float(d['loss']), int(d['epoch']), int(d['epochs']), d['state']
+    def before_validate(self): self.total, self.count = 0., 0
+    def after_batch(self):
+        if self.training: return
+        logit = self.pred[3] if isinstance(self.pred, tuple) else self.pred
+        y = self.yb[-1][:, 0].float()
+        keep = ~torch.isnan(y)
+        if keep.any():
+            self.total += F.binary_cross_entropy_with_logits(logit.float()[keep], y[keep], reduction='sum').item()
+            self.count += int(keep.sum())
+    def after_epoch(self):
+        self.epochs += 1
+        if self.count and self.total / self.count < self.best:
+            self.best, self.best_epoch = self.total / self.count, self.epochs - 1
+            self.state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        if self.file is not None and self.state is not None:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.file.with_name(self.file.name + '.part')
+            torch.save(dict(loss=self.best, epoch=self.best_epoch, epochs=self.epochs, state=self.state), tmp)
+            tmp.replace(self.file)
+    def restore(self, model:nn.Module # the model trained under this callback
+               )->nn.Module:
+        "Load the best epoch's weights into `model` (unchanged when no epoch was validated); returns it."
+        if self.state is not None: getattr(model, 'module', model).load_state_dict(self.state)
+        return model
+
 
 # %% ../../nbs/05_models.concept_vae.ipynb #9864f445
 def _label_maps(cohort, model):
