@@ -31,18 +31,20 @@ def _localisation_inputs(maps, masks, tissue):
     t = to_numpy(tissue, 'tissue'); check_shape(t, 'tissue', shape=maps.shape); check_labels(t, 'tissue', [0, 1])
     return mp, mk, t.reshape(n, -1).astype(bool) | mk
 
+def _per_image(maps, masks, tissue, score)->np.ndarray:
+    "`score(values, truth)` of each image over the pixels of its region, as (N,); NaN where `score` returns None."
+    mp, mk, rg = _localisation_inputs(maps, masks, tissue)
+    return np.array([np.nan if (s := score(mp[i, rg[i]], mk[i, rg[i]])) is None else s for i in range(len(mp))], np.float64)
+
 def localisation_auc(maps, # (N,H,W) explanation maps, higher meaning more relevant
                      masks, # (N,H,W) binary ground truth
                      *, tissue=None # (N,H,W) binary region the score is restricted to (with the mask); None: the whole image
                     )->np.ndarray:
     "Per-image ROC AUC (N,) of each map against its mask over the pixels of `tissue`; ties count one half."
-    mp, mk, rg = _localisation_inputs(maps, masks, tissue)
-    out = np.full(len(mp), np.nan)
-    for i in range(len(mp)):
-        v, t = mp[i, rg[i]], mk[i, rg[i]]
+    def auc(v, t):
         p, q = t.sum(), (~t).sum()
-        if p and q: out[i] = (stats.rankdata(v)[t].sum() - p * (p + 1) / 2) / (p * q)
-    return out
+        return (stats.rankdata(v)[t].sum() - p * (p + 1) / 2) / (p * q) if p and q else None
+    return _per_image(maps, masks, tissue, auc)
 
 # %% ../nbs/07a_explain_metrics.ipynb #ea5c33ff
 def average_precision(maps, # (N,H,W) explanation maps
@@ -50,16 +52,13 @@ def average_precision(maps, # (N,H,W) explanation maps
                       *, tissue=None # (N,H,W) binary region; None: the whole image
                      )->np.ndarray:
     "Per-image average precision (N,) of each map against its mask over the pixels of `tissue`; tied pixels share a threshold."
-    mp, mk, rg = _localisation_inputs(maps, masks, tissue)
-    out = np.full(len(mp), np.nan)
-    for i in range(len(mp)):
-        v, t = mp[i, rg[i]], mk[i, rg[i]]
-        if not t.any(): continue
+    def ap(v, t):
+        if not t.any(): return None
         order = np.argsort(-v, kind='stable'); v, t = v[order], t[order]
         last = np.r_[np.flatnonzero(np.diff(v)), len(v) - 1]   # the last pixel at each distinct value
         tp = np.cumsum(t)[last]
-        out[i] = np.sum(np.diff(np.r_[0., tp / t.sum()]) * tp / (last + 1))
-    return out
+        return np.sum(np.diff(np.r_[0., tp / t.sum()]) * tp / (last + 1))
+    return _per_image(maps, masks, tissue, ap)
 
 # %% ../nbs/07a_explain_metrics.ipynb #ad924b35
 def pointing_game(maps, # (N,H,W) explanation maps
@@ -67,12 +66,7 @@ def pointing_game(maps, # (N,H,W) explanation maps
                   *, tissue=None # (N,H,W) binary region the maximum is searched in; None: the whole image
                  )->np.ndarray:
     "Per image (N,): 1 when the map's maximum over `tissue` lies in the mask, 0 when not; the share inside when pixels tie."
-    mp, mk, rg = _localisation_inputs(maps, masks, tissue)
-    out = np.full(len(mp), np.nan)
-    for i in range(len(mp)):
-        v, t = mp[i, rg[i]], mk[i, rg[i]]
-        if t.any(): out[i] = t[v == v.max()].mean()
-    return out
+    return _per_image(maps, masks, tissue, lambda v, t: t[v == v.max()].mean() if t.any() else None)
 
 # %% ../nbs/07a_explain_metrics.ipynb #d2645f6d
 def relevance_mass(maps, # (N,H,W) explanation maps; negative values count as 0
@@ -93,16 +87,13 @@ def relevance_rank(maps, # (N,H,W) explanation maps
                    *, tissue=None # (N,H,W) binary region the pixels are ranked in; None: the whole image
                   )->np.ndarray:
     "Per image (N,): the share of the map's K highest pixels over `tissue` inside the mask, K the mask's size; ties at the K-th value count by their share inside."
-    mp, mk, rg = _localisation_inputs(maps, masks, tissue)
-    out = np.full(len(mp), np.nan)
-    for i in range(len(mp)):
-        v, t = mp[i, rg[i]], mk[i, rg[i]]
+    def rank(v, t):
         k = int(t.sum())
-        if not k: continue
+        if not k: return None
         kth = np.sort(v)[-k]
         above, at = v > kth, v == kth
-        out[i] = (t[above].sum() + (k - above.sum()) * t[at].mean()) / k
-    return out
+        return (t[above].sum() + (k - above.sum()) * t[at].mean()) / k
+    return _per_image(maps, masks, tissue, rank)
 
 # %% ../nbs/07a_explain_metrics.ipynb #2f86d4c8
 LOCALISATION_METRICS = ('auc', 'auc_tissue', 'ap', 'pointing', 'mass', 'rank')
