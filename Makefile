@@ -11,7 +11,7 @@ TORCH   := torch==2.14.1 torchvision==0.29.1
 THREADS ?= 1
 SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 
-.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-crt clean-venv
+.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-seed1 reproduce-crt clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -78,3 +78,7 @@ gpu-dry-run: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+## The small benchmark with a second seed: bench/results/seed1/, which the explanation tutorial compares with seed 0.
+reproduce-explain-seed1: $(STAMP)
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('small', path='bench/results/seed1', work='runs/explain_benchmark_seed1', seed=1)"

@@ -13,7 +13,8 @@ import argparse, copy, tempfile, time
 import numpy as np
 import torch
 from interpret_vae.core import default_device, set_seed, fit_resumable, check_scale
-from interpret_vae.data.lesion import simulate_lesion_set, classification_dls
+from interpret_vae.data.lesion import simulate_lesion_set
+from interpret_vae.data.core import classification_dls
 from interpret_vae.models.classifier import SmallCNN, densenet121_classifier, classifier_learner
 from interpret_vae.explain import meaningful_perturbation, BlurFill
 from interpret_vae.evaluate import explanation_auc
@@ -101,7 +102,7 @@ def one_seed(s, n, n_ref, dev, seed):
     kw = dict(n_iter=60, progress=False, **OBJECTIVE)
     d64 = (meaningful_perturbation(m64, x64[:k], 1, fill, **kw)
            - torch.cat([meaningful_perturbation(m64, x64[i:i + 1], 1, fill, **kw) for i in range(k)])).abs().max().item()
-    aucs = lambda maps, k=n_ref: explanation_auc(maps, masks[:k])[0]
+    aucs = lambda maps, k=n_ref: explanation_auc(maps, masks[:k])
     return dict(rate_ref=1 / float(np.median(ref_times)), rate_fast=n / t_fast, rate_one=1 / t_one, rate_slow_adam=n / t_slow,
                 auc_ref=aucs(ref), auc_fast=aucs(fast[:n_ref]), auc_one=aucs(one), auc_fast_all=aucs(fast, n),
                 auc_slow_adam=aucs(slow_adam[:n_ref]),

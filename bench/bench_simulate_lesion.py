@@ -5,7 +5,8 @@ Target (issue 4): 1,000 lesion images at 128x128 in <= 30 s on 2 cores. Run from
 """
 import time
 import torch
-from interpret_vae.data.lesion import healthy_slices, simulate_lesion_set, simulate_oct_set, mni152_volumes
+from interpret_vae.data.lesion import healthy_slices, simulate_lesion_set, mni152_volumes
+from interpret_vae.data.oct import simulate_oct_set
 
 torch.set_num_threads(2)
 

@@ -24,7 +24,7 @@ from interpret_vae.data.cardiac import simulate_cohort, cine_sequence_dls, frame
 from interpret_vae.data.lesion import healthy_slices
 from interpret_vae.models.unet import unet_learner, UNET_CONFIGS
 from interpret_vae.models.vae import HealthyVAE, healthy_dls, healthy_vae_learner, HEALTHY_VAE_CONFIGS
-from interpret_vae.models.concept_vae import make_model, concept_vae_learner, CONFIGS
+from interpret_vae.models.concept_vae import make_model, concept_vae_learner, CONCEPT_VAE_CONFIGS
 from interpret_vae.experiments.crt import crt_config
 from interpret_vae.experiments.explain import experiment_settings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,13 +56,13 @@ def epoch_seconds(cost: dict, n_items: int, valid_frac: float) -> float:
 
 
 def unet_cost(scale, n_subjects, device):
-    cohort = simulate_cohort(n_subjects, seed=0, size=CONFIGS[scale]['size'], n_frames=CONFIGS[scale]['n_frames'], crt=False)
+    cohort = simulate_cohort(n_subjects, seed=0, size=CONCEPT_VAE_CONFIGS[scale]['size'], n_frames=CONCEPT_VAE_CONFIGS[scale]['n_frames'], crt=False)
     dls = frame_pair_dls(cohort, bs=UNET_CONFIGS[scale]['bs'], seed=0, device=device)
     return seconds_per_item(unet_learner(dls, scale=scale))
 
 
 def concept_vae_cost(scale, n_subjects, device):
-    cfg = CONFIGS[scale]
+    cfg = CONCEPT_VAE_CONFIGS[scale]
     cohort = simulate_cohort(n_subjects, seed=0, size=cfg['size'], n_frames=cfg['n_frames'], images=False)
     model = make_model('concept', scale)
     dls = cine_sequence_dls(cohort, targets=model.targets, bs=cfg['bs'], seed=0, device=device)
@@ -121,7 +121,7 @@ class LossLog(Callback):
 def fp16_check(scale, n_subjects, steps, rtol, device):
     "U-Net losses over `steps` identical batches with fp16 on and off; within `rtol` of each other, fp16 active on CUDA."
     cfg = UNET_CONFIGS[scale]
-    cohort = simulate_cohort(n_subjects, seed=1, size=CONFIGS[scale]['size'], n_frames=CONFIGS[scale]['n_frames'], crt=False)
+    cohort = simulate_cohort(n_subjects, seed=1, size=CONCEPT_VAE_CONFIGS[scale]['size'], n_frames=CONCEPT_VAE_CONFIGS[scale]['n_frames'], crt=False)
     logs = {}
     for fp16 in (False, True):
         dls = frame_pair_dls(cohort, bs=cfg['bs'], seed=0, augment=False, device=device)

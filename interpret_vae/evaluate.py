@@ -169,8 +169,8 @@ def dice_score(pred, # (N, ...) integer label maps, numpy or torch; the first ax
 # %% ../nbs/07_evaluate.ipynb #487f01e2
 def explanation_auc(maps, # (N, ..., H, W) explanation maps, higher meaning more relevant, numpy or torch
                     masks # (N, ..., H, W) binary ground-truth masks of the same shape
-                   )->tuple[np.ndarray, list]:
-    "Per-image ROC AUC of each map against its mask, (N, ...) float64 with NaN where undefined, and the skipped indices."
+                   )->np.ndarray:
+    "Per-image ROC AUC of each map against its mask, (N, ...) float64, NaN where a mask is empty or full (no AUC is defined)."
     maps, masks = to_numpy(maps, 'maps'), to_numpy(masks, 'masks')
     _check_batch(maps, 'maps'); check_shape(masks, 'masks', shape=maps.shape)
     check_dtype(maps, 'maps', 'fiub'); check_finite(maps, 'maps'); check_labels(masks, 'masks', [0, 1])
@@ -184,9 +184,7 @@ def explanation_auc(maps, # (N, ..., H, W) explanation maps, higher meaning more
         auc = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     undefined = (n_pos == 0) | (n_neg == 0)
     auc[undefined] = np.nan
-    idx = np.argwhere(undefined.reshape(lead))
-    skipped = [int(i[0]) for i in idx] if len(lead) == 1 else [tuple(int(j) for j in i) for i in idx]
-    return auc.reshape(lead), skipped
+    return auc.reshape(lead)
 
 # %% ../nbs/07_evaluate.ipynb #a49a2dfd
 @dataclass

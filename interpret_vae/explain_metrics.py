@@ -223,7 +223,9 @@ def summarise_methods(values:pd.DataFrame, # one row per explained image, one co
                       *, floors:Sequence[str]=FLOORS, # columns that are floors (those present are used)
                       reference:str|None='VAE', # the method the paired differences are taken from; None: none
                       higher_is_better:bool=True, # False for deletion AUC
-                      n_boot:int=2000, seed:int=0)->pd.DataFrame:
+                      n_boot:int=2000, # bootstrap resamples of the patients
+                      seed:int=0 # seeds the bootstrap
+                     )->pd.DataFrame:
     "Per column: mean [lo, hi], n, the paired difference `reference - column` [lo, hi], and for methods whether they beat every floor beyond the CI."
     if not isinstance(values, pd.DataFrame) or values.shape[1] == 0: raise ValueError("values: expected a DataFrame with one column per method")
     g = to_numpy(groups, 'groups'); check_shape(g, 'groups', shape=(len(values),))

@@ -19,8 +19,8 @@ from .core import atomic_path
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'write_json', 'read_json', 'fig_to_png', 'html_report', 'write_report', 'atomic_dir',
-           'file_fingerprint', 'fingerprint', 'fingerprint_changes', 'start_run', 'check_out_file', 'save_model_file',
-           'read_model_file', 'build_model', 'load_model_file']
+           'file_fingerprint', 'fingerprint', 'fingerprint_changes', 'start_run', 'check_out_file', 'check_new_folder',
+           'save_model_file', 'read_model_file', 'build_model', 'load_model_file']
 
 # %% ../nbs/00b_io.ipynb #a999b80b
 def _json_default(o):
@@ -220,6 +220,16 @@ def check_out_file(path:str|Path, # the output file
     parent = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p.is_symlink())
     if not parent.is_dir(): raise ValueError(f"{name} {path}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK): raise ValueError(f"{name} {path}: no permission to write in {parent}")
+    return path
+
+# %% ../nbs/00b_io.ipynb #6adb341e
+def check_new_folder(path:str|Path, # the folder to create
+                     name:str='--out' # the option (or argument) that named it, for messages
+                    )->Path:
+    "Raise a `ValueError` naming `name` unless `path` is absent or an empty folder (not a link); returns it."
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
+        raise ValueError(f"{name} {path}: already exists and is not an empty folder; choose a new one")
     return path
 
 # %% ../nbs/00b_io.ipynb #42b061b8

@@ -175,7 +175,11 @@ def find_lesion_cases(lesions, # ISLES-style folder: one sub-folder per case wit
 def make_lesion_set(healthy, # folder of healthy 3-D T1 volumes (NIfTI or Analyze), one per subject, anywhere below it
                     lesions, # ISLES-style folder of lesion cases (see `find_lesion_cases`)
                     out, # image folder to create; it must not exist, or be empty
-                    *, lesions_per_image:int=4, size:int=128, level:float=0.6, smooth:float=1.0, seed:int=0, # see `lesion_set_from_volumes`
+                    *, lesions_per_image:int=4, # lesioned versions of every healthy slice
+                    size:int=128, # image height and width
+                    level:float=0.6, # see `lesion_set_from_volumes`
+                    smooth:float=1.0, # see `lesion_set_from_volumes`
+                    seed:int=0, # which lesions go where
                     progress:bool=False, # show progress bars
                    )->Path:
     "Build the eq. 3 lesion set from volume folders and write it as an image folder (PNG, masks, labels.csv with patients and sources)."

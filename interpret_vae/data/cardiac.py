@@ -19,6 +19,7 @@ from fastai.data.core import DataLoaders
 from fastprogress.fastprogress import progress_bar
 from ..core import (check_shape, check_finite, check_dtype, check_labels, check_choice,
                                 check_positive, to_numpy, default_device)
+from .core import random_affine_theta, group_split
 
 # %% auto #0
 __all__ = ['SEG_LABELS', 'TARGET_SPACING', 'FIELD_OF_VIEW_MM', 'ES_FRACTION', 'VENDORS', 'RESPONSE_MODEL', 'SF_MODEL',
@@ -461,7 +462,9 @@ def _nifti_file(folder, sid):
 
 def load_cohort(path, # folder with labels.csv and images/ and/or segs/ holding <subject_id>.nii[.gz]
                 *, normalise:bool=False, # resample every subject with `normalise_cine` (needs ed_frame, es_frame columns)
-                target_spacing:float=TARGET_SPACING, n_frames:int=25, size:int=80, # passed to `normalise_cine`
+                target_spacing:float=TARGET_SPACING, # pixel spacing (mm) of the normalised grid, see `normalise_cine`
+                n_frames:int=25, # frames per cycle of the normalised grid
+                size:int=80, # height and width of the normalised grid
                )->CineCohort:
     "Read a cohort written by `save_cohort` or laid out the same way by a user; one clear error names any bad subject."
     path = Path(path)
@@ -484,43 +487,47 @@ def load_cohort(path, # folder with labels.csv and images/ and/or segs/ holding 
     out = {k: [] for k in kinds}
     spacing = []
     for i, sid in enumerate(ids):
-        data = {}
+        data, files = {}, {}
         for k in kinds:
-            f = _nifti_file(path/k, sid)
-            if f is None: raise ValueError(f"path: subject {sid!r}: missing {k}/{sid}.nii.gz")
+            f = files[k] = _nifti_file(path/k, sid)
+            if f is None: raise ValueError(f"path: subject {sid!r}: missing {k}/{sid}.nii.gz (no {path/k/sid}.nii.gz or .nii)")
             try:
                 img = nib.load(f); a = np.asarray(img.dataobj)
-            except Exception as e: raise ValueError(f"path: subject {sid!r}: cannot read {k}/{f.name} ({type(e).__name__}: {e})") from e
-            if a.ndim != 4: raise ValueError(f"path: subject {sid!r}: {k} expected 4 axes (x, y, slice, time), got shape {a.shape}")
+            except Exception as e: raise ValueError(f"path: subject {sid!r}: cannot read {k}/{f.name} ({f}: {type(e).__name__}: {e})") from e
+            if a.ndim != 4: raise ValueError(f"path: subject {sid!r}: {f}: {k} expected 4 axes (x, y, slice, time), got shape {a.shape}")
             data[k] = (a.transpose(2, 3, 1, 0), img.affine)
         if len(kinds) == 2 and data['images'][0].shape != data['segs'][0].shape:
-            raise ValueError(f"path: subject {sid!r}: images shape {data['images'][0].shape} differs from segs shape {data['segs'][0].shape}")
+            raise ValueError(f"path: subject {sid!r}: images shape {data['images'][0].shape} ({files['images']}) differs from "
+                             f"segs shape {data['segs'][0].shape} ({files['segs']})")
         if 'segs' in data:
             a = data['segs'][0]
             if not np.all(np.isfinite(a)) or np.any(a != np.round(a)) or a.min() < 0 or a.max() > 3:
                 bad = np.unique(a[~np.isin(a, (0, 1, 2, 3))])[:5]
-                raise ValueError(f"path: subject {sid!r}: segmentation labels must be 0-3, found {bad.tolist()}")
+                raise ValueError(f"path: subject {sid!r}: {files['segs']}: segmentation labels must be 0-3, found {bad.tolist()}")
             data['segs'] = (a.astype(np.uint8), data['segs'][1])
         if 'images' in data:
             a = data['images'][0].astype(np.float32)
-            if not np.isfinite(a).all(): raise ValueError(f"path: subject {sid!r}: images contain NaN or inf")
+            if not np.isfinite(a).all(): raise ValueError(f"path: subject {sid!r}: {files['images']}: images contain NaN or inf")
             data['images'] = (a, data['images'][1])
         aff = data[kinds[0]][1]
         sp = np.round(np.sqrt((aff[:3, :2] ** 2).sum(0))[::-1], 6)   # (row, col) = (y, x) spacing; NIfTI stores float32
         if normalise:
             row = labels.iloc[i]
-            tm = (row['ed_frame'], row['es_frame'])
-            centre = lv_centroid(data['segs'][0]) if 'segs' in data else None
+            ed, es, T = row['ed_frame'], row['es_frame'], data[kinds[0]][0].shape[1]
+            # a cine may start anywhere in the cycle: end-systole before end-diastole means the cycle wraps round the end
+            tm = (ed, es + T if es < ed else es)
+            ed_at = int(ed) % T if np.isfinite(ed) else 0   # crop on the LV at end-diastole, wherever the cine starts
+            centre = lv_centroid(np.roll(data['segs'][0], -ed_at, axis=1)) if 'segs' in data else None
             for k in kinds:
                 try: data[k] = (normalise_cine(data[k][0], sp, tm, target_spacing=target_spacing, n_frames=n_frames,
                                                size=size, centre=centre), None)
-                except ValueError as e: raise ValueError(f"path: subject {sid!r}: cannot normalise ({e})") from e
+                except ValueError as e: raise ValueError(f"path: subject {sid!r}: cannot normalise {files[k]} ({e})") from e
             sp = np.array([target_spacing, target_spacing])
         for k in kinds: out[k].append(data[k][0])
         spacing.append(sp[0] if np.isclose(sp[0], sp[1]) else sp)
         ref = out[kinds[0]][0].shape
         if out[kinds[0]][-1].shape != ref:
-            raise ValueError(f"path: subject {sid!r}: shape {out[kinds[0]][-1].shape} differs from {ref} of subject {ids[0]!r}; "
+            raise ValueError(f"path: subject {sid!r}: {files[kinds[0]]}: shape {out[kinds[0]][-1].shape} differs from {ref} of subject {ids[0]!r}; "
                              "pass normalise=True to resample every subject to one grid")
     labels = labels.copy()
     if normalise: labels['ed_frame'], labels['es_frame'] = 0, es_frame(n_frames)
@@ -548,11 +555,7 @@ class RigidAugment:
         x, y = b
         # draw from the training DataLoader's RNG, so `seed` fixes the stream and checkpoints resume it exactly
         g = torch.Generator().manual_seed(self.dl.rng.getrandbits(63) if self.dl is not None else torch.seed())
-        n = x.shape[0]
-        ang = (torch.rand(n, generator=g) * 2 - 1) * math.radians(self.max_rotate)
-        shift = (torch.rand(n, 2, generator=g) * 2 - 1) * 2 * self.max_translate
-        theta = torch.stack([torch.stack([ang.cos(), -ang.sin(), shift[:, 0]], 1),
-                             torch.stack([ang.sin(), ang.cos(), shift[:, 1]], 1)], 1).to(x.device)
+        theta = random_affine_theta(x.shape[0], self.max_rotate, self.max_translate, scale=None, device=x.device, generator=g)
         xw = self._warp(x, theta, self.mode).to(x.dtype)
         if self.y_is_seg: y = self._warp(y, theta, 'nearest').to(y.dtype)
         return xw, y
@@ -564,11 +567,10 @@ class _Items:
     def __getitem__(self, i): return self.get(i)
 
 def _split(n, valid_idx, valid_pct, seed):
-    "Train and valid subject indices: `valid_idx` if given, else a seeded random `valid_pct` of subjects."
+    "Train and valid subject indices: `valid_idx` if given, else `group_split`'s seeded random `valid_pct` of subjects (none when 0)."
     if valid_idx is None:
         if not 0 <= valid_pct < 1: raise ValueError(f"valid_pct: expected a fraction in [0, 1), got {valid_pct}")
-        perm = np.random.default_rng(seed).permutation(n)
-        valid = np.sort(perm[:int(round(valid_pct * n))])
+        valid = group_split(np.arange(n), valid_pct, seed)[1] if valid_pct > 0 and n > 1 else np.zeros(0, np.int64)
     else:
         valid = np.unique(np.asarray(valid_idx, dtype=np.int64).ravel())
         if valid.size and (valid.min() < 0 or valid.max() >= n):
@@ -589,7 +591,8 @@ def cine_sequence_dls(cohort:CineCohort, # normalised cohort
                       *, use:str='segs', # 'segs': x is int64 label maps; 'images': x is float32 intensities
                       targets=('crt_response', 'septal_flash'), # labels columns stacked into y (B, len(targets)) float32
                       valid_idx=None, # subject indices of the validation set; None: a seeded random `valid_pct`
-                      bs:int=8, augment:bool=True, # random rotation + translation per subject (training set only)
+                      bs:int=8, # batch size (subjects)
+                      augment:bool=True, # random rotation + translation per subject (training set only)
                       seed:int=0, # fixes the split, the shuffling and the augmentation stream
                       device=None, # see `default_device`
                       valid_pct:float=0.2, # used when `valid_idx` is None
@@ -613,8 +616,11 @@ def cine_sequence_dls(cohort:CineCohort, # normalised cohort
 
 def frame_pair_dls(cohort:CineCohort, # normalised cohort with images and segs
                    *, valid_idx=None, # subject indices of the validation set; None: a seeded random `valid_pct`
-                   valid_pct:float=0.2, bs:int=32, augment:bool=True, # same rotation + translation for image and seg
-                   seed:int=0, device=None,
+                   valid_pct:float=0.2, # used when `valid_idx` is None
+                   bs:int=32, # batch size (frames)
+                   augment:bool=True, # same rotation + translation for image and seg
+                   seed:int=0, # fixes the split, the shuffling and the augmentation stream
+                   device=None, # see `default_device`
                   )->DataLoaders:
     "fastai `DataLoaders` of single frames: image (B,1,H,W) float32, segmentation (B,H,W) int64, split by subject."
     if not isinstance(cohort, CineCohort): raise ValueError(f"cohort: expected a CineCohort, got {type(cohort).__name__}")

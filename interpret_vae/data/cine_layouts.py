@@ -310,7 +310,9 @@ def load_cine_cohort(path, # cohort folder in one of `CINE_LAYOUTS`
                      *, normalise:bool=True, # resample every subject with `normalise_cine`; False: native lists (S,T_i,H_i,W_i)
                      n_slices:int=3, # basal slices kept per subject (the paper's 3); a native cohort keeps the slices it has
                      basal_first:bool|None=None, # where the base is in unlabelled stacks (see `basal_slices`)
-                     target_spacing:float=TARGET_SPACING, n_frames:int=25, size:int=80, # the normalised grid
+                     target_spacing:float=TARGET_SPACING, # pixel spacing (mm) of the normalised grid
+                     n_frames:int=25, # frames per cycle of the normalised grid
+                     size:int=80, # height and width of the normalised grid
                      metadata=None, # M&Ms: the information CSV; None: found next to the subject folders
                      labels_csv=None, # a CSV with subject_id and further columns (e.g. crt_response) merged into `labels`
                      progress:bool=False, # show a progress bar over subjects

@@ -22,12 +22,12 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from ..core import (check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
-                                fit_resumable, checkpoint_epochs, to_numpy)
+                                fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs)
 from ..data.cardiac import (VENDORS, FLASH_SYSTOLE, TARGET_SPACING, FIELD_OF_VIEW_MM, CineCohort, simulate_cohort,
                                         response_probability, cine_sequence_dls, septal_line, mmode, es_frame)
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
 from ..models.vae import SegVAELoss
-from ..models.concept_vae import (CONFIGS, make_model, train_three_stages, train_baseline, predict, BestPrimaryEpoch,
+from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, make_model, train_three_stages, train_baseline, predict_cohort, BestPrimaryEpoch,
                                               encode_cohort, reconstruct_cohort, decode_concept_mean)
 from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 
@@ -39,7 +39,7 @@ __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', '
            'load_crt_results', 'crt_markdown', 'reproduce_crt']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
-_PAPER = CONFIGS['paper']
+_PAPER = CONCEPT_VAE_CONFIGS['paper']
 CRT_SCALES = ('small', 'medium', 'paper')
 "Sizes of the CRT experiment: `small` (the CI tests), `medium` (two CPU cores, under an hour), `paper` (GPU)."
 _MODULE_SCALE = dict(small='small', medium='small', paper='paper')   # which `models.*` defaults each scale starts from
@@ -141,25 +141,27 @@ def _frame_dice(pred:np.ndarray, truth:np.ndarray)->np.ndarray:
     d = dice_score(flat(pred), flat(truth), (1, 2, 3))
     return np.nanmean(d, 1).reshape(n, t).mean(1)
 
+@renamed_kwargs(show_training='progress')
 def segment_crt_cohort(data:CRTData, # from `simulate_crt_data`
                        config:dict, # from `crt_config`
                        path, # output folder; the U-Net's checkpoints go under `path/unet`
-                       seed:int=0, device=None, # see `default_device`
+                       seed:int=0, # seeds the U-Net's split, weights and shuffling
+                       device=None, # see `default_device`
                        cbs=None, # extra callbacks for every fit (e.g. an `EpochCounter`)
-                       show_training:bool=False # show fastai's progress bars and loss tables
+                       progress:bool=False # show fastai's progress bars and loss tables
                       )->tuple[CineCohort, pd.DataFrame]:
     "The CRT cohort segmented by a U-Net trained on other vendors and fine-tuned on the held-out one, and its Dice per vendor."
     c = _check_config(config)
     if not isinstance(data, CRTData): raise ValueError(f"data: expected CRTData from `simulate_crt_data`, got {type(data).__name__}")
     ep, cbs, scale = c['epochs'], list(cbs or []), _module_scale(c)
     learn = train_unet(data.unet_source, scale=scale, frames=c['unet_frames'], n_epoch=ep['unet'], base=c['unet_base'],
-                       depth=c['unet_depth'], path=Path(path)/'unet', seed=seed, device=device, cbs=cbs, progress=show_training)
+                       depth=c['unet_depth'], path=Path(path)/'unet', seed=seed, device=device, cbs=cbs, progress=progress)
     truth = data.cohort.segs
     before = segment_cohort(learn, data.cohort, progress=False).segs
     if ep['finetune']:
         learn = fine_tune_unet(learn, data.unet_target, scale=scale, valid_idx=[c['n_finetune']],
                                frames=c['finetune_frames'], n_epoch=ep['finetune'], seed=seed,
-                               cbs=cbs, progress=show_training)
+                               cbs=cbs, progress=progress)
     segmented = segment_cohort(learn, data.cohort, progress=False)
     vendor = data.cohort.labels['vendor'].to_numpy()
     d_before, d_after = _frame_dice(before, truth), _frame_dice(segmented.segs, truth)
@@ -183,7 +185,8 @@ def _boundary_mm(pred:np.ndarray, truth:np.ndarray, label:int, spacing:float)->f
 def segmentation_resolution(truth:CineCohort, # the CRT cohort with its true segmentations and factors
                             segmented:CineCohort, # the same subjects segmented by the U-Net
                             n:int=40, # subjects sampled (every slice, every 4th frame)
-                            seed:int=0)->pd.DataFrame:
+                            seed:int=0 # seeds the sample
+                           )->pd.DataFrame:
     "The U-Net's border error (mm) beside the size (mm) of the three effects the classifiers must see: scar, flash, eccentricity."
     if not isinstance(truth, CineCohort) or not isinstance(segmented, CineCohort) or truth.segs is None or segmented.segs is None:
         raise ValueError("truth: expected two CineCohorts with segmentations")
@@ -221,10 +224,14 @@ class _Frames:
         x = torch.from_numpy(self.segs[self.idx[n], :, self.frames[t]].astype(np.int64))
         return x, x
 
+@renamed_kwargs(show_training='progress')
 def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with segmentations; `None`: no pretraining
                      config:dict, # from `crt_config`
                      path, # output folder; checkpoints go under `path/pretrain`
-                     seed:int=0, device=None, cbs=None, show_training:bool=False
+                     seed:int=0, # seeds the split and the weights
+                     device=None, # see `default_device`
+                     cbs=None, # extra callbacks for the fit
+                     progress:bool=False # fastai's progress bar and loss table
                     )->dict|None:
     "The VAE's weights (a `SegVAE` state dict) after pretraining on `pretrain_frames` frames per subject, or `None`."
     c = _check_config(config)
@@ -240,9 +247,7 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
                                  bs=c['bs'] * 4, device=dev, shuffle=True)
     set_seed(seed)
     learn = Learner(dls, vae.to(dev), loss_func=SegVAELoss(c['beta']), opt_func=Adam, wd=c['wd'], path=Path(path)/'pretrain')
-    if show_training: fit_resumable(learn, c['epochs']['pretrain'], c['lr'], name='vae_frames', cbs=list(cbs or []))
-    else:
-        with learn.no_bar(), learn.no_logging(): fit_resumable(learn, c['epochs']['pretrain'], c['lr'], name='vae_frames', cbs=list(cbs or []))
+    fit_resumable(learn, c['epochs']['pretrain'], c['lr'], name='vae_frames', cbs=list(cbs or []), progress=progress)
     return {k: v.detach().cpu().clone() for k, v in vae.state_dict().items()}
 
 # %% ../../nbs/08a_experiments.crt.ipynb #fa56c044
@@ -251,7 +256,8 @@ ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + 
 "Display names of the table's rows."
 
 def crt_splits(y, # (N,) CRT response 0/1
-               k:int=5, seed:int=0, # folds; seed of the shuffle
+               k:int=5, # folds
+               seed:int=0, # seed of the shuffle
                repeat:int=0 # which repetition of the cross-validation: each reshuffles with `seed + repeat`
               )->list:
     "The (train_idx, test_idx) pairs of a stratified, shuffled `k`-fold split (`evaluate.cross_validate`'s for `repeat=0`)."
@@ -284,18 +290,18 @@ def _check_split(folder:Path, n:int, test_idx:np.ndarray):
     else:
         folder.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(split))
 
-def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cbs, show_training):
+def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cbs, progress):
     "Train one model of `kind` on `cohort` minus `inner_valid`, choosing the epoch by the inner validation CRT loss."
     set_seed(seed)
     model = crt_model(kind, c)
     if vae_state is not None and kind != 'baseline': model.vae.load_state_dict(vae_state)
     dls = cine_sequence_dls(cohort, targets=model.targets, valid_idx=inner_valid, bs=c['bs'], augment=c['augment'],
                             seed=seed, device=device)
-    ep, kw = c['epochs'], dict(seed=seed, show_progress=show_training, **_train_kw(c))
+    ep, kw = c['epochs'], dict(seed=seed, progress=progress, **_train_kw(c))
     best = BestPrimaryEpoch(folder/'best_epoch.pth')
     if kind == 'baseline':
         train_baseline(model, dls, kw['scale'], path=folder, n_epoch=ep['baseline'], lr=c['lr'], seed=seed, wd=c['wd'],
-                       show_progress=show_training, cbs=list(cbs or []) + [best])
+                       progress=progress, cbs=list(cbs or []) + [best])
     else:   # the selection rule joins the final stage only, when every head of the model trains
         before = dict(pretrain=0, crt=ep['crt'], primary=0 if kind == 'vae_crt' else ep['primary'], concepts=0)
         full = dict(before, primary=ep['primary'] + ep['concepts']) if kind == 'vae_crt' else dict(before, concepts=ep['concepts'])
@@ -303,12 +309,18 @@ def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cb
         train_three_stages(model, None, dls, path=folder, epochs=full, cbs=list(cbs or []) + [best], **kw)
     return best.restore(model).cpu().eval(), best.best_epoch
 
+@renamed_kwargs(show_training='progress')
 def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`)
-                   train_idx, test_idx, # subject indices of this fold, e.g. from `crt_splits`
+                   train_idx, # training subjects of this fold, e.g. from `crt_splits`
+                   test_idx, # test subjects of this fold
                    config:dict, # from `crt_config`
                    path, # output folder; checkpoints go under `path/fold_<fold>` (`path/repeat_<r>/fold_<fold>` for r > 0)
                    vae_state:dict|None=None, # pretrained VAE weights (`pretrain_crt_vae`)
-                   fold:int=0, seed:int=0, device=None, cbs=None, show_training:bool=False,
+                   fold:int=0, # the fold's number, for its folder
+                   seed:int=0, # seeds the inner splits and every fit
+                   device=None, # see `default_device`
+                   cbs=None, # extra callbacks for every fit
+                   progress:bool=False, # fastai's progress bars and loss tables
                    repeat:int=0 # which repetition of the cross-validation this fold belongs to
                   )->FoldResult:
     "Train baseline, VAE + CRT and VAE + CRT + SF on `train_idx` in `inner_k` inner folds; nested thresholds; score the test subjects."
@@ -330,9 +342,9 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
     for j, (_, iv) in enumerate(inner):
         for kind in KINDS:
             model, best = _train_arm(kind, train, iv, c, folder/f'{kind}_{j}', vae_state, seed + 101 * fold + j + 7919 * repeat,
-                                     device, cbs, show_training)
+                                     device, cbs, progress)
             best_epochs[kind].append(best)
-            p_in, p_te = predict(model, train.segs[iv], device=device), predict(model, cohort.segs[te], device=device)
+            p_in, p_te = predict_cohort(model, train.segs[iv], device=device), predict_cohort(model, cohort.segs[te], device=device)
             for col, out in (('crt_response', kind), ('septal_flash', 'septal_flash')):
                 if col in p_in:   # the test score is the mean of the inner models' scores
                     oof[iv, cols.index(out)] = p_in[col].to_numpy()
@@ -462,7 +474,8 @@ def crt_beside_paper(table:pd.DataFrame # a `crt_table` result: rows models (and
 def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) label maps of one cycle (slice 0 is used)
                         line, # [[row0, col0], [row1, col1]] from the LV through the septum into the RV (`septal_line`)
                         spacing:float=TARGET_SPACING, # mm per pixel
-                        n_points:int=128)->float:
+                        n_points:int=128 # samples along the line
+                       )->float:
     "Largest inward move (mm) of the septal LV border in early systole (the flash's window) relative to end-diastole."
     seq = to_numpy(seq, 'seq')
     frames = seq[:, 0] if seq.ndim == 4 else seq
@@ -489,7 +502,10 @@ def _auc(y, s):
 def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with latents of its first concept model)
                         labels:pd.DataFrame, # the cohort's labels with the true factors
                         segs=None, # (N,S,T,H,W) true segmentations, for the septal excursion of true SF / no-SF subjects
-                        spacing:float=TARGET_SPACING, n_boot:int=1000, seed:int=0)->dict:
+                        spacing:float=TARGET_SPACING, # mm per pixel
+                        n_boot:int=1000, # bootstrap replicates of the CIs
+                        seed:int=0 # seeds the probes' splits and the bootstrap
+                       )->dict:
     "Held-out probes of SF and eccentricity from each half of the latent space, and the septal motion decoded along the concept direction."
     folds = [f for f in folds if f.repeat == 0]
     if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
@@ -579,12 +595,13 @@ def _check_run_folder(path:Path, config:dict, seed:int):
     "Record the run's settings in `path/config.json`, or refuse a folder made with other settings or networks."
     record_settings(path, dict(config, seed=seed, architecture=_architecture(config)), 'path', file='config.json', ignore=['epochs'])
 
+@renamed_kwargs(show_training='fit_progress')
 def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (two CPU cores, under an hour) or 'paper' (GPU)
                        path='crt_experiment', # output folder for checkpoints; a rerun with the same folder resumes
                        *, seed:int=0, # seeds every cohort, split, initial weights and the chance scores
                        device=None, # see `default_device`
                        progress:bool=True, # progress bar over the folds
-                       show_training:bool=False, # fastai's progress bars and loss tables for every fit
+                       fit_progress:bool=False, # fastai's progress bars and loss tables for every fit
                        n_boot:int=1000, # bootstrap replicates of the CIs
                        **overrides # any setting of `crt_config`
                       )->CRTExperiment:
@@ -595,7 +612,7 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (two
     path = Path(path)
     _check_run_folder(path, cfg, seed)
     counter, seconds = EpochCounter(), {}
-    kw = dict(seed=seed, device=device, cbs=[counter], show_training=show_training)
+    kw = dict(seed=seed, device=device, cbs=[counter], progress=fit_progress)
     t = time.time()
     data = simulate_crt_data(cfg, seed)
     y = data.cohort.labels['crt_response'].to_numpy()
@@ -633,7 +650,8 @@ def save_crt_results(exp:CRTExperiment, # a finished `run_crt_experiment`
     with atomic_path(folder/RESULTS_FILE) as tmp: tmp.write_text(json.dumps(exp.metrics(), indent=1))
     return folder/RESULTS_FILE
 
-def load_crt_results(file)->dict:
+def load_crt_results(file # a results file of `save_crt_results`
+                    )->dict:
     "The results dict a `save_crt_results` call wrote."
     file = Path(file)
     if not file.is_file(): raise FileNotFoundError(f"file: no such results file {str(file)!r}")
@@ -716,7 +734,10 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
 def reproduce_crt(scale:str='medium', # the experiment's scale
                   path='crt_medium', # checkpoint folder (a rerun resumes)
                   out='nbs/images', # where the results file and figures go
-                  seed:int=0, progress:bool=True, n_boot:int=2000)->Path:
+                  seed:int=0, # seeds everything
+                  progress:bool=True, # progress bar over the folds
+                  n_boot:int=2000 # bootstrap replicates of the CIs
+                 )->Path:
     "Run `run_crt_experiment` at `scale` and write its results file and figures to `out`; returns the results file."
     exp = run_crt_experiment(scale, path, seed=seed, progress=progress, n_boot=n_boot)
     return save_crt_results(exp, out)

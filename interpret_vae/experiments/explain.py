@@ -17,21 +17,21 @@ from sklearn.model_selection import StratifiedGroupKFold
 from fastprogress.fastprogress import progress_bar
 from ..core import (atomic_path, record_settings, default_device, set_seed, fit_resumable, check_scale, check_choice, check_positive, check_shape,
                     check_finite, check_labels, to_numpy)
-from ..data.lesion import (healthy_slices, simulate_lesion_set, lesion_set_tissue, simulate_oct_set, simulate_oct_controls,
-                           classification_dls, group_split, OCT_LABELS)
+from ..data.lesion import healthy_slices, simulate_lesion_set, lesion_set_tissue
+from ..data.oct import simulate_oct_set, simulate_oct_controls, OCT_LABELS
+from ..data.core import classification_dls, group_split
 from ..models.classifier import SmallCNN, densenet121_classifier, classifier_learner
 from ..models.vae import train_healthy_vae
-from ..explain import meaningful_perturbation, ConstantFill, BlurFill, VAEFill, grad_cam, guided_backprop
+from ..explain import meaningful_perturbation, ConstantFill, BlurFill, VAEFill, grad_cam, guided_backprop, explain_images, METHODS
 from ..evaluate import explanation_auc, binary_metrics
 from ..explain_metrics import (localisation_scores, floor_maps, randomisation_check, deletion_insertion, relevance_mass,
                                         summarise_methods, LOCALISATION_METRICS, FLOORS)
 from ..evaluate import bootstrap_ci
 
 # %% auto #0
-__all__ = ['EXPLAIN_SETTINGS', 'METHODS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'Explanations',
-           'explain_images', 'ExplanationRun', 'lesion_experiment', 'oct_experiment', 'oct_background',
-           'mass_fractions', 'ShortcutRun', 'shortcut_experiment', 'beside_paper', 'benchmark_settings',
-           'run_explain_benchmark', 'benchmark_markdown']
+__all__ = ['EXPLAIN_SETTINGS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'cached_maps', 'ExplanationRun',
+           'lesion_experiment', 'oct_background', 'oct_experiment', 'mass_fractions', 'ShortcutRun',
+           'shortcut_experiment', 'beside_paper', 'benchmark_settings', 'run_explain_benchmark', 'benchmark_markdown']
 
 # %% ../../nbs/08b_experiments.explain.ipynb #8331e89d
 EXPLAIN_SETTINGS = dict(
@@ -72,68 +72,6 @@ def experiment_settings(scale:str='small', # 'small' (CPU, minutes) or 'paper' (
         raise FileNotFoundError(f"weights: expected a state-dict file, {s['weights']} does not exist")
     return s
 
-# %% ../../nbs/08b_experiments.explain.ipynb #e682156d
-METHODS = ('VAE', 'Const0', 'Const127', 'Const255', 'Blur', 'BP', 'GC')
-_FILLS = dict(Const0=0., Const127=127., Const255=255.)
-
-class Explanations(NamedTuple):
-    "Maps of each method and, when masks were given, their per-image ROC AUC."
-    maps: dict  # method -> (N,H,W) float32 numpy, higher meaning more relevant
-    auc: pd.DataFrame|None  # (N rows, one column per method) ROC AUC of each map against its mask, NaN for empty masks
-
-def _check_methods(methods, vae):
-    if methods is None: return tuple(m for m in METHODS if vae is not None or m != 'VAE')
-    if isinstance(methods, str) or not len(methods): raise ValueError(f"methods: expected a non-empty list drawn from {list(METHODS)}, got {methods!r}")
-    for m in methods: check_choice(m, 'methods', METHODS)
-    if 'VAE' in methods and vae is None: raise ValueError("vae: the 'VAE' method needs a trained healthy VAE, got None")
-    return tuple(methods)
-
-def _one_method(method, model, x, target, vae, multi_label, n_iter, mask_scale, temperature, batch_size, progress):
-    "(N,H,W) float32 maps of `method` for `model`'s score of `target` on images `x` (N,C,H,W)."
-    width = x.shape[-1] / 224  # the paper's pixel sigmas are for 224-pixel images
-    if method == 'GC': out = grad_cam(model, x, target)
-    elif method == 'BP': out = guided_backprop(model, x, target, sigma=5. * width)
-    else:
-        fill = VAEFill(vae) if method == 'VAE' else BlurFill(10. * width) if method == 'Blur' else ConstantFill(_FILLS[method])
-        out = meaningful_perturbation(model, x, target, fill, temperature=temperature,
-                                      n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size,
-                                      score='sigmoid' if multi_label else 'softmax', progress=progress)
-    return np.asarray(to_numpy(out), np.float32)
-
-def explain_images(images, # (N,C,H,W) float images as the classifier takes them, numpy or torch
-                   classifier:nn.Module, # trained classifier returning logits (N, n_classes)
-                   vae:nn.Module|None=None, # healthy VAE for the 'VAE' method (`forward` returns the reconstruction first)
-                   *, target=1, # class (label) explained: an int or one per image (N,)
-                   masks=None, # (N,H,W) binary ground truth; when given, each map is scored by ROC AUC
-                   methods:Sequence[str]|None=None, # subset of `METHODS`; `None`: all (without 'VAE' when `vae` is None)
-                   multi_label:bool=False, # the classifier's outputs are independent labels (sigmoid), not classes (softmax)
-                   n_iter:int=300, # optimisation steps of each perturbation mask
-                   mask_scale:int=1, # perturbation masks are optimised at 1/mask_scale resolution and upsampled
-                   temperature:float=5., # the perturbation lowers softmax (sigmoid) of logits/temperature; 1: the plain probability
-                   batch_size:int=32, # images optimised together
-                   progress:bool=True # progress bars
-                  )->Explanations:
-    "Explanation maps of `classifier`'s score for `target` from each method, with per-image ROC AUC against `masks`."
-    x = to_numpy(images, 'images'); check_shape(x, 'images', ndim=4); check_finite(x, 'images')
-    x = torch.as_tensor(np.asarray(x, np.float32))
-    if not isinstance(classifier, nn.Module): raise ValueError(f"classifier: expected an nn.Module, got {type(classifier).__name__}")
-    methods = _check_methods(methods, vae)
-    t = np.asarray(to_numpy(target, 'target'))
-    if t.ndim == 0: t = np.full(len(x), int(t))
-    if t.shape != (len(x),) or t.dtype.kind not in 'iu': raise ValueError(f"target: expected an int or {len(x)} integer class indices, got {t!r}")
-    if masks is not None:
-        masks = check_labels(check_shape(to_numpy(masks, 'masks'), 'masks', shape=(len(x), *x.shape[-2:])), 'masks', [0, 1])
-    for k, v in dict(n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
-    check_positive(temperature, 'temperature')
-    dev = default_device(); classifier = classifier.eval().to(dev)
-    if vae is not None: vae = vae.eval().to(dev)
-    maps, inner = {}, progress and len(methods) == 1  # one bar: over methods, or over the batches of a single method
-    for m in (progress_bar(methods) if progress and not inner else methods):
-        maps[m] = _one_method(m, classifier, x.to(dev), t.astype(np.int64), vae, multi_label, n_iter, mask_scale, temperature,
-                              batch_size, inner and m not in ('GC', 'BP'))
-    auc = None if masks is None else pd.DataFrame({m: explanation_auc(v, masks)[0] for m, v in maps.items()})
-    return Explanations(maps, auc)
-
 # %% ../../nbs/08b_experiments.explain.ipynb #8ab527b4
 def _run_dir(out_dir, name:str, settings:dict, seed:int)->Path:
     "The experiment's folder `out_dir/name`, created; refuse one that holds a run with other settings."
@@ -151,9 +89,7 @@ def _fit_classifier(images, labels, groups, s:dict, epochs:int, path:Path, name:
     set_seed(seed)
     dls = classification_dls(images, labels, groups=groups, valid_pct=0.1, bs=s['bs'], seed=seed)  # valid: monitoring only
     learn = classifier_learner(dls, _classifier_model(s, labels.shape[1] if multi_label else 2), multi_label=multi_label, path=path)
-    if progress: ran = fit_resumable(learn, epochs, s['lr'], name=name)
-    else:
-        with learn.no_bar(), learn.no_logging(): ran = fit_resumable(learn, epochs, s['lr'], name=name)
+    ran = fit_resumable(learn, epochs, s['lr'], name=name, progress=progress)
     return learn.model.float().eval(), ran
 
 @torch.no_grad()
@@ -166,20 +102,44 @@ def _predict(model:nn.Module, images:np.ndarray, multi_label:bool=False, bs:int=
 
 def _healthy_vae(images, s:dict, root:Path, seed:int, progress:bool)->nn.Module:
     learn = train_healthy_vae(images, s['scale'], n_epoch=s['vae_epochs'], path=root, name='healthy_vae', seed=seed,
-                              show_progress=progress)
+                              progress=progress)
     return learn.model.float().eval()
 
-def _cached_maps(folder:Path, model, x, target, vae, methods, s:dict, multi_label:bool, progress:bool, log:dict)->dict:
-    "Each method's maps for this fold, loaded from `folder` when a finished file exists, computed and saved otherwise."
-    folder.mkdir(parents=True, exist_ok=True)
+# %% ../../nbs/08b_experiments.explain.ipynb #9f2a1df8
+def _methods(methods:Sequence[str])->tuple:
+    "`methods`, checked against `METHODS`."
+    if isinstance(methods, str) or not len(methods): raise ValueError(f"methods: expected a non-empty list drawn from {list(METHODS)}, got {methods!r}")
+    for m in methods: check_choice(m, 'methods', METHODS)
+    return tuple(methods)
+
+def _map_settings(s:dict)->dict:
+    "The perturbation settings of an experiment's settings `s`."
+    return {k: s[k] for k in ('n_iter', 'mask_scale', 'temperature', 'batch_size')}
+
+def cached_maps(folder:str|Path, # where each method's maps are kept, as maps_<method>.npy
+                model:nn.Module, # the classifier explained
+                x, # (N,C,H,W) images
+                target, # class (label) explained: an int or one per image
+                *, methods:Sequence[str], # subset of `METHODS`
+                vae:nn.Module|None=None, # healthy VAE for the 'VAE' method
+                score:str='softmax', # 'softmax' (classes) or 'sigmoid' (independent labels): the perturbation's class score
+                n_iter:int=300, # optimisation steps of each perturbation mask
+                mask_scale:int=1, # perturbation masks are optimised at 1/mask_scale resolution
+                temperature:float=5., # see `explain_images`
+                batch_size:int=32, # images optimised together
+                progress:bool=True, # progress bars
+                log:dict|None=None # counts `maps_loaded`, `maps_computed` and `seconds` per method when given
+               )->dict:
+    "Each method's maps, loaded from `folder` when a finished file exists, computed and saved (atomically) otherwise."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    log = log if log is not None else dict(maps_loaded=0, maps_computed=0, seconds={})
     maps = {}
     for m in methods:
         f = folder/f'maps_{m}.npy'
         if f.exists(): maps[m] = np.load(f); log['maps_loaded'] += 1; continue
         t0 = time.time()
-        maps[m] = explain_images(x, model, vae, target=target, methods=[m], multi_label=multi_label, n_iter=s['n_iter'],
-                                 mask_scale=s['mask_scale'], temperature=s['temperature'], batch_size=s['batch_size'],
-                                 progress=progress).maps[m]
+        maps[m] = explain_images(model, x, target, methods=[m], vae=vae, score=score, n_iter=n_iter, mask_scale=mask_scale,
+                                 temperature=temperature, batch_size=batch_size, progress=progress)[m]
         log['seconds'][m] = log['seconds'].get(m, 0.) + time.time() - t0
         with atomic_path(f) as tmp:
             with open(tmp, 'wb') as fh: np.save(fh, maps[m])   # a file handle: np.save would append .npy to the name
@@ -200,6 +160,7 @@ class ExplanationRun:
     classifier: nn.Module # the last fold's classifier
     vae: nn.Module # the healthy VAE used by the 'VAE' method
     metrics: dict # JSON-able summary: settings, classification, explanation AUCs, what was computed or resumed, seconds
+    verdicts: pd.DataFrame # per (label, method or floor): mean AUC [95% CI by patient], the paired VAE difference, whether it beats every floor
 
 def _spread(n:int, k:int|None)->np.ndarray:
     "Up to `k` indices of `range(n)`, evenly spaced, so a capped selection still covers every patient of a fold."
@@ -212,7 +173,23 @@ def _classification_row(y, p)->dict:
     m = binary_metrics(y, p, threshold=0.5, n_boot=0)
     return dict(auc=m['auc'], accuracy=float(((p >= 0.5) == y).mean()), bacc=m['bacc'], sen=m['sen'], spe=m['spe'], n=len(y))
 
-def _cross_explain(name:str, dataset:str, label_names:Sequence[str], data, vae, s:dict, root:Path, seed:int,
+def _floors(data, tissue, img:np.ndarray, lab:np.ndarray, tr:np.ndarray, vae, multi:bool, seed:int)->dict:
+    "The classifier-free floor maps of the explained (image, label) pairs; the prior is each label's mean training mask."
+    out = {}
+    for l in np.unique(lab):
+        sel = lab == l
+        fm = floor_maps(data.images[img[sel]], tissue[img[sel]], data.masks[tr, l] if multi else data.masks[tr], vae=vae,
+                        sigma=2. * data.images.shape[-1] / 64, seed=seed)
+        for k, v in fm.items(): out.setdefault(k, np.zeros((len(img), *v.shape[1:]), np.float32))[sel] = v
+    return out
+
+def _verdicts(per_image:pd.DataFrame, patient:np.ndarray, columns:list, n_boot:int, seed:int)->pd.DataFrame:
+    "`summarise_methods` of the whole-image AUCs, label by label, resampling patients."
+    out = {l: summarise_methods(g[columns], patient[g.image.to_numpy()], reference='VAE' if 'VAE' in columns else None,
+                                n_boot=n_boot, seed=seed) for l, g in per_image.groupby('label', sort=False)}
+    return pd.concat(out, names=['label'])
+
+def _cross_explain(name:str, dataset:str, label_names:Sequence[str], data, tissue:np.ndarray, vae, s:dict, root:Path, seed:int,
                    methods:Sequence[str], progress:bool, t0:float)->ExplanationRun:
     "Grouped, stratified k-fold loop: train a classifier per fold, explain the fold's positive (image, label) pairs, score the maps."
     multi = data.labels.ndim == 2
@@ -232,10 +209,11 @@ def _cross_explain(name:str, dataset:str, label_names:Sequence[str], data, vae, 
         pick = _spread(len(img), s['n_explain'])
         img, lab = te[img[pick]], lab[pick]
         target = lab if multi else np.ones_like(lab)   # single-label: explain class 1
-        fm = _cached_maps(root/f'fold{fold}', model, data.images[img], target, vae, methods, s, multi, progress, log)
+        fm = cached_maps(root/f'fold{fold}', model, data.images[img], target, methods=methods, vae=vae, score='sigmoid' if multi else 'softmax', progress=progress, log=log, **_map_settings(s))
         gt = data.masks[img, lab] if multi else data.masks[img]
+        floors = _floors(data, tissue, img, lab, tr, vae, multi, seed + fold)
         rows.append(pd.DataFrame(dict(fold=fold, image=img, label=np.asarray(label_names)[lab],
-                                      **{m: explanation_auc(v, gt)[0] for m, v in fm.items()})))
+                                      **{m: explanation_auc(v, gt) for m, v in {**fm, **floors}.items()})))
         for m in methods: maps[m].append(fm[m])
         for l, ln in enumerate(label_names):
             fold_rows.append(dict(fold=fold, label=ln, n_train=len(tr), n_test=len(te), n_test_pos=int(Y[te, l].sum()),
@@ -245,17 +223,20 @@ def _cross_explain(name:str, dataset:str, label_names:Sequence[str], data, vae, 
                                   index=pd.Index(list(label_names), name='label'))
     per_image = pd.concat(rows, ignore_index=True)
     maps = {m: np.concatenate(v) for m, v in maps.items()}
-    table = per_image.groupby('label')[list(methods)].mean().reindex([l for l in label_names if (per_image.label == l).any()])
+    columns = list(methods) + [f for f in FLOORS if f in per_image.columns]
+    table = per_image.groupby('label')[columns].mean().reindex([l for l in label_names if (per_image.label == l).any()])
     table.index = pd.MultiIndex.from_tuples([(dataset, l) for l in table.index], names=['dataset', 'label'])
     table.columns.name = 'method'
+    verdicts = _verdicts(per_image, data.patient, columns, n_boot=500, seed=seed)
     metrics = dict(experiment=name, settings=json.loads(json.dumps(dict(s, seed=seed), default=str)),
                    classification={l: {k: float(v) for k, v in r.items()} for l, r in classification.iterrows()},
                    explanation_auc={l: {m: float(v) for m, v in r.items()} for (_, l), r in table.iterrows()},
+                   beats_floors={l: {m: bool(v) for m, v in g.droplevel(0)['beats_floors'].dropna().items()} for l, g in verdicts.groupby(level=0)},
                    n_explained={l: int((per_image.label == l).sum()) for l in label_names},
                    classifier_epochs_run=log['epochs'], maps_computed=log['maps_computed'], maps_loaded=log['maps_loaded'],
                    method_seconds={k: round(v, 1) for k, v in log['seconds'].items()}, seconds=round(time.time() - t0, 1))
     (root/'metrics.json').write_text(json.dumps(metrics, indent=1))
-    return ExplanationRun(name, table, per_image, maps, classification, pd.DataFrame(fold_rows), data, model, vae, metrics)
+    return ExplanationRun(name, table, per_image, maps, classification, pd.DataFrame(fold_rows), data, model, vae, metrics, verdicts)
 
 # %% ../../nbs/08b_experiments.explain.ipynb #4c5ff83a
 def lesion_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GPU)
@@ -267,29 +248,15 @@ def lesion_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GP
                      )->ExplanationRun:
     "Healthy-vs-lesion classifier under grouped k-fold CV, explained by every method and scored against the lesion masks."
     t0 = time.time()
-    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _check_methods(methods, vae=True)
+    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _methods(methods)
     root = _run_dir(out_dir, 'lesion', s, seed)
     data = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed,
                                radius=s['lesion_radius'], contrast=s['lesion_contrast'], progress=progress)
     vae = _healthy_vae(healthy_slices(s['n_vae'], size=s['size'], seed=seed), s, root, seed, progress)  # subjects apart from the lesion set's
-    return _cross_explain('lesion', 'MNI152 + lesions', ['Lesion'], data, vae, s, root, seed, methods, progress, t0)
+    tissue = lesion_set_tissue(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed)
+    return _cross_explain('lesion', 'MNI152 + lesions', ['Lesion'], data, tissue, vae, s, root, seed, methods, progress, t0)
 
-# %% ../../nbs/08b_experiments.explain.ipynb #4bea8ecc
-def oct_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GPU)
-                   out_dir:str|Path|None=None, # checkpoints, maps and metrics go to `out_dir/oct`; a rerun resumes
-                   *, seed:int=0, methods:Sequence[str]=METHODS, progress:bool=True,
-                   **overrides # entries of `EXPLAIN_SETTINGS` to change
-                  )->ExplanationRun:
-    "Multi-label IRF/SRF/PED classifier under grouped k-fold CV, explained per present label by every method, scored against the fluid masks."
-    t0 = time.time()
-    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _check_methods(methods, vae=True)
-    root = _run_dir(out_dir, 'oct', s, seed)
-    data = simulate_oct_set(s['n_oct'], size=s['size'], seed=seed, per_patient=s['oct_per_patient'])
-    controls = simulate_oct_controls(s['n_controls'], size=s['size'], seed=seed, per_patient=s['controls_per_patient'])
-    vae = _healthy_vae(controls.images, s, root, seed, progress)
-    return _cross_explain('oct', 'simulated OCT', OCT_LABELS, data, vae, s, root, seed, methods, progress, t0)
-
-# %% ../../nbs/08b_experiments.explain.ipynb #1f0e9c74
+# %% ../../nbs/08b_experiments.explain.ipynb #c127077e
 def oct_background(images, # (N,1,H,W) OCT B-scans in [0,1]
                    masks, # (N,L,H,W) pathology masks
                    level:float=0.1, # smoothed intensity below which a pixel counts as background
@@ -303,6 +270,25 @@ def oct_background(images, # (N,1,H,W) OCT B-scans in [0,1]
     fluid = ndimage.binary_dilation(m.any(1), np.ones((1, 3, 3), bool), iterations=max(1, round(sig)))
     return dark & ~fluid
 
+# %% ../../nbs/08b_experiments.explain.ipynb #4bea8ecc
+def oct_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GPU)
+                   out_dir:str|Path|None=None, # checkpoints, maps and metrics go to `out_dir/oct`; a rerun resumes
+                   *, seed:int=0, # seeds the data, the folds and training
+                   methods:Sequence[str]=METHODS, # the explanation methods scored
+                   progress:bool=True, # progress bars
+                   **overrides # entries of `EXPLAIN_SETTINGS` to change
+                  )->ExplanationRun:
+    "Multi-label IRF/SRF/PED classifier under grouped k-fold CV, explained per present label by every method, scored against the fluid masks."
+    t0 = time.time()
+    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _methods(methods)
+    root = _run_dir(out_dir, 'oct', s, seed)
+    data = simulate_oct_set(s['n_oct'], size=s['size'], seed=seed, per_patient=s['oct_per_patient'])
+    controls = simulate_oct_controls(s['n_controls'], size=s['size'], seed=seed, per_patient=s['controls_per_patient'])
+    vae = _healthy_vae(controls.images, s, root, seed, progress)
+    tissue = (~oct_background(data.images, data.masks)).astype(np.uint8)   # the retina, fluid included
+    return _cross_explain('oct', 'simulated OCT', OCT_LABELS, data, tissue, vae, s, root, seed, methods, progress, t0)
+
+# %% ../../nbs/08b_experiments.explain.ipynb #1f0e9c74
 def mass_fractions(maps, # (N,H,W) explanation maps
                    regions:dict # region name -> (N,H,W) bool masks
                   )->pd.DataFrame:
@@ -333,15 +319,15 @@ _SHORTCUT_ARMS = (('shortcut', 'B'), ('reference', 'A'))  # classifier name, sca
 
 def shortcut_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GPU)
                         out_dir:str|Path|None=None, # checkpoints, maps and metrics go to `out_dir/shortcut`; a rerun resumes
-                        *, seed:int=0,
+                        *, seed:int=0, # seeds the data and training
                         vae:nn.Module|None=None, # healthy OCT VAE for the 'VAE' method; `None` trains one on the scanner-B controls
                         methods:Sequence[str]=('VAE', 'BP', 'GC'), # the paper's Fig. 3 shows these three
-                        progress:bool=True,
+                        progress:bool=True, # progress bars
                         **overrides # entries of `EXPLAIN_SETTINGS` to change
                        )->ShortcutRun:
     "Classifiers of pathological scans vs controls from another (shortcut) or the same (reference) scanner: accuracy, swapped-scanner accuracy, where the explanations fall."
     t0 = time.time()
-    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _check_methods(methods, vae=True)
+    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _methods(methods)
     root = _run_dir(out_dir, 'shortcut', s, seed)
     sim = lambda scanner, ctrl, stream: (simulate_oct_controls(s['n_controls'], size=s['size'], seed=seed + stream, scanner=scanner, per_patient=s['controls_per_patient'])
                                         if ctrl else simulate_oct_set(s['n_oct'], size=s['size'], seed=seed + stream, scanner=scanner, per_patient=s['oct_per_patient']))
@@ -366,7 +352,7 @@ def shortcut_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (
                              controls_A_correct=float((_predict(model, ctrl['A'].images) < 0.5).mean())))
         pos = te[y[te] == 1]
         sel = np.flatnonzero(sick(path_a))[pos[_spread(len(pos), s['n_explain'])]]
-        fm = _cached_maps(root/name, model, path_a.images[sel], 1, vae, methods, s, False, progress, log)
+        fm = cached_maps(root/name, model, path_a.images[sel], 1, methods=methods, vae=vae, progress=progress, log=log, **_map_settings(s))
         bg = oct_background(path_a.images[sel], path_a.masks[sel])
         for m in methods:
             mf = mass_fractions(fm[m], dict(fluid=path_a.masks[sel].any(1), background=bg)).mean()
@@ -449,8 +435,7 @@ def _plant_marker(images:np.ndarray, on:np.ndarray, side:float, seed:int):
 
 def _explain_all(model, x, vae, s, progress):
     "Maps (N,H,W) of every method for class 1 of images `x`."
-    return explain_images(x, model, vae, target=1, n_iter=s['n_iter'], mask_scale=s['mask_scale'], temperature=s['temperature'],
-                          batch_size=s['batch_size'], progress=progress).maps
+    return explain_images(model, x, 1, vae=vae, progress=progress, **_map_settings(s))
 
 def _marker_experiment(s, vae, work, seed, progress):
     "Train on lesion images that all carry the marker; where do the maps of held-out lesioned images with the marker fall?"
@@ -504,7 +489,7 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
     healthy = data.images[np.searchsorted(data.patient, data.patient)]   # each image's subject without lesions
     t = time.time()
     vae = train_healthy_vae(healthy_slices(s['n_vae'], size=s['size'], seed=seed + 1), s['vae_scale'], n_epoch=s['vae_epochs'],
-                            path=work, name='benchmark_vae', seed=seed, show_progress=False).model.float().eval()
+                            path=work, name='benchmark_vae', seed=seed, progress=False).model.float().eval()
     timing['vae'] = time.time() - t; log('healthy VAE trained')
     splits = list(StratifiedGroupKFold(s['k'], shuffle=True, random_state=seed).split(data.labels, data.labels, data.patient))
     rows, folds, sanity, curves = [], [], {}, {}
@@ -535,8 +520,7 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
         if not sanity:   # the randomisation check on the first explained images
             t = time.time(); xs = data.images[sel[:s['n_sanity']]]
             for m in s['sanity_methods']:
-                ex = lambda net, x, tg, m=m: explain_images(x, net, vae, target=tg, methods=[m], n_iter=s['n_iter'], mask_scale=s['mask_scale'],
-                                                            temperature=s['temperature'], batch_size=s['batch_size'], progress=False).maps[m]
+                ex = lambda net, x, tg, m=m: explain_images(net, x, tg, methods=[m], vae=vae, progress=False, **_map_settings(s))[m]
                 sanity[m] = randomisation_check(model, ex, xs, 1, seed=seed)
             timing['randomisation'] = time.time() - t
         log(f'fold {fold}: {len(sel)} images explained')

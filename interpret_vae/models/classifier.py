@@ -78,7 +78,8 @@ def _n_outputs(model:nn.Module)->int|None:
     lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
     return lin[-1].out_features if lin else None
 
-def classifier_learner(dls:DataLoaders, model:nn.Module,
+def classifier_learner(dls:DataLoaders, # (image, label) DataLoaders, e.g. from `classification_dls`
+                       model:nn.Module, # classifier returning logits (N, n_classes)
                        multi_label:bool=False, # labels are (N, n_classes) 0/1 rows: BCE on logits, `accuracy_multi`
                        n_classes:int|None=None, # model outputs; `None` reads the last `nn.Linear`
                        loss_func=None, # `None`: cross-entropy, or BCE on logits when `multi_label`

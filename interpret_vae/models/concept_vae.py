@@ -16,13 +16,14 @@ from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from fastai.optimizer import Adam
 from ..core import (default_device, set_seed, check_shape, check_finite, check_dtype, check_labels,
-                                check_positive, check_scale, check_choice, fit_resumable, checkpoint_epochs, to_numpy)
+                                check_positive, check_scale, check_choice, fit_resumable, checkpoint_epochs, to_numpy,
+                                renamed_kwargs, moved_getattr)
 from .vae import SegVAE, ResidualEncoder, kl_divergence, one_hot_slices
 
 # %% auto #0
-__all__ = ['CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'ConceptVAELoss', 'InputAsTarget',
+__all__ = ['CONCEPT_VAE_CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'ConceptVAELoss', 'InputAsTarget',
            'EncoderClassifier', 'PrimaryLoss', 'make_model', 'concept_vae_learner', 'train_three_stages',
-           'train_baseline', 'BestPrimaryEpoch', 'encode_cohort', 'predict', 'reconstruct_cohort',
+           'train_baseline', 'BestPrimaryEpoch', 'encode_cohort', 'predict_cohort', 'reconstruct_cohort',
            'decode_concept_mean']
 
 # %% ../../nbs/05_models.concept_vae.ipynb #6443fb73
@@ -174,8 +175,16 @@ class InputAsTarget(Callback):
 # %% ../../nbs/05_models.concept_vae.ipynb #771dc50f
 class EncoderClassifier(nn.Module):
     "The paper's baseline: a residual encoder per frame and the primary sequence classifier; (B,S,T,H,W) -> logits (B,)."
-    def __init__(self, n_slices:int=3, n_labels:int=4, size:int=80, latent:int=128, n_frames:int=25,
-                 widths:tuple=(32, 64, 128, 256), frame_features:int=32, hidden:tuple=(64, 32), dropout:float=0.):
+    def __init__(self, n_slices:int=3, # slices per subject
+                 n_labels:int=4, # label values of the segmentations (background, LV, myocardium, RV)
+                 size:int=80, # frame height and width
+                 latent:int=128, # features per frame, as the VAE's latent
+                 n_frames:int=25, # frames per cycle
+                 widths:tuple=(32, 64, 128, 256), # channels of the encoder's stages
+                 frame_features:int=32, # features per frame fed to the sequence classifier
+                 hidden:tuple=(64, 32), # hidden units of the classifier
+                 dropout:float=0. # dropout before each hidden layer
+                ):
         super().__init__()
         self.n_labels, self.latent, self.n_frames, self.concepts = n_labels, latent, n_frames, {}
         self.encoder = ResidualEncoder(n_slices * n_labels, size, latent, tuple(widths))
@@ -194,7 +203,7 @@ class PrimaryLoss(nn.Module):
     def forward(self, pred, y): return _bce(pred, y[:, 0])
 
 # %% ../../nbs/05_models.concept_vae.ipynb #1bbeb202
-CONFIGS = dict(
+CONCEPT_VAE_CONFIGS = dict(
     small=dict(size=32, n_frames=16, latent=32, widths=(16, 32, 64), frame_features=16, hidden=(32, 16), dropout=0.,
                bs=8, lr=3e-3, epochs=dict(pretrain=1, crt=2, primary=3, concepts=8, baseline=6),
                n_pretrain=150, n_crt=300),
@@ -206,12 +215,15 @@ CONFIGS = dict(
 MODEL_KINDS = ('concept', 'vae_crt', 'baseline')
 
 def make_model(kind:str='concept', # 'concept' (VAE + CRT + concepts), 'vae_crt' (no concept head) or 'baseline' (encoder + classifier)
-               scale:str='small', # which `CONFIGS` entry sizes the model
+               scale:str='small', # which `CONCEPT_VAE_CONFIGS` entry sizes the model
                concepts:dict|None=None, # for 'concept': {name: slice}; `None`: septal flash on the first half of the latent
-               n_slices:int=3, n_labels:int=4, **overrides)->nn.Module:
+               n_slices:int=3, # slices per subject
+               n_labels:int=4, # label values of the segmentations
+               **overrides # any entry of the scale's config (size, latent, widths, ...)
+              )->nn.Module:
     "A `ConceptVAE` or `EncoderClassifier` sized by `scale`; `overrides` replace single settings (e.g. `latent=64`)."
     check_choice(kind, 'kind', MODEL_KINDS); check_scale(scale)
-    cfg = {k: CONFIGS[scale][k] for k in ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout')}
+    cfg = {k: CONCEPT_VAE_CONFIGS[scale][k] for k in ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout')}
     for k in overrides: check_choice(k, 'overrides', cfg)
     cfg.update(overrides)
     if kind == 'baseline': return EncoderClassifier(n_slices, n_labels, **cfg)
@@ -225,7 +237,8 @@ _STAGE_NUMBER = dict(pretrain=1, crt=1, primary=2, concepts=3)
 def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=model.targets)`
                         model:nn.Module, # a `ConceptVAE`, or an `EncoderClassifier` (baseline; `stage` is then ignored)
                         stage:int=3, # 1: VAE only, 2: + primary classifier, 3: + concept classifiers
-                        beta:float=0.2, gamma:float=1.0, # eq. 1 weights (paper: 0.2, 1)
+                        beta:float=0.2, # eq. 1 weight of the KL term (paper: 0.2)
+                        gamma:float=1.0, # eq. 1 weight of the primary classifier (paper: 1)
                         alphas=0.9, # concept weights: one number for all, or one per concept (paper: 0.9)
                         path=None, # where checkpoints go (a temporary folder when `None`)
                         cbs=None, # extra callbacks
@@ -246,29 +259,32 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
     learn = Learner(dls, model.to(dls.device), loss_func=loss, opt_func=Adam, wd=check_positive(wd, 'wd', allow_zero=True), cbs=cbs, path=path)
     return learn.to_fp16() if dls.device.type == 'cuda' else learn
 
-def _fit_stage(learn, n_epoch, lr, name, seed, show_progress, cbs):
+def _fit_stage(learn, n_epoch, lr, name, seed, progress, cbs):
     "Seed, then `fit_resumable`; True when the stage's checkpoint holds all `n_epoch` epochs."
     set_seed(seed); learn.dls.train.rng.seed(seed)
-    if show_progress: fit_resumable(learn, n_epoch, lr, name=name, cbs=list(cbs or []))
-    else:
-        with learn.no_bar(), learn.no_logging(): fit_resumable(learn, n_epoch, lr, name=name, cbs=list(cbs or []))
+    fit_resumable(learn, n_epoch, lr, name=name, cbs=list(cbs or []), progress=progress)
     return checkpoint_epochs(learn, name) >= n_epoch
 
+@renamed_kwargs(show_progress='progress')
 def train_three_stages(model:ConceptVAE, # the model to train in place
                        pretrain_dls:DataLoaders|None, # pretraining population (`targets=()` is fine); `None` skips that step
                        crt_dls:DataLoaders, # CRT cohort with `targets=model.targets`
-                       scale:str='small', # number of epochs and learning rate from `CONFIGS[scale]`
+                       scale:str='small', # number of epochs and learning rate from `CONCEPT_VAE_CONFIGS[scale]`
                        path=None, # checkpoint folder; calling again with the same folder resumes
                        epochs:dict|None=None, # override epochs per step, keys from `STAGES`
-                       lr:float|None=None, beta:float=0.2, gamma:float=1.0, alphas=0.9,
-                       seed:int=0, show_progress:bool=True,
+                       lr:float|None=None, # learning rate; None: the scale's
+                       beta:float=0.2, # eq. 1 weight of the KL term
+                       gamma:float=1.0, # eq. 1 weight of the primary classifier
+                       alphas=0.9, # concept weights: one number for all, or one per concept
+                       seed:int=0, # seeds every stage
+                       progress:bool=True, # fastai's progress bars and loss tables
                        cbs=None, # extra callbacks for every fit (e.g. `StopAfterEpochs` to simulate an interruption)
                        wd:float=0. # decoupled weight decay of Adam
                       )->Learner:
     "Train `model` through the paper's three stages, checkpointing each; returns the last stage's `Learner`."
     check_scale(scale)
     if not isinstance(model, ConceptVAE): raise ValueError(f"model: expected a ConceptVAE, got {type(model).__name__}")
-    cfg = CONFIGS[scale]
+    cfg = CONCEPT_VAE_CONFIGS[scale]
     ep = dict(cfg['epochs'], **(epochs or {}))
     for k in epochs or {}: check_choice(k, 'epochs', STAGES)
     lr = cfg['lr'] if lr is None else check_positive(lr, 'lr')
@@ -279,17 +295,27 @@ def train_three_stages(model:ConceptVAE, # the model to train in place
     for i, (name, dls) in enumerate(steps):
         if dls is None or ep[name] == 0: continue
         learn = concept_vae_learner(dls, model, _STAGE_NUMBER[name], beta, gamma, alphas, path=path, wd=wd)
-        if not _fit_stage(learn, ep[name], lr, f'stage_{name}', seed + i, show_progress, cbs): break  # interrupted
+        if not _fit_stage(learn, ep[name], lr, f'stage_{name}', seed + i, progress, cbs): break  # interrupted
     return learn
 
-def train_baseline(model:EncoderClassifier, crt_dls:DataLoaders, scale:str='small', path=None, n_epoch:int|None=None,
-                   lr:float|None=None, seed:int=0, show_progress:bool=True, cbs=None, wd:float=0.)->Learner:
+@renamed_kwargs(show_progress='progress')
+def train_baseline(model:EncoderClassifier, # the baseline to train in place
+                   crt_dls:DataLoaders, # CRT cohort with `targets=('crt_response',)`
+                   scale:str='small', # epochs and learning rate from `CONCEPT_VAE_CONFIGS[scale]`
+                   path=None, # checkpoint folder; calling again with the same folder resumes
+                   n_epoch:int|None=None, # epochs; None: the scale's
+                   lr:float|None=None, # learning rate; None: the scale's
+                   seed:int=0, # seeds the fit
+                   progress:bool=True, # fastai's progress bar and loss table
+                   cbs=None, # extra callbacks
+                   wd:float=0. # decoupled weight decay of Adam
+                  )->Learner:
     "Train the encoder + classifier baseline on the CRT label alone (resumable checkpoint `baseline`); returns its `Learner`."
     check_scale(scale)
     if not isinstance(model, EncoderClassifier): raise ValueError(f"model: expected an EncoderClassifier, got {type(model).__name__}")
-    cfg = CONFIGS[scale]
+    cfg = CONCEPT_VAE_CONFIGS[scale]
     learn = concept_vae_learner(crt_dls, model, path=path, wd=wd)
-    _fit_stage(learn, n_epoch or cfg['epochs']['baseline'], lr or cfg['lr'], 'baseline', seed, show_progress, cbs)
+    _fit_stage(learn, n_epoch or cfg['epochs']['baseline'], lr or cfg['lr'], 'baseline', seed, progress, cbs)
     return learn
 
 # %% ../../nbs/05_models.concept_vae.ipynb #069ab257
@@ -350,14 +376,18 @@ def _batches(model, arr, bs, device, fn, dtype=torch.long):
 
 def encode_cohort(model:nn.Module, # a trained `ConceptVAE` (or baseline)
                   cohort, # a `CineCohort` or label maps (N,S,T,H,W) int
-                  bs:int=16, device=None)->np.ndarray:
+                  bs:int=16, # subjects per forward pass
+                  device=None # see `default_device`
+                 )->np.ndarray:
     "Latent means (N,T,D) of every subject's frames: numpy float32."
     segs = _label_maps(cohort, model)
     return torch.cat(_batches(model, segs, bs, device, lambda m, x: m.encode(x)[0].float().cpu())).numpy()
 
-def predict(model:nn.Module, # a trained `ConceptVAE` or `EncoderClassifier`
+def predict_cohort(model:nn.Module, # a trained `ConceptVAE` or `EncoderClassifier`
             cohort, # a `CineCohort` or label maps (N,S,T,H,W) int
-            bs:int=16, device=None)->pd.DataFrame:
+            bs:int=16, # subjects per forward pass
+            device=None # see `default_device`
+           )->pd.DataFrame:
     "Probabilities of the primary outcome and every concept, one row per subject (with `subject_id` for a cohort)."
     segs = _label_maps(cohort, model)
     def fn(m, x):
@@ -369,7 +399,11 @@ def predict(model:nn.Module, # a trained `ConceptVAE` or `EncoderClassifier`
     if labels is not None: df.insert(0, 'subject_id', labels['subject_id'].to_numpy())
     return df
 
-def reconstruct_cohort(model:ConceptVAE, cohort, bs:int=16, device=None)->np.ndarray:
+def reconstruct_cohort(model:ConceptVAE, # a trained `ConceptVAE`
+                       cohort, # a `CineCohort` or label maps (N,S,T,H,W) int
+                       bs:int=16, # subjects per forward pass
+                       device=None # see `default_device`
+                      )->np.ndarray:
     "Decoded label maps (N,S,T,H,W) uint8 of every subject, from its latent means."
     if not isinstance(getattr(model, 'module', model), ConceptVAE): raise ValueError(f"model: expected a ConceptVAE, got {type(model).__name__}")
     segs = _label_maps(cohort, model)
@@ -379,7 +413,8 @@ def reconstruct_cohort(model:ConceptVAE, cohort, bs:int=16, device=None)->np.nda
 def decode_concept_mean(model:ConceptVAE, # a trained `ConceptVAE`
                         mu, # latent means (N,T,D) from `encode_cohort`
                         concept_labels, # (N,) 0/1: which subjects have the concept (true labels or predictions)
-                        device=None)->tuple:
+                        device=None # see `default_device`
+                       )->tuple:
     "Label-map sequences (T,S,H,W) uint8 decoded from the mean latent of concept-positive and of concept-negative subjects."
     if not isinstance(getattr(model, 'module', model), ConceptVAE): raise ValueError(f"model: expected a ConceptVAE, got {type(model).__name__}")
     mu = to_numpy(mu, 'mu')
@@ -390,3 +425,6 @@ def decode_concept_mean(model:ConceptVAE, # a trained `ConceptVAE`
     seq = _batches(model, means, 2, device, lambda m, z: m.decode(z).argmax(1).to(torch.uint8).cpu(), torch.float32)[0]
     seq = seq.permute(0, 2, 1, 3, 4).numpy()               # (2,T,S,H,W)
     return seq[0], seq[1]
+
+# %% ../../nbs/05_models.concept_vae.ipynb #8877119d
+__getattr__ = moved_getattr(__name__, dict(CONFIGS=f'{__name__}:CONCEPT_VAE_CONFIGS', predict=f'{__name__}:predict_cohort'))

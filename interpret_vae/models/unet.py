@@ -183,7 +183,9 @@ def train_unet(cohort:CineCohort, # normalised cohort with images and segs, e.g.
                valid_idx=None, # subject indices held out for validation; None: a seeded random `valid_pct`
                valid_pct:float=0.2, # fraction of subjects held out when `valid_idx` is None
                frames:int|None=None, # evenly spaced frames per cycle to train on; None: the scale's, all if the cohort has fewer
-               n_epoch:int|None=None, lr:float|None=None, bs:int|None=None, # override the scale's schedule
+               n_epoch:int|None=None, # epochs; None: the scale's
+               lr:float|None=None, # peak learning rate; None: the scale's
+               bs:int|None=None, # batch size; None: the scale's
                path=None, # checkpoints go to `path/models`; a fresh temporary folder when None
                name:str='unet', # checkpoint name: a rerun with the same `path` and `name` resumes
                seed:int=0, # fixes the split, initial weights, shuffling and augmentation
@@ -206,9 +208,16 @@ def fine_tune_unet(learn:Learner, # a trained U-Net Learner, e.g. from `train_un
                    cohort:CineCohort, # the labelled images to adapt to, e.g. a few subjects of a new vendor
                    *, scale:str='small', # picks the schedule in `UNET_CONFIGS[scale]['finetune']`
                    valid_idx=None, # subjects of `cohort` kept out of fine-tuning and scored; None: a seeded random `valid_pct`
-                   valid_pct:float=0.2, frames:int|None=None, n_epoch:int|None=None, lr:float|None=None, bs:int|None=None,
+                   valid_pct:float=0.2, # fraction of subjects scored when `valid_idx` is None
+                   frames:int|None=None, # evenly spaced frames per cycle to fine-tune on; None: the schedule's
+                   n_epoch:int|None=None, # epochs; None: the schedule's
+                   lr:float|None=None, # learning rate; None: the schedule's
+                   bs:int|None=None, # batch size; None: the schedule's
                    name:str='unet_finetune', # checkpoint name of this stage, under `learn.path`
-                   seed:int=0, cbs=None, progress:bool=True)->Learner:
+                   seed:int=0, # fixes the split and the shuffling
+                   cbs=None, # extra fastai callbacks for the fit
+                   progress:bool=True # show fastai's progress bar and training table
+                  )->Learner:
     "Continue training `learn` on `cohort`, resumable as checkpoint `name`; returns `learn` with its `dls` replaced."
     if not isinstance(learn, Learner): raise ValueError(f"learn: expected a fastai Learner, got {type(learn).__name__}")
     cfg = UNET_CONFIGS[check_scale(scale)]

@@ -13,7 +13,8 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from ..core import (default_device, set_seed, check_shape, check_finite, check_dtype,
-                                check_positive, check_scale, fit_resumable, to_numpy)
+                                check_positive, check_scale, fit_resumable, to_numpy, renamed_kwargs)
+from ..data.core import random_affine_theta
 
 # %% auto #0
 __all__ = ['HEALTHY_VAE_CONFIGS', 'reparameterize', 'kl_divergence', 'ResBlock', 'ResidualEncoder', 'ResidualDecoder',
@@ -57,7 +58,11 @@ class ResBlock(nn.Module):
 
 class ResidualEncoder(nn.Module):
     "Residual encoder: (B,C,size,size) -> (B,n_out) features (a VAE asks for 2 x latent: mean and log-variance)."
-    def __init__(self, in_channels:int, size:int, n_out:int, widths:tuple):
+    def __init__(self, in_channels:int, # channels of the input
+                 size:int, # input height and width, a multiple of 2**len(widths)
+                 n_out:int, # outputs of the final linear layer (2 x latent for a VAE)
+                 widths:tuple # channels of each downsampling stage
+                ):
         super().__init__()
         self.stem = _conv_bn(in_channels, widths[0], 3)
         self.blocks = nn.Sequential(*[ResBlock(a, b, stride=2) for a, b in zip((widths[0],) + tuple(widths[:-1]), widths)])
@@ -67,7 +72,11 @@ class ResidualEncoder(nn.Module):
 
 class ResidualDecoder(nn.Module):
     "Residual decoder: latent (B,latent) -> (B,out_channels,size,size) logits."
-    def __init__(self, out_channels:int, size:int, latent:int, widths:tuple):
+    def __init__(self, out_channels:int, # channels of the output
+                 size:int, # output height and width
+                 latent:int, # size of the latent code decoded
+                 widths:tuple # channels of each stage, as the encoder's (used in reverse)
+                ):
         super().__init__()
         self.s, rev = size // 2 ** len(widths), tuple(widths[::-1])
         self.fc = nn.Sequential(nn.Linear(latent, rev[0] * self.s * self.s), nn.ReLU(inplace=True))
@@ -204,19 +213,17 @@ class AffineAugment(Callback):
     def before_batch(self):
         if not self.training: return
         x = self.xb[0]
-        n = x.shape[0]
-        th = (torch.rand(n, device=x.device) * 2 - 1) * np.deg2rad(self.max_rotate)
-        sc = torch.empty(n, device=x.device).uniform_(*self.scale)
-        t = (torch.rand(n, 2, device=x.device) * 2 - 1) * 2 * self.max_translate  # grid coordinates span 2
-        A = torch.stack([torch.stack([th.cos() / sc, -th.sin() / sc, t[:, 0]], 1),
-                         torch.stack([th.sin() / sc, th.cos() / sc, t[:, 1]], 1)], 1)
+        A = random_affine_theta(x.shape[0], self.max_rotate, self.max_translate, self.scale, device=x.device)
         grid = F.affine_grid(A.to(x.dtype), list(x.shape), align_corners=False)
         warped = F.grid_sample(x, grid, padding_mode='border', align_corners=False)
         self.learn.xb, self.learn.yb = (warped,), (warped,)
 
 def healthy_dls(images, # healthy images (N,C,H,W) float in [0,1], numpy or torch
                 valid_pct:float=0.05, # fraction held out for validation (the paper's 5%)
-                bs:int=32, seed:int=0, device=None)->DataLoaders:
+                bs:int=32, # batch size
+                seed:int=0, # fixes the split, the shuffling and the augmentation
+                device=None # see `default_device`
+               )->DataLoaders:
     "fastai `DataLoaders` of (image, image) pairs for autoencoder training."
     check_shape(images, 'images', ndim=4); check_finite(images, 'images'); check_dtype(images, 'images', 'f')
     if not 0 < valid_pct < 1: raise ValueError(f"valid_pct: expected a fraction in (0, 1), got {valid_pct}")
@@ -243,12 +250,16 @@ HEALTHY_VAE_CONFIGS = dict(
     small=dict(latent=32, widths=(16, 32, 64, 128), n_epoch=30, lr=3e-3, bs=32),
     paper=dict(latent=128, widths=(32, 64, 128, 256), n_epoch=1000, lr=1e-3, bs=32))
 
+@renamed_kwargs(show_progress='progress')
 def train_healthy_vae(images, # healthy images (N,C,H,W) in [0,1]; H == W, a multiple of 16
                       scale:str='small', # 'small' (CPU, minutes) or 'paper' (the paper's 1000 epochs, GPU)
                       n_epoch:int|None=None, # override the scale's number of epochs
                       path=None, # checkpoint folder; a rerun resumes from it
                       name:str='healthy_vae', # checkpoint name
-                      seed:int=0, device=None, show_progress:bool=True)->Learner:
+                      seed:int=0, # fixes the split, initial weights and shuffling
+                      device=None, # see `default_device`
+                      progress:bool=True # show fastai's progress bar and training table
+                     )->Learner:
     "Train a `HealthyVAE` on `images` with the scale's settings; returns the fitted `Learner` (model in `.model`)."
     check_scale(scale); check_shape(images, 'images', ndim=4)
     if images.shape[-1] != images.shape[-2]: raise ValueError(f"images: expected square images, got shape {tuple(images.shape)}")
@@ -258,14 +269,14 @@ def train_healthy_vae(images, # healthy images (N,C,H,W) in [0,1]; H == W, a mul
     dls = healthy_dls(images, bs=cfg['bs'], seed=seed, device=device)
     model = HealthyVAE(size=images.shape[-1], channels=images.shape[1], latent=cfg['latent'], widths=cfg['widths'])
     learn = healthy_vae_learner(dls, model, path=path)
-    if show_progress: fit_resumable(learn, n_epoch, cfg['lr'], name=name)
-    else:
-        with learn.no_bar(), learn.no_logging(): fit_resumable(learn, n_epoch, cfg['lr'], name=name)
+    fit_resumable(learn, n_epoch, cfg['lr'], name=name, progress=progress)
     return learn.to_fp32() if dls.device.type == 'cuda' else learn
 
 def reconstruction_error(vae:nn.Module, # a trained VAE whose `forward` returns the reconstruction first
                          images, # images (N,C,H,W) float, numpy or torch
-                         bs:int=64, device=None)->np.ndarray:
+                         bs:int=64, # images per forward pass
+                         device=None # see `default_device`
+                        )->np.ndarray:
     "Per-pixel reconstruction error |x - f(x)| (N,H,W), averaged over channels, in eval mode: numpy float32."
     check_shape(images, 'images', ndim=4); check_finite(images, 'images')
     device = default_device(device)
