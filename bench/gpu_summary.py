@@ -28,16 +28,16 @@ def summary_markdown(folder: Path = RESULTS) -> str:
     if not any(res.values()): return NOT_MEASURED
     out = []
     if r := res['torchray_paper']:
-        f = r['figures']; s = f['seconds_per_image']; a = f['auc_in_brain']
-        out += [f"**Explanations at paper size** ({f['model']}, {f['size']} px, {f['images']} held-out lesion images, "
-                f"{f['iterations']} iterations; {_machine(r)}):", '',
-                '| method | seconds per image | in-brain lesion AUC |', '|---|---|---|',
-                f"| TorchRay `extremal_perturbation`, one image per call | {s['torchray']:.3f} | {a['torchray']:.3f} |",
-                f"| `meaningful_perturbation`, batched | {s['batched']:.3f} | {a['batched']:.3f} |",
-                f"| `meaningful_perturbation`, one image per call | {s['per_image_loop']:.3f} | {a['loop']:.3f} |", '',
-                f"Batched is {f['speedup_batched_over_torchray']:.1f}x TorchRay's speed and {f['speedup_batched_over_loop']:.1f}x "
-                f"the per-image loop's; AUC batched minus TorchRay {f['auc_batched_minus_torchray']:+.3f} "
-                f"(95% bootstrap interval over images {f['auc_diff_ci95'][0]:+.3f} to {f['auc_diff_ci95'][1]:+.3f}).", '']
+        f = r['figures']
+        ci = lambda v, c: f"{v:.3f} [{c[0]:.3f}, {c[1]:.3f}]"
+        out += [f"**Explanations at paper size** ({f['model']}, {f['size']} px, {f['images']} held-out lesion images; {_machine(r)}):", '',
+                '| implementation | objective | fill | seconds per image | in-brain lesion AUC [95% CI] | AUC - TorchRay [95% CI] | speed-up |',
+                '|---|---|---|---|---|---|---|']
+        for w in f['rows']:
+            d = ci(w['auc_minus_torchray'], w['auc_minus_torchray_ci95']) if 'auc_minus_torchray' in w else ''
+            sp = f"{w['speedup_over_torchray']:.0f}x" if 'speedup_over_torchray' in w else ''
+            out.append(f"| {w['method']} | {w['parametrisation']} | {w['fill']} | {w['seconds_per_image']:.3f} | {ci(w['auc'], w['auc_ci95'])} | {d} | {sp} |")
+        out.append('')
     if r := res['gpu_training']:
         f = r['figures']; e = f['projection']['seconds_per_paper_epoch']; p = f['projection']; amp = f['mixed_precision']
         out += [f"**Training at paper scale** ({_machine(r)}): seconds per epoch U-Net {e['unet']}, concept VAE "

@@ -17,11 +17,19 @@ class SkipSlow(ExecutePreprocessor):
         if cell.cell_type == 'code' and SKIPPED.search(cell.source): return cell, resources
         return super().preprocess_cell(cell, resources, index)
 
+def _is_progress_bar(out)->bool:
+    "A fastprogress bar: animated HTML that renders as a stack of empty bars in the docs."
+    html = out.get('data', {}).get('text/html', '')
+    html = ''.join(html) if isinstance(html, list) else html
+    return '<progress' in html or 'progress-bar' in html
+
 def run(path:Path, timeout:int=1800):
     "Execute the notebook at `path` in its own folder and write it back with outputs."
     nb = nbformat.read(path, as_version=4)
     t = time.time()
     SkipSlow(timeout=timeout, kernel_name='python3').preprocess(nb, {'metadata': {'path': str(path.parent)}})
+    for c in nb.cells:
+        if c.cell_type == 'code': c.outputs = [o for o in c.outputs if not _is_progress_bar(o)]
     nbformat.write(nb, path)
     print(f'{path}: executed in {time.time() - t:.0f} s')
 
