@@ -11,12 +11,11 @@ import nibabel as nib
 from torch import nn
 from PIL import Image
 from scipy import ndimage
-from ..core import default_device, set_seed, fit_resumable, atomic_path, check_scale, check_choice, check_positive, check_model_runs, checkpoint_epochs
+from ..core import default_device, atomic_path, check_scale, check_choice, check_positive, check_model_runs, checkpoint_epochs
 from ..io import write_json, fig_to_png, start_run, check_out_file, save_model_file
 from ..data.folder import load_image_folder
-from ..data.core import classification_dls
 from ..data.oct import OCT_LABELS
-from ..models.classifier import SmallCNN, densenet121_classifier, classifier_learner
+from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
 from ..models.vae import train_healthy_vae, reconstruction_error
 from ..evaluate import explanation_auc
 from .explain import cached_maps, METHODS
@@ -238,11 +237,10 @@ def train_classifier(images:str|Path, # labelled image folder: labels.csv (a `la
     out, ckpt = _model_file_run(out, dict(command='train-classifier', kind=kind, label_cols=label_cols, size=size, width=width,
                                           bs=bs, lr=lr, valid_pct=valid_pct, seed=seed), images, restart)
     config = dict(in_channels=s.images.shape[1], n_classes=n_out, **(dict(width=width) if kind == 'small_cnn' else {}))
-    set_seed(seed)
-    model = SmallCNN(**config) if kind == 'small_cnn' else densenet121_classifier(**config)
-    dls = classification_dls(s.images, s.labels, groups=s.patient, valid_pct=valid_pct, bs=bs, seed=seed)
-    learn = classifier_learner(dls, model, multi_label=multi, path=ckpt)
-    fit_resumable(learn, epochs, lr, name='classifier', progress=progress)
+    build = lambda: SmallCNN(**config) if kind == 'small_cnn' else densenet121_classifier(**config)
+    learn, _ = fit_classifier(build, s.images, s.labels, groups=s.patient, valid_pct=valid_pct, bs=bs, lr=lr, n_epoch=epochs,
+                              path=ckpt, name='classifier', seed=seed, progress=progress)
+    dls = learn.dls
     with learn.no_bar(): loss, acc, auc = learn.validate()
     res = dict(command='train-classifier', n_images=len(s.images), n_valid=len(dls.valid_ds),
                epochs=checkpoint_epochs(learn, 'classifier'), valid_loss=float(loss), valid_accuracy=float(acc), valid_auc=float(auc))

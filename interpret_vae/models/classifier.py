@@ -5,6 +5,8 @@
 # %% ../../nbs/05a_models.classifier.ipynb #81bd5b85
 from __future__ import annotations
 import re, tempfile
+from typing import Callable
+import numpy as np
 from pathlib import Path
 import torch
 from torch import nn
@@ -15,10 +17,11 @@ from fastai.data.core import DataLoaders
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.metrics import accuracy, accuracy_multi, RocAuc, RocAucBinary, RocAucMulti
 import fastai.callback.fp16  # patches Learner.to_fp16
-from ..core import check_positive, default_device
+from ..core import check_positive, default_device, fit_resumable, set_seed
+from ..data.core import classification_dls
 
 # %% auto #0
-__all__ = ['densenet121_classifier', 'SmallCNN', 'classifier_learner']
+__all__ = ['densenet121_classifier', 'SmallCNN', 'classifier_learner', 'fit_classifier']
 
 # %% ../../nbs/05a_models.classifier.ipynb #c87f222e
 _OLD_DENSE_KEY = re.compile(r'^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$')
@@ -99,3 +102,28 @@ def classifier_learner(dls:DataLoaders, # (image, label) DataLoaders, e.g. from 
                     path=path or tempfile.mkdtemp(), **kwargs)
     if fp16 if fp16 is not None else (dls.device is not None and torch.device(dls.device).type == 'cuda'): learn.to_fp16()
     return learn
+
+# %% ../../nbs/05a_models.classifier.ipynb #29d75270
+def fit_classifier(build_model:Callable, # () -> nn.Module returning logits; called after seeding, so initial weights follow `seed`
+                   images, # (N,C,H,W) float images
+                   labels, # (N,) class ids, or (N,K) 0/1 rows for multi-label data
+                   *, groups=None, # (N,) patient ids: a patient never spans train and valid; default one per image
+                   valid_pct:float=0.2, # fraction of patients held out to monitor validation metrics
+                   bs:int=32, # batch size
+                   lr:float=3e-3, # peak learning rate of the one-cycle schedule
+                   n_epoch:int=10, # total epochs; more than a finished run's extends it
+                   augment:bool=True, # the paper's light random affine on training batches
+                   path:str|Path|None=None, # checkpoint folder; `None` makes a temporary one
+                   name:str='classifier', # checkpoint name: a rerun with the same `path` and `name` resumes
+                   seed:int=0, # fixes the split, initial weights, augmentation and shuffling
+                   progress:bool=True, # fastai's progress bar and loss table
+                   cbs=None # extra fastai callbacks for the fit
+                  )->tuple:
+    "Train (or resume) a classifier on `images`; returns its `Learner` and the number of epochs run by this call."
+    if isinstance(build_model, nn.Module) or not callable(build_model): raise ValueError(f"build_model: expected a function returning an nn.Module, got {type(build_model).__name__}")
+    check_positive(n_epoch, 'n_epoch', integer=True); check_positive(lr, 'lr')
+    set_seed(seed)
+    dls = classification_dls(images, labels, groups=groups, valid_pct=valid_pct, bs=bs, augment=augment, seed=seed)
+    learn = classifier_learner(dls, build_model(), multi_label=np.ndim(labels) == 2, path=path)
+    ran = fit_resumable(learn, n_epoch, lr, name=name, progress=progress, cbs=list(cbs or []))
+    return learn, ran
