@@ -1,9 +1,12 @@
 """Shrink the figures stored in notebooks: every PNG/JPEG output wider than `--width` pixels is scaled down, and stored
-as JPEG when that is smaller. The docs and the README show these outputs; the notebooks must stay small to review.
+as JPEG when that is smaller; the plain-text copy of an output that also has a figure, HTML or markdown is dropped (the
+docs show the richer one). The docs and the README show these outputs; the notebooks must stay small to review.
 
     python tools/shrink_outputs.py nbs/*.ipynb [--width 560] [--quality 55]
 """
 import argparse, base64, io, json
+
+RICH = ('image/png', 'image/jpeg', 'image/gif', 'image/svg+xml', 'text/html', 'text/markdown')
 from pathlib import Path
 from PIL import Image
 
@@ -33,6 +36,7 @@ def main():
                     if len(new) < len(raw):
                         del d[mime]; d[new_mime] = new
                         o.setdefault('metadata', {}).pop(mime, None)
+                if 'text/plain' in d and any(m in d for m in RICH): del d['text/plain']
         f.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
         print(f'{f}: {before // 1024} KB -> {f.stat().st_size // 1024} KB')
 

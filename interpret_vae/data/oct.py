@@ -13,13 +13,13 @@ from .core import ImageSet, check_image_size
 # %% auto #0
 __all__ = ['OCT_LABELS', 'OCT_SCANNERS', 'OCTSet', 'simulate_oct_set', 'simulate_oct_controls']
 
+# %% ../../nbs/02a_data.oct.ipynb #3408de11
+OCT_LABELS = ('IRF', 'SRF', 'PED')
+
 # %% ../../nbs/02a_data.oct.ipynb #4748974f
 class OCTSet(ImageSet):
     "OCT B-scans (N,1,H,W) with multi-label labels (N,3) float32 for IRF, SRF, PED, pixel masks (N,3,H,W) uint8 and patient ids (N,)."
     __slots__ = ()
-
-# %% ../../nbs/02a_data.oct.ipynb #3408de11
-OCT_LABELS = ('IRF', 'SRF', 'PED')
 
 # %% ../../nbs/02a_data.oct.ipynb #b7c4fe7b
 OCT_SCANNERS = dict(A=dict(looks=14., floor=0.01), B=dict(looks=4., floor=0.03))  # speckle looks (higher is cleaner) and additive noise std

@@ -15,6 +15,7 @@ from fastai.torch_core import rank_distrib, num_distrib
 from fastai.callback.core import Callback
 from ..core import atomic_path, check_choice, check_model_runs, set_seed, checkpoint_epochs, StopAfterEpochs, AnyDeviceDistributedTrainer
 from ..io import write_json, start_run, check_out_file, save_model_file
+from ..data.core import stratified_split
 from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, load_cohort, cine_sequence_dls
 from ..data.cine_layouts import (CINE_LAYOUTS, detect_cine_layout, load_cine_cohort, labelled_frame_mask,
                                              labelled_frame_cohort, fill_unlabelled_frames)
@@ -98,16 +99,6 @@ def _training_cbs(stop_after:int|None=None)->list:
     if stop_after: cbs.append(StopAfterEpochs(stop_after))
     return cbs
 
-def _stratified_valid(y:np.ndarray, valid_pct:float, seed:int, labels:Path)->np.ndarray:
-    "Validation subjects: `valid_pct` of each class (at least one), drawn with `seed`."
-    if not 0 < valid_pct < 0.5: raise ValueError(f"--valid-pct: expected a fraction between 0 and 0.5, got {valid_pct}")
-    rng, out = np.random.default_rng(seed), []
-    for c in (0, 1):
-        idx = np.flatnonzero(y == c)
-        if len(idx) < 2: raise ValueError(f"{labels}: {len(idx)} subject(s) with crt_response = {c}; training needs at least 2 of each class")
-        out.append(rng.permutation(idx)[:max(1, int(round(valid_pct * len(idx))))])
-    return np.sort(np.concatenate(out))
-
 def _frame(cohort:CineCohort)->np.ndarray:
     "One frame (1,1,H,W) of the cohort's images: what a U-Net must run on."
     return np.asarray(cohort.images[0][:1, 0], np.float32)[:, None]
@@ -165,7 +156,9 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
     targets = ('crt_response', 'septal_flash') if kind == 'concept' else ('crt_response',)
     cohort = load_crt_cohort(data, cfg, targets, layout=layout, labels=labels)
     y = cohort.labels['crt_response'].to_numpy().astype(int)
-    valid = _stratified_valid(y, valid_pct, seed, Path(labels) if labels is not None else Path(data)/'labels.csv')
+    if not 0 < valid_pct < 0.5: raise ValueError(f"valid_pct: expected a fraction between 0 and 0.5, got {valid_pct}")
+    try: valid = stratified_split(y, valid_pct, seed)[1]
+    except ValueError as e: raise ValueError(f"{labels or Path(data)/'labels.csv'}: crt_response {str(e).split(': ', 1)[1]}") from None
     unet_model = _load_unet(unet, cohort, trust_pickle)
     if cohort.segs is None and unet_model is None: raise ValueError(f"--data {data}: has images/ but no segs/; pass --unet FILE to segment them")
     partial = _partly_segmented(cohort)   # public datasets label ED and ES only: a U-Net fills the other frames
