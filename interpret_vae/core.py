@@ -57,7 +57,7 @@ def set_seed(seed:int, # any non-negative integer
         torch.backends.cudnn.benchmark = False
     return seed
 
-# %% ../nbs/00_core.ipynb #a861b7a9
+# %% ../nbs/00_core.ipynb #b764d4c6
 def to_numpy(x, # an array, tensor or sequence
              name:str='x' # the argument's name, used in the message
             )->np.ndarray:
@@ -66,6 +66,7 @@ def to_numpy(x, # an array, tensor or sequence
     try: return np.asarray(x)
     except Exception as e: raise ValueError(f"{name}: expected an array-like, got {type(x).__name__}") from e
 
+# %% ../nbs/00_core.ipynb #0e2f43f4
 def _shape_str(shape): return '(' + ', '.join('*' if s is None else str(s) for s in shape) + ')'
 
 def check_shape(x, # the array or tensor to check
@@ -86,6 +87,7 @@ def check_shape(x, # the array or tensor to check
     if int(np.prod(xs)) < min_size: raise ValueError(f"{name}: expected at least {min_size} element(s), got shape {xs}")
     return x
 
+# %% ../nbs/00_core.ipynb #622fff5f
 def check_finite(x, # the array or tensor to check
                  name:str # the argument's name, used in the message
                 ):
@@ -94,6 +96,7 @@ def check_finite(x, # the array or tensor to check
     if not ok: raise ValueError(f"{name}: expected finite values, found NaN or inf")
     return x
 
+# %% ../nbs/00_core.ipynb #d81a6fb7
 def check_dtype(x, # the array or tensor to check
                 name:str, # the argument's name, used in the message
                 kinds:str='fiub' # numpy dtype kinds allowed: f float, i int, u unsigned, b bool
@@ -105,6 +108,7 @@ def check_dtype(x, # the array or tensor to check
         raise ValueError(f"{name}: expected dtype {' or '.join(names.get(k,k) for k in kinds)}, got {dt}")
     return x
 
+# %% ../nbs/00_core.ipynb #02776906
 def check_labels(y, # the labels to check
                  name:str, # the argument's name, used in the message
                  allowed:Iterable, # the label values allowed
@@ -119,6 +123,7 @@ def check_labels(y, # the labels to check
     if len(vals) < min_classes: raise ValueError(f"{name}: expected at least {min_classes} distinct classes, found {sorted(vals)}")
     return y
 
+# %% ../nbs/00_core.ipynb #0a885abb
 def check_choice(value, # the value given
                  name:str, # the argument's name, used in the message
                  options:Iterable # the values allowed
@@ -128,6 +133,7 @@ def check_choice(value, # the value given
     if value not in options: raise ValueError(f"{name}: expected one of {options}, got {value!r}")
     return value
 
+# %% ../nbs/00_core.ipynb #ebc6294f
 def check_positive(value, # the value given
                    name:str, # the argument's name, used in the message
                    allow_zero:bool=False, # also accept 0
@@ -213,7 +219,7 @@ def record_settings(folder:str|Path, # the run's folder; created when missing
         with atomic_path(f) as tmp: tmp.write_text(json.dumps(settings, indent=1))
     return settings
 
-# %% ../nbs/00_core.ipynb #1096a915
+# %% ../nbs/00_core.ipynb #44df161c
 def _state_path(learn, name): return Path(learn.path)/learn.model_dir/f'{name}.state.pt'
 
 def _rng_state(learn)->dict:
@@ -255,6 +261,7 @@ class CheckpointEvery(Callback):
             save_model(weights, learn.model, getattr(learn, 'opt', None), with_opt=True)
             torch.save(dict(epochs_done=self.epoch + 1, n_epoch=self.n_epoch, rng=_rng_state(learn)), state)
 
+# %% ../nbs/00_core.ipynb #5d4545cf
 def checkpoint_epochs(learn:Learner, # the Learner whose `path` holds the checkpoints
                       name:str # the checkpoint's name
                      )->int:
@@ -262,6 +269,7 @@ def checkpoint_epochs(learn:Learner, # the Learner whose `path` holds the checkp
     st = _read_state(_state_path(learn, name))
     return st['epochs_done'] if st else 0
 
+# %% ../nbs/00_core.ipynb #3a3444ce
 def fit_resumable(learn:Learner, # the Learner to fit; its `path` holds the checkpoints
                   n_epoch:int, # total epochs of the run, including those already done
                   lr:float=1e-3, # peak learning rate
