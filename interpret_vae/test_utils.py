@@ -17,7 +17,7 @@ from fastai.metrics import accuracy
 from .core import default_device, set_seed, check_positive
 
 # %% auto #0
-__all__ = ['tiny_images', 'tiny_image_dls', 'test_gt', 'test_ge', 'test_lt', 'test_le', 'TinyCNN', 'tiny_learner']
+__all__ = ['tiny_images', 'tiny_image_dls', 'test_gt', 'test_ge', 'test_lt', 'test_le', 'test_in', 'TinyCNN', 'tiny_learner']
 
 # %% ../nbs/00a_test_utils.ipynb #8cf74aaa
 def tiny_images(n:int=64, # number of images
@@ -81,6 +81,13 @@ def test_le(a, # the measured value
            ):
     "`test` that `a <= b`, showing both when it fails."
     test(a, b, operator.le, '<=')
+
+# %% ../nbs/00a_test_utils.ipynb #df2e68a7
+def test_in(part, # what must occur, e.g. a substring
+            whole # where it must occur, e.g. an error message
+           ):
+    "`test` that `part in whole`, showing both when it fails."
+    test(part, whole, lambda a, b: a in b, 'in')
 
 # %% ../nbs/00a_test_utils.ipynb #ff33184b
 class TinyCNN(nn.Module):

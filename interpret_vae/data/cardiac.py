@@ -348,7 +348,7 @@ def simulate_cohort(n_subjects:int, # number of subjects
     if native: return CineCohort(imgs if images else None, segs, labels, labels['native_spacing'].to_numpy())
     return CineCohort(imgs, segs, labels, FIELD_OF_VIEW_MM / size)
 
-# %% ../../nbs/01_data.cardiac.ipynb #d8958cc3
+# %% ../../nbs/01_data.cardiac.ipynb #739537e4
 def septal_line(seg, # label map (H,W), or (T,H,W) / (S,T,H,W) whose first frame (ED) of the first slice is used
                 extend:float=0.35, # how far past each centroid the line runs, as a fraction of their distance
                )->np.ndarray:
@@ -361,6 +361,7 @@ def septal_line(seg, # label map (H,W), or (T,H,W) / (S,T,H,W) whose first frame
     a, b = lv.mean(0), rv.mean(0)
     return np.stack([a - extend * (b - a), b + extend * (b - a)])
 
+# %% ../../nbs/01_data.cardiac.ipynb #79670fab
 def mmode(frames, # (T,H,W) one slice over the cycle: float images or integer label maps
           line, # [[row0, col0], [row1, col1]] in px, e.g. from `septal_line`
           n_points:int=64, # samples along the line
@@ -375,7 +376,7 @@ def mmode(frames, # (T,H,W) one slice over the cycle: float images or integer la
     order = 0 if x.dtype.kind in 'iub' else 1
     return np.stack([ndimage.map_coordinates(f, pts, order=order, mode='nearest') for f in x])
 
-# %% ../../nbs/01_data.cardiac.ipynb #1eac498e
+# %% ../../nbs/01_data.cardiac.ipynb #6a858f11
 def lv_centroid(seg # label map (..., H, W); the first frame of every slice (end-diastole) is used
                )->np.ndarray:
     "Centroid (row, col) in pixels of the LV (blood pool + myocardium) at end-diastole, over all slices."
@@ -386,6 +387,7 @@ def lv_centroid(seg # label map (..., H, W); the first frame of every slice (end
     if rows.size == 0: raise ValueError("seg: expected an LV (labels 1 or 2) at end-diastole, found none")
     return np.array([rows.mean(), cols.mean()])
 
+# %% ../../nbs/01_data.cardiac.ipynb #3020aa5c
 def normalise_cine(frames, # one subject's cine (T,H,W) or (S,T,H,W): float intensities or integer label maps
                    spacing, # in-plane pixel spacing in mm: one number or (row, col)
                    timings, # native frame indices (ed, es) or (ed, es, end); `end` defaults to ed + T (one cycle)
@@ -429,7 +431,7 @@ def normalise_cine(frames, # one subject's cine (T,H,W) or (S,T,H,W): float inte
     else: out = np.stack([ndimage.map_coordinates(wrap(sl.astype(np.float32)), coords, order=1, cval=0.) for sl in x])
     return out[0] if one_slice else out
 
-# %% ../../nbs/01_data.cardiac.ipynb #b8421ec5
+# %% ../../nbs/01_data.cardiac.ipynb #b5cd6daf
 SLICE_THICKNESS_MM = 10.
 
 def _to_nifti(a, spacing):
@@ -455,6 +457,7 @@ def save_cohort(cohort:CineCohort, # normalised or native cohort
     cohort.labels.to_csv(path/'labels.csv', index=False)
     return path
 
+# %% ../../nbs/01_data.cardiac.ipynb #e54ad2d1
 def _nifti_file(folder, sid):
     for ext in ('.nii.gz', '.nii'):
         if (folder/f'{sid}{ext}').exists(): return folder/f'{sid}{ext}'
@@ -536,7 +539,7 @@ def load_cohort(path, # folder with labels.csv and images/ and/or segs/ holding 
     arrays = {k: np.stack(out[k]) for k in kinds}
     return CineCohort(arrays.get('images'), arrays.get('segs'), labels, sp)
 
-# %% ../../nbs/01_data.cardiac.ipynb #1752e0a0
+# %% ../../nbs/01_data.cardiac.ipynb #81bfeca6
 class RigidAugment:
     "Random rotation and translation, one draw per item, applied identically to all its slices and frames (and to its segmentation)."
     def __init__(self, max_rotate:float=15., # degrees either way
@@ -560,6 +563,7 @@ class RigidAugment:
         if self.y_is_seg: y = self._warp(y, theta, 'nearest').to(y.dtype)
         return xw, y
 
+# %% ../../nbs/01_data.cardiac.ipynb #b3a2a9a2
 class _Items:
     "Indexable (x, y) pairs built on the fly from cohort arrays."
     def __init__(self, n, get): self.n, self.get = n, get
@@ -614,6 +618,7 @@ def cine_sequence_dls(cohort:CineCohort, # normalised cohort
     aug = RigidAugment(mode='nearest' if use == 'segs' else 'bilinear')
     return _dls(items(train), items(valid), bs, augment, seed, device, aug)
 
+# %% ../../nbs/01_data.cardiac.ipynb #fb484eae
 def frame_pair_dls(cohort:CineCohort, # normalised cohort with images and segs
                    *, valid_idx=None, # subject indices of the validation set; None: a seeded random `valid_pct`
                    valid_pct:float=0.2, # used when `valid_idx` is None

@@ -19,7 +19,7 @@ from ..data.cardiac import CineCohort, frame_pair_dls
 
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'UNET_CONFIGS', 'UNet', 'DiceCELoss', 'MultiDice', 'dice_metrics', 'unet_learner', 'train_unet',
-           'fine_tune_unet', 'segment_cohort']
+           'segment_cohort', 'fine_tune_unet']
 
 # %% ../../nbs/03_models.unet.ipynb #d5f86a3d
 def _double_conv(ci:int, co:int)->nn.Sequential:
@@ -84,7 +84,7 @@ class DiceCELoss:
     def activation(self, x): return F.softmax(x, dim=1)
     def decodes(self, x): return x.argmax(dim=1)
 
-# %% ../../nbs/03_models.unet.ipynb #91e04efa
+# %% ../../nbs/03_models.unet.ipynb #5c24ff57
 CLASS_NAMES = ('background', 'lv', 'myo', 'rv')  # short names of `SEG_LABELS` 0..3, for metric columns
 
 class MultiDice(Metric):
@@ -123,6 +123,7 @@ class MultiDice(Metric):
     @property
     def value(self): return float(np.nanmean(self.per_class[list(self.classes)]))
 
+# %% ../../nbs/03_models.unet.ipynb #2e4a50cd
 def dice_metrics(names=CLASS_NAMES # name of every label value; label 0 (background) is not scored
                 )->list:
     "One `MultiDice` per foreground class, named `dice_<name>`, and their mean as `dice`."
@@ -204,31 +205,6 @@ def train_unet(cohort:CineCohort, # normalised cohort with images and segs, e.g.
     _fit(learn, n_epoch or cfg['n_epoch'], lr or cfg['lr'], name, cbs, progress)
     return learn
 
-def fine_tune_unet(learn:Learner, # a trained U-Net Learner, e.g. from `train_unet`
-                   cohort:CineCohort, # the labelled images to adapt to, e.g. a few subjects of a new vendor
-                   *, scale:str='small', # picks the schedule in `UNET_CONFIGS[scale]['finetune']`
-                   valid_idx=None, # subjects of `cohort` kept out of fine-tuning and scored; None: a seeded random `valid_pct`
-                   valid_pct:float=0.2, # fraction of subjects scored when `valid_idx` is None
-                   frames:int|None=None, # evenly spaced frames per cycle to fine-tune on; None: the schedule's
-                   n_epoch:int|None=None, # epochs; None: the schedule's
-                   lr:float|None=None, # learning rate; None: the schedule's
-                   bs:int|None=None, # batch size; None: the schedule's
-                   name:str='unet_finetune', # checkpoint name of this stage, under `learn.path`
-                   seed:int=0, # fixes the split and the shuffling
-                   cbs=None, # extra fastai callbacks for the fit
-                   progress:bool=True # show fastai's progress bar and training table
-                  )->Learner:
-    "Continue training `learn` on `cohort`, resumable as checkpoint `name`; returns `learn` with its `dls` replaced."
-    if not isinstance(learn, Learner): raise ValueError(f"learn: expected a fastai Learner, got {type(learn).__name__}")
-    cfg = UNET_CONFIGS[check_scale(scale)]
-    ft = cfg['finetune']
-    _check_pairs(cohort)
-    pairs = _every_nth_frame(cohort, ft['frames'] if frames is None else frames)
-    learn.dls = frame_pair_dls(pairs, valid_idx=valid_idx, valid_pct=valid_pct,
-                               bs=bs or cfg['bs'], seed=seed, device=learn.dls.device)
-    _fit(learn, n_epoch or ft['n_epoch'], lr or ft['lr'], name, cbs, progress)
-    return learn
-
 # %% ../../nbs/03_models.unet.ipynb #f8732f75
 def segment_cohort(learner_or_model, # a U-Net `Learner` or any module mapping (B,1,H,W) frames to (B,C,H,W) logits
                    cohort:CineCohort, # normalised cohort with images (N,S,T,H,W)
@@ -264,3 +240,29 @@ def segment_cohort(learner_or_model, # a U-Net `Learner` or any module mapping (
                 out[i:i + bs] = model(x).argmax(1).to(torch.uint8).cpu().numpy()
     finally: model.train(was_training)
     return dataclasses.replace(cohort, segs=out.reshape(cohort.images.shape))
+
+# %% ../../nbs/03_models.unet.ipynb #8a34cb92
+def fine_tune_unet(learn:Learner, # a trained U-Net Learner, e.g. from `train_unet`
+                   cohort:CineCohort, # the labelled images to adapt to, e.g. a few subjects of a new vendor
+                   *, scale:str='small', # picks the schedule in `UNET_CONFIGS[scale]['finetune']`
+                   valid_idx=None, # subjects of `cohort` kept out of fine-tuning and scored; None: a seeded random `valid_pct`
+                   valid_pct:float=0.2, # fraction of subjects scored when `valid_idx` is None
+                   frames:int|None=None, # evenly spaced frames per cycle to fine-tune on; None: the schedule's
+                   n_epoch:int|None=None, # epochs; None: the schedule's
+                   lr:float|None=None, # learning rate; None: the schedule's
+                   bs:int|None=None, # batch size; None: the schedule's
+                   name:str='unet_finetune', # checkpoint name of this stage, under `learn.path`
+                   seed:int=0, # fixes the split and the shuffling
+                   cbs=None, # extra fastai callbacks for the fit
+                   progress:bool=True # show fastai's progress bar and training table
+                  )->Learner:
+    "Continue training `learn` on `cohort`, resumable as checkpoint `name`; returns `learn` with its `dls` replaced."
+    if not isinstance(learn, Learner): raise ValueError(f"learn: expected a fastai Learner, got {type(learn).__name__}")
+    cfg = UNET_CONFIGS[check_scale(scale)]
+    ft = cfg['finetune']
+    _check_pairs(cohort)
+    pairs = _every_nth_frame(cohort, ft['frames'] if frames is None else frames)
+    learn.dls = frame_pair_dls(pairs, valid_idx=valid_idx, valid_pct=valid_pct,
+                               bs=bs or cfg['bs'], seed=seed, device=learn.dls.device)
+    _fit(learn, n_epoch or ft['n_epoch'], lr or ft['lr'], name, cbs, progress)
+    return learn
