@@ -21,7 +21,7 @@ __all__ = ['HEALTHY_VAE_CONFIGS', 'reparameterize', 'kl_divergence', 'ResBlock',
            'one_hot_slices', 'SegVAE', 'seg_vae_terms', 'SegVAELoss', 'HealthyVAE', 'HealthyVAELoss', 'AffineAugment',
            'healthy_dls', 'healthy_vae_learner', 'train_healthy_vae', 'reconstruction_error']
 
-# %% ../../nbs/04_models.vae.ipynb #5ed77ad2
+# %% ../../nbs/04_models.vae.ipynb #8e27b538
 def reparameterize(mu:torch.Tensor, # latent means (B,D)
                    logvar:torch.Tensor, # latent log-variances (B,D)
                    noise_std:float=1.0 # scale of the standard normal noise
@@ -29,6 +29,7 @@ def reparameterize(mu:torch.Tensor, # latent means (B,D)
     "A differentiable sample $z = \\mu + \\sigma \\cdot$ `noise_std` $\\cdot\\,\\omega$, $\\omega \\sim N(0, I)$, shape (B,D)."
     return mu + torch.exp(0.5 * logvar) * noise_std * torch.randn_like(mu)
 
+# %% ../../nbs/04_models.vae.ipynb #910faaa8
 def kl_divergence(mu:torch.Tensor, # latent means (B,D)
                   logvar:torch.Tensor # latent log-variances (B,D)
                  )->torch.Tensor:
@@ -36,7 +37,7 @@ def kl_divergence(mu:torch.Tensor, # latent means (B,D)
     mu, logvar = mu.float(), logvar.float()
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
 
-# %% ../../nbs/04_models.vae.ipynb #37097f20
+# %% ../../nbs/04_models.vae.ipynb #6d594f93
 def _conv_bn(ni, nf, ks=3, stride=1, act=True):
     layers = [nn.Conv2d(ni, nf, ks, stride, ks // 2, bias=False), nn.BatchNorm2d(nf)]
     return nn.Sequential(*layers, nn.ReLU(inplace=True)) if act else nn.Sequential(*layers)
@@ -56,6 +57,7 @@ class ResBlock(nn.Module):
         x = self.up(x)
         return F.relu(self.body(x) + self.shortcut(x))
 
+# %% ../../nbs/04_models.vae.ipynb #ae69c3b6
 class ResidualEncoder(nn.Module):
     "Residual encoder: (B,C,size,size) -> (B,n_out) features (a VAE asks for 2 x latent: mean and log-variance)."
     def __init__(self, in_channels:int, # channels of the input
@@ -70,6 +72,7 @@ class ResidualEncoder(nn.Module):
         self.head = nn.Linear(widths[-1] * s * s, n_out)
     def forward(self, x): return self.head(self.blocks(self.stem(x)).flatten(1))
 
+# %% ../../nbs/04_models.vae.ipynb #66241e83
 class ResidualDecoder(nn.Module):
     "Residual decoder: latent (B,latent) -> (B,out_channels,size,size) logits."
     def __init__(self, out_channels:int, # channels of the output
@@ -85,7 +88,7 @@ class ResidualDecoder(nn.Module):
     def forward(self, z):
         return self.out(self.blocks(self.fc(z).view(z.shape[0], -1, self.s, self.s)))
 
-# %% ../../nbs/04_models.vae.ipynb #a1dfa962
+# %% ../../nbs/04_models.vae.ipynb #3c350774
 def one_hot_slices(x:torch.Tensor, # label maps (B,S,H,W) int
                    n_labels:int # classes per map
                   )->torch.Tensor:
@@ -93,6 +96,7 @@ def one_hot_slices(x:torch.Tensor, # label maps (B,S,H,W) int
     B, S, H, W = x.shape
     return F.one_hot(x.long(), n_labels).permute(0, 1, 4, 2, 3).reshape(B, S * n_labels, H, W).float()
 
+# %% ../../nbs/04_models.vae.ipynb #3d17c3e2
 class SegVAE(nn.Module):
     "Residual VAE of one frame of `n_slices` label maps (B,S,H,W) int: one-hot in, label logits (B,n_labels,S,H,W) out."
     def __init__(self, n_slices:int=3, # slices per frame (input channels before one-hot encoding)
@@ -129,7 +133,7 @@ class SegVAE(nn.Module):
         z = reparameterize(mu, logvar) if self.training else mu
         return self.decode(z), mu, logvar
 
-# %% ../../nbs/04_models.vae.ipynb #24a6b196
+# %% ../../nbs/04_models.vae.ipynb #f7b51662
 def seg_vae_terms(logits:torch.Tensor, # decoder logits (B,n_labels,S,H,W)
                   target:torch.Tensor, # label maps (B,S,H,W) int
                   mu:torch.Tensor, # latent means (B,D)
@@ -139,6 +143,7 @@ def seg_vae_terms(logits:torch.Tensor, # decoder logits (B,n_labels,S,H,W)
     ce = F.cross_entropy(logits.float(), target.long(), reduction='none').flatten(1).mean(1)
     return ce, kl_divergence(mu, logvar) / target[0].numel()
 
+# %% ../../nbs/04_models.vae.ipynb #80b2ed83
 class SegVAELoss(nn.Module):
     "Mean over frames of reconstruction cross-entropy + `beta` x KL (`seg_vae_terms`); call with `((logits, mu, logvar), target)`."
     def __init__(self, beta:float=0.2 # weight of the KL term (the CRT paper uses 0.2)
@@ -149,7 +154,7 @@ class SegVAELoss(nn.Module):
         ce, kl = seg_vae_terms(*pred[:1], target, *pred[1:3])
         return (ce + self.beta * kl).mean()
 
-# %% ../../nbs/04_models.vae.ipynb #1184f547
+# %% ../../nbs/04_models.vae.ipynb #cd1a1391
 class HealthyVAE(nn.Module):
     "Convolutional VAE of healthy images (B,C,size,size) in [0,1]; `forward` returns (reconstruction, mu, logvar)."
     def __init__(self, size:int=224, # height and width, a multiple of 16
@@ -190,6 +195,7 @@ class HealthyVAE(nn.Module):
         z = reparameterize(mu, logvar, self.noise_std) if self.training else mu
         return self.decode(z), mu, logvar
 
+# %% ../../nbs/04_models.vae.ipynb #9654039e
 class HealthyVAELoss(nn.Module):
     "Mean L1 reconstruction error per pixel + `beta` x KL per pixel; call with `((recon, mu, logvar), target)`."
     def __init__(self, beta:float=1.0 # weight of the KL term
@@ -201,7 +207,7 @@ class HealthyVAELoss(nn.Module):
         l1 = (recon.float() - target.float()).abs().flatten(1).mean(1)
         return (l1 + self.beta * kl_divergence(mu, logvar) / target[0].numel()).mean()
 
-# %% ../../nbs/04_models.vae.ipynb #85b51924
+# %% ../../nbs/04_models.vae.ipynb #a33bb2c4
 class AffineAugment(Callback):
     "Warp each training image by a random rotation, translation and scaling; the warped batch is input and target."
     order = 1
@@ -218,6 +224,7 @@ class AffineAugment(Callback):
         warped = F.grid_sample(x, grid, padding_mode='border', align_corners=False)
         self.learn.xb, self.learn.yb = (warped,), (warped,)
 
+# %% ../../nbs/04_models.vae.ipynb #4ada0a46
 def healthy_dls(images, # healthy images (N,C,H,W) float in [0,1], numpy or torch
                 valid_pct:float=0.05, # fraction held out for validation (the paper's 5%)
                 bs:int=32, # batch size
@@ -234,6 +241,7 @@ def healthy_dls(images, # healthy images (N,C,H,W) float in [0,1], numpy or torc
     ds = lambda ii: [(x[i], x[i]) for i in ii.tolist()]
     return DataLoaders.from_dsets(ds(idx[n_valid:]), ds(idx[:n_valid]), bs=bs, device=default_device(device), shuffle=True)
 
+# %% ../../nbs/04_models.vae.ipynb #089dda1e
 def healthy_vae_learner(dls:DataLoaders, # from `healthy_dls`
                         model:HealthyVAE, # the VAE to train
                         beta:float=1.0, # KL weight
@@ -258,7 +266,8 @@ def train_healthy_vae(images, # healthy images (N,C,H,W) in [0,1]; H == W, a mul
                       name:str='healthy_vae', # checkpoint name
                       seed:int=0, # fixes the split, initial weights and shuffling
                       device=None, # see `default_device`
-                      progress:bool=True # show fastai's progress bar and training table
+                      progress:bool=True, # show fastai's progress bar and training table
+                      cbs=None # extra fastai callbacks for the fit
                      )->Learner:
     "Train a `HealthyVAE` on `images` with the scale's settings; returns the fitted `Learner` (model in `.model`)."
     check_scale(scale); check_shape(images, 'images', ndim=4)
@@ -269,9 +278,10 @@ def train_healthy_vae(images, # healthy images (N,C,H,W) in [0,1]; H == W, a mul
     dls = healthy_dls(images, bs=cfg['bs'], seed=seed, device=device)
     model = HealthyVAE(size=images.shape[-1], channels=images.shape[1], latent=cfg['latent'], widths=cfg['widths'])
     learn = healthy_vae_learner(dls, model, path=path)
-    fit_resumable(learn, n_epoch, cfg['lr'], name=name, progress=progress)
+    fit_resumable(learn, n_epoch, cfg['lr'], name=name, progress=progress, cbs=list(cbs or []))
     return learn.to_fp32() if dls.device.type == 'cuda' else learn
 
+# %% ../../nbs/04_models.vae.ipynb #1108404b
 def reconstruction_error(vae:nn.Module, # a trained VAE whose `forward` returns the reconstruction first
                          images, # images (N,C,H,W) float, numpy or torch
                          bs:int=64, # images per forward pass
