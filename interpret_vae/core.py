@@ -307,7 +307,7 @@ class StopAfterEpochs(Callback):
         from fastai.callback.core import CancelFitException
         if self.epoch + 1 >= self.n: raise CancelFitException
 
-# %% ../nbs/00_core.ipynb #c09760e6
+# %% ../nbs/00_core.ipynb #fc594985
 class _AnyDeviceDL(DistributedDL):
     "`DistributedDL` that broadcasts on its own device (gloo on CPU, nccl on GPU)."
     def _broadcast(self, t, rank):
@@ -327,6 +327,7 @@ class AnyDeviceDistributedTrainer(DistributedTrainer):
         dl.fake_l.num_workers = 0   # no worker processes forked beside the process group's threads (see above)
         return dl
 
+# %% ../nbs/00_core.ipynb #692d1572
 @contextmanager
 def distributed(learn:Learner, # the Learner to train data-parallel
                 sync_bn:bool=True # convert BatchNorm layers to `SyncBatchNorm` (on CUDA only: torch's SyncBatchNorm has no CPU kernel)

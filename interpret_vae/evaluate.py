@@ -186,7 +186,7 @@ def explanation_auc(maps, # (N, ..., H, W) explanation maps, higher meaning more
     auc[undefined] = np.nan
     return auc.reshape(lead)
 
-# %% ../nbs/07_evaluate.ipynb #a49a2dfd
+# %% ../nbs/07_evaluate.ipynb #e85e921d
 @dataclass
 class CVResult:
     "Outcome of `cross_validate`: per-fold table, summary, and out-of-fold scores and predictions."
@@ -196,6 +196,7 @@ class CVResult:
     preds: np.ndarray # (N,) out-of-fold 0/1 prediction, each with its own fold's threshold
     fold: np.ndarray # (N,) the fold in which each case was tested
 
+# %% ../nbs/07_evaluate.ipynb #a5282365
 def _check_folds(y:np.ndarray, groups:np.ndarray|None, k:int):
     "Refuse splits that cannot give every fold both classes."
     n = len(y)

@@ -107,7 +107,7 @@ def sequence_gif(seq, # (T,S,H,W) or (T,H,W) label maps (integer) or images (flo
                        loop=0, optimize=False)
     return path
 
-# %% ../nbs/08_viz.ipynb #0d176f89
+# %% ../nbs/08_viz.ipynb #97015cf8
 def latent_pca(latents, # (N, ...) latent vectors, one per subject; trailing axes are flattened
                n_components:int=2 # number of principal components
               )->tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,6 +125,7 @@ def latent_pca(latents, # (N, ...) latent vectors, one per subject; trailing axe
     ratio = sv[:n_components] ** 2 / max((sv ** 2).sum(), 1e-300)
     return zc @ comps.T, comps, ratio
 
+# %% ../nbs/08_viz.ipynb #3d25426e
 def plot_latent_pca(latents, # (N, ...) latent vectors, one per subject
                     y, # (N,) primary label 0/1 (CRT response): blue 0, red 1
                     concept=None, # (N,) concept label 0/1 (septal flash): crosses 0, dots 1; `None`: dots

@@ -215,7 +215,7 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
 class Interrupted(RuntimeError):
     "Training stopped before its last epoch; its checkpoints let the same call resume."
 
-# %% ../../nbs/08d_experiments.crt_cohort.ipynb #46badb28
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #1f940e10
 def _segmenter(bundle:dict, unet, cohort:CineCohort, data, trust_pickle:bool)->nn.Module|None:
     "The U-Net that segments an images-only cohort (`--unet`, else the model file's), checked on its frames; `None` when it has segs."
     if not _partly_segmented(cohort): return None
@@ -258,6 +258,7 @@ def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and 
         with atomic_path(out) as tmp: p.to_csv(tmp, index=False)
     return p
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #5c7d08c7
 def crt_evaluate(data:str|Path, # labelled cohort folder (crt_response, and septal_flash for the concept model)
                  model:str|Path, # `model.pt` of `crt train`, or its run folder
                  out:str|Path|None=None, # folder for evaluation.json and predictions.csv; `None`: write nothing
