@@ -23,7 +23,7 @@ def _public_defs(src:str)->list:
 def audit(path:Path)->dict:
     nb = json.loads(path.read_text())
     mod = _module(nb)
-    out = dict(undocumented=[], no_lesson=[], bare_asserts=0)
+    out = dict(undocumented=[], no_lesson=[], several_public=[], bare_asserts=0)
     if mod is None: return out
     m = importlib.import_module(f'interpret_vae.{mod}')
     cells = [(c['cell_type'], ''.join(c['source'])) for c in nb['cells']]
@@ -44,24 +44,25 @@ def audit(path:Path)->dict:
                 except (OSError, TypeError): continue   # generated (e.g. NamedTuple) constructors
                 missing = [p for p in params if not docs.get(p)]
                 if missing: out['undocumented'].append(f"{n}({', '.join(missing)})")
+            if len(names) > 1: out['several_public'].append(', '.join(names))
             if names:
                 nxt = next((s for k, s in cells[i + 1:] if k == 'code' and not s.startswith('#| hide')), '')
                 if re.match(r'#\|\s*export', nxt): out['no_lesson'].append(', '.join(names))
         elif not src.startswith('#| export'):
-            out['bare_asserts'] += len(re.findall(r'^\s*assert\b', src, re.M))
+            out['bare_asserts'] += len(re.findall(r'(?:^|[:;]\s*)assert\b', src, re.M))
     return out
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0]); p.add_argument('--strict', action='store_true')
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))
-    total = dict(undocumented=0, no_lesson=0, bare_asserts=0)
+    total = dict(undocumented=0, no_lesson=0, several_public=0, bare_asserts=0)
     for f in sorted((ROOT/'nbs').glob('*.ipynb')):
         r = audit(f)
         for k in total: total[k] += len(r[k]) if isinstance(r[k], list) else r[k]
-        if r['undocumented'] or r['no_lesson'] or r['bare_asserts']:
+        if r['undocumented'] or r['no_lesson'] or r['several_public'] or r['bare_asserts']:
             print(f"{f.name}: bare asserts {r['bare_asserts']}")
-            for k in ('undocumented', 'no_lesson'):
+            for k in ('undocumented', 'no_lesson', 'several_public'):
                 if r[k]: print(f"  {k}: {'; '.join(r[k])}")
     print('total', total)
     if a.strict and any(total.values()): sys.exit(1)
