@@ -4,6 +4,7 @@
 
 # %% ../../nbs/03_models.unet.ipynb #44eb1ced
 from __future__ import annotations
+from fastcore.meta import delegates
 import tempfile, dataclasses, contextlib
 import numpy as np
 import torch
@@ -179,6 +180,7 @@ def _check_pairs(cohort):
     if not isinstance(cohort.images, np.ndarray) or not isinstance(cohort.segs, np.ndarray):
         raise ValueError("cohort: expected a normalised cohort with both images and segs as (N,S,T,H,W) arrays")
 
+@delegates(unet_learner, but=['dls', 'scale', 'path', 'seed'])
 def train_unet(cohort:CineCohort, # normalised cohort with images and segs, e.g. from `simulate_cohort`
                *, scale:str='small', # 'small' or 'paper': network and schedule from `UNET_CONFIGS`
                valid_idx=None, # subject indices held out for validation; None: a seeded random `valid_pct`
@@ -193,7 +195,7 @@ def train_unet(cohort:CineCohort, # normalised cohort with images and segs, e.g.
                device=None, # see `default_device`
                cbs=None, # extra fastai callbacks for the fit
                progress:bool=True, # show fastai's progress bar and training table
-               **kwargs # passed to `unet_learner` (e.g. `base`, `depth`)
+               **kwargs
               )->Learner:
     "Train a U-Net on `cohort`'s (frame, segmentation) pairs, checkpointing every epoch; returns the fitted `Learner`."
     cfg = UNET_CONFIGS[check_scale(scale)]
