@@ -7,7 +7,8 @@ quickly on the training subjects, and the first `--n-images` held-out lesion ima
   each of its two perturbations: `blur` (a blur pyramid up to sigma 20 px) and `fade` (towards 0);
 - the package's `meaningful_perturbation`, all images in one batched call, for each parametrisation
   (`l1_tv`: Fong & Vedaldi 2017, the package default; `area`: Fong et al. 2019, area 5 %, control points and Gaussian as
-  TorchRay's) and each fill: `BlurFill(20)` (TorchRay's maximum blur), `BlurFill(5)`, `ConstantFill(0)` (what TorchRay's
+  TorchRay's; its default class score, the target's logit as TorchRay's reward, and `area_softmax`, the same with the softmax
+  probability that 'area' read before) and each fill: `BlurFill(20)` (TorchRay's maximum blur), `BlurFill(5)`, `ConstantFill(0)` (what TorchRay's
   fade reaches) and the subject's own healthy slice (an ideal healthy VAE; TorchRay cannot take a custom fill).
 Reported per (method, parametrisation, fill): seconds per image, the mean ROC AUC of the maps against the exact lesion masks
 counting brain pixels only (`lesion_set_tissue`), with a 95 % bootstrap interval over images, and for the fills TorchRay
@@ -113,8 +114,10 @@ def main(size=64, n_images=12, device=None, iterations=800, model_name='small_cn
 
     step = max(1, round(7 * size / 224))
     fills = {'blur 20': BlurFill(TORCHRAY_MAX_BLUR), 'blur 5': BlurFill(5.), 'constant 0': ConstantFill(0), 'healthy slice': healthy}
+    area_kw = dict(objective='area', area=AREA, n_iter=area_iterations, mask_scale=step, mask_sigma=3. * step)
     settings = {'l1_tv': dict(objective='l1_tv', n_iter=l1_tv_iterations),  # the package's defaults otherwise (early stopping)
-                'area': dict(objective='area', area=AREA, n_iter=area_iterations, mask_scale=step, mask_sigma=3. * step)}
+                'area': dict(area_kw, score='logit'),  # the default score of 'area' since 0.3: the target's logit, TorchRay's reward
+                'area_softmax': dict(area_kw, score='softmax')}  # the score 'area' read before: the softmax probability
     meaningful_perturbation(model, x[:1], 1, fills['blur 5'], n_iter=2, progress=False)  # warm-up (kernels, allocator) outside the timings
     rows, maps = [], {}
     for par, kw in settings.items():
@@ -122,7 +125,7 @@ def main(size=64, n_images=12, device=None, iterations=800, model_name='small_cn
             m, s = timed(lambda: meaningful_perturbation(model, x, 1, fill, batch_size=len(x), progress=False, **kw), dev)
             maps[('package', par, fill_name)] = m
             rows.append(dict(method='package', parametrisation=par, fill=fill_name, seconds_per_image=s / len(x)))
-            print(f"package {par:6s} {fill_name:14s} {s / len(x):7.3f} s/image", flush=True)
+            print(f"package {par:12s} {fill_name:14s} {s / len(x):7.3f} s/image", flush=True)
     ray_settings = {}
     for pert, fill_name in TORCHRAY_FILL.items():
         m, s, ray_settings = torchray_maps(model, x, pert, iterations, dev)
@@ -146,11 +149,11 @@ def main(size=64, n_images=12, device=None, iterations=800, model_name='small_cn
     best = {f: max((r for r in rows if r['method'] == 'package' and r['fill'] == f), key=lambda r: r['auc'])['parametrisation'] for f in fills}
 
     print(f"\nin-brain lesion ROC AUC over {len(x)} held-out images (mean [95% bootstrap CI over images]), seconds per image:")
-    print(f"{'method':9s} {'param':6s} {'fill':14s} {'AUC':>7s} {'95% CI':>17s} {'s/image':>9s} {'AUC - TorchRay [CI]':>28s} {'speed-up':>9s}")
+    print(f"{'method':9s} {'param':12s} {'fill':14s} {'AUC':>7s} {'95% CI':>17s} {'s/image':>9s} {'AUC - TorchRay [CI]':>28s} {'speed-up':>9s}")
     for r in rows:
         diff = f"{r['auc_minus_torchray']:+.3f} [{r['auc_minus_torchray_ci95'][0]:+.3f}, {r['auc_minus_torchray_ci95'][1]:+.3f}]" if 'auc_minus_torchray' in r else ''
         sp = f"{r['speedup_over_torchray']:.1f}x" if 'speedup_over_torchray' in r else ''
-        print(f"{r['method']:9s} {r['parametrisation']:6s} {r['fill']:14s} {r['auc']:7.3f} [{r['auc_ci95'][0]:.3f}, {r['auc_ci95'][1]:.3f}] "
+        print(f"{r['method']:9s} {r['parametrisation']:12s} {r['fill']:14s} {r['auc']:7.3f} [{r['auc_ci95'][0]:.3f}, {r['auc_ci95'][1]:.3f}] "
               f"{r['seconds_per_image']:9.3f} {diff:>28s} {sp:>9s}")
     print("best parametrisation per fill (package, by mean AUC): " + ', '.join(f"{f}: {p}" for f, p in best.items()))
     print("target (>= 10x faster than TorchRay with the same fill, AUC >= TorchRay's): " + ', '.join(

@@ -87,7 +87,7 @@ def _options_by_keyword(f):
         return f(*args, **kwargs)
     return _f
 
-# %% ../nbs/06_explain.ipynb #f0855281
+# %% ../nbs/06_explain.ipynb #358b52d1
 def _blur(x:torch.Tensor, sigma:float)->torch.Tensor:
     "Separable Gaussian blur of (N,C,H,W) `x` with std `sigma` pixels; borders replicate the edge pixels."
     if sigma == 0: return x
@@ -108,6 +108,7 @@ class ConstantFill:
     def __call__(self, x:torch.Tensor)->torch.Tensor: return torch.full_like(x, self.value / self.scale)
     def __repr__(self): return f'ConstantFill({self.value:g}/{self.scale:g})'
 
+# %% ../nbs/06_explain.ipynb #2982e79d
 class BlurFill:
     "Fill deleted pixels with a Gaussian-blurred copy of the image (Fong & Vedaldi's blur perturbation)."
     def __init__(self, sigma:float=5. # blur std in pixels (Fong & Vedaldi: 10 at 224x224)
@@ -115,6 +116,7 @@ class BlurFill:
     def __call__(self, x:torch.Tensor)->torch.Tensor: return _blur(x, self.sigma)
     def __repr__(self): return f'BlurFill({self.sigma:g})'
 
+# %% ../nbs/06_explain.ipynb #41c3b5e3
 class VAEFill:
     "Fill deleted pixels with the reconstruction of a VAE trained on healthy images: the nearest healthy image."
     def __init__(self, vae:nn.Module # `vae(x)` in eval mode returns the reconstruction, or a tuple whose first element is it
@@ -146,8 +148,19 @@ def _rank_area(mask:torch.Tensor, area:float)->torch.Tensor:
 
 def _class_score(logits:torch.Tensor, target:torch.Tensor, score:str, temperature:float=1.)->torch.Tensor:
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32)) / temperature  # half-precision logits saturate early
+    if score == 'logit': return logits.gather(1, target[:, None])[:, 0]  # TorchRay's reward: no ceiling, so never saturated
     p = logits.softmax(1) if score == 'softmax' else logits.sigmoid()
     return p.gather(1, target[:, None])[:, 0]
+
+_SCORES = ('softmax', 'sigmoid', 'logit')  # the class scores f_c the perturbation objectives can read
+
+def _check_score(score, objective:str)->str:
+    "`score`, or the objective's default for None: 'logit' for 'area', 'softmax' for 'l1_tv'; 'logit' only with 'area'."
+    if score is None: return 'logit' if objective == 'area' else 'softmax'
+    check_choice(score, 'score', _SCORES)
+    if score == 'logit' and objective != 'area':
+        raise ValueError("score: 'logit' needs objective='area'; 'l1_tv' trades a bounded score against the deleted area, and a logit has no floor")
+    return score
 
 def _check_area(area):
     if not (isinstance(area, (int, float)) and 0 < area < 1): raise ValueError(f"area: expected a fraction of the image in (0, 1), got {area!r}")
@@ -160,7 +173,7 @@ def perturbation_loss(model:nn.Module, # classifier: images (N,C,H,W) -> logits 
                       mask, # masks (N,1,H,W) in [0,1]: 1 keeps a pixel, 0 deletes it
                       *, tv_beta:float=3., # exponent β of the total variation
                       area:float|None=None, # also the rank-area term of `objective='area'` for this kept fraction
-                      score:str='softmax' # class score f_c: 'softmax' (single-label) or 'sigmoid' (multi-label) probability
+                      score:str='softmax' # class score f_c: 'softmax' (single-label) or 'sigmoid' (multi-label) probability, or the class's 'logit'
                      )->dict:
     "The terms of the perturbation objectives per image, (N,) tensors: `area` ||1-m||_1/|Λ|, `tv` β-TV/|Λ|, `score` f_c(phi(x; m)) (and `rank_area`)."
     if np.ndim(to_numpy(target, 'target')) == 4:  # the order before 0.2: (model, x, filled, mask, target)
@@ -170,7 +183,7 @@ def perturbation_loss(model:nn.Module, # classifier: images (N,C,H,W) -> logits 
     x = _as_images(x); filled = _as_images(filled, 'filled'); mask = _as_images(mask, 'mask')
     check_shape(filled, 'filled', shape=x.shape); check_shape(mask, 'mask', shape=(len(x), 1, *x.shape[2:]))
     if mask.min() < 0 or mask.max() > 1: raise ValueError("mask: expected values in [0, 1]")
-    check_choice(score, 'score', ['softmax', 'sigmoid']); check_positive(tv_beta, 'tv_beta')
+    check_choice(score, 'score', _SCORES); check_positive(tv_beta, 'tv_beta')
     if area is not None: _check_area(area)
     t, one = _targets(target, len(x))
     if not one: raise ValueError(f"target: expected one class per image, got shape {tuple(t.shape)}")
@@ -258,7 +271,7 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
                             n_iter:int=300, # Adam iterations at most ('area' always runs them all)
                             lr:float|None=None, # Adam learning rate; None: 0.3 for 'l1_tv' (see bench/), 0.1 for 'area'
                             mask_scale:int=1, # optimise the mask at 1/mask_scale of the image's resolution ('area': control points mask_scale px apart)
-                            score:str='softmax', # class score f_c: 'softmax' (single-label) or 'sigmoid' (multi-label) probability
+                            score:str|None=None, # class score f_c: 'softmax' (single-label) or 'sigmoid' (multi-label) probability; 'logit' ('area' only); None: 'softmax' for 'l1_tv', 'logit' for 'area'
                             temperature:float=1., # f_c reads logits/temperature: > 1 keeps a very sure model's probability off 1, where it has no gradient
                             patience:int|None=20, # 'l1_tv': stop a pair after this many iterations without improvement; None runs all n_iter
                             min_delta:float=1e-4, # smallest loss decrease that counts as an improvement
@@ -281,7 +294,7 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
     if patience is not None: check_positive(patience, 'patience', integer=True)
     if not (len(betas) == 2 and all(0 <= b < 1 for b in betas)): raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
     if not (isinstance(tv_beta, (int, float)) and tv_beta >= 1): raise ValueError(f"tv_beta: expected a number >= 1, got {tv_beta!r}")
-    check_choice(score, 'score', ['softmax', 'sigmoid'])
+    score = _check_score(score, objective)
     param = _parametrisation(objective, *x.shape[-2:], mask_scale=mask_scale, l1=l1, tv=tv, tv_beta=tv_beta, area=area,
                              area_weight=area_weight, mask_sigma=mask_sigma)
     dev, dt = _device_dtype(model)
@@ -423,7 +436,7 @@ def explain_images(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,
                    target, # class(es) to explain: int, (N,) or (N,T)
                    *, methods:Sequence[str]|None=None, # subset of `METHODS`; None: all (without 'VAE' when `vae` is None)
                    vae:nn.Module|None=None, # healthy VAE for the 'VAE' fill (`vae(x)` returns the reconstruction first)
-                   score:str='softmax', # perturbation class score: 'softmax' (single-label) or 'sigmoid' (multi-label) probability
+                   score:str|None=None, # perturbation class score, see `meaningful_perturbation`; None: 'softmax' for 'l1_tv', 'logit' for 'area'
                    objective:str='l1_tv', # perturbation objective, see `meaningful_perturbation`
                    area:float=0.05, # kept fraction for `objective='area'`
                    n_iter:int=300, # optimisation steps of each perturbation mask
@@ -434,7 +447,7 @@ def explain_images(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,
                   )->dict:
     "Maps of every method in `methods`, each (N,H,W) (or (N,T,H,W)) float32 numpy, high where the image matters for `target`."
     x = _as_images(x); _device_dtype(model)
-    methods = _check_methods(methods, vae); check_choice(score, 'score', ['softmax', 'sigmoid'])
+    methods = _check_methods(methods, vae); check_choice(objective, 'objective', ['l1_tv', 'area']); score = _check_score(score, objective)
     width = x.shape[-1] / 224  # the paper's pixel sigmas are for 224-pixel images
     inner = progress and len(methods) == 1
     maps = {}

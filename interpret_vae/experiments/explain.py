@@ -15,12 +15,12 @@ from torch import nn
 from scipy import ndimage
 from sklearn.model_selection import StratifiedGroupKFold
 from fastprogress.fastprogress import progress_bar
-from ..core import (atomic_path, record_settings, default_device, set_seed, fit_resumable, check_scale, check_choice, check_positive, check_shape,
+from ..core import (atomic_path, record_settings, default_device, set_seed, check_scale, check_choice, check_positive, check_shape,
                     check_finite, check_labels, to_numpy)
 from ..data.lesion import healthy_slices, simulate_lesion_set, lesion_set_tissue
 from ..data.oct import simulate_oct_set, simulate_oct_controls, OCT_LABELS
-from ..data.core import classification_dls, group_split
-from ..models.classifier import SmallCNN, densenet121_classifier, classifier_learner
+from ..data.core import group_split
+from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
 from ..models.vae import train_healthy_vae
 from ..explain import meaningful_perturbation, ConstantFill, BlurFill, VAEFill, grad_cam, guided_backprop, explain_images, METHODS
 from ..evaluate import explanation_auc, binary_metrics
@@ -85,11 +85,10 @@ def _classifier_model(s:dict, n_out:int)->nn.Module:
     return densenet121_classifier(1, n_out, weights=s['weights'])
 
 def _fit_classifier(images, labels, groups, s:dict, epochs:int, path:Path, name:str, multi_label:bool, seed:int, progress:bool):
-    "A classifier trained (or resumed) on `images`; returns the model in eval mode and the epochs trained now."
-    set_seed(seed)
-    dls = classification_dls(images, labels, groups=groups, valid_pct=0.1, bs=s['bs'], seed=seed)  # valid: monitoring only
-    learn = classifier_learner(dls, _classifier_model(s, labels.shape[1] if multi_label else 2), multi_label=multi_label, path=path)
-    ran = fit_resumable(learn, epochs, s['lr'], name=name, progress=progress)
+    "`fit_classifier` with the experiment's settings `s`; returns the model in eval mode and the epochs trained now."
+    n_out = labels.shape[1] if multi_label else 2
+    learn, ran = fit_classifier(lambda: _classifier_model(s, n_out), images, labels, groups=groups, valid_pct=0.1,  # valid: monitoring only
+                                bs=s['bs'], lr=s['lr'], n_epoch=epochs, path=path, name=name, seed=seed, progress=progress)
     return learn.model.float().eval(), ran
 
 @torch.no_grad()
@@ -303,7 +302,7 @@ def mass_fractions(maps, # (N,H,W) explanation maps
         out[f'{k}_area'] = r.reshape(len(r), -1).mean(1)
     return pd.DataFrame(out)
 
-# %% ../../nbs/08b_experiments.explain.ipynb #f315d168
+# %% ../../nbs/08b_experiments.explain.ipynb #5b6719ab
 @dataclass
 class ShortcutRun:
     "Outcome of `shortcut_experiment`."
@@ -315,6 +314,7 @@ class ShortcutRun:
     background: np.ndarray # (M,H,W) their background regions
     metrics: dict # JSON-able summary
 
+# %% ../../nbs/08b_experiments.explain.ipynb #b7b53d97
 _SHORTCUT_ARMS = (('shortcut', 'B'), ('reference', 'A'))  # classifier name, scanner of its controls
 
 def shortcut_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GPU)
