@@ -41,24 +41,24 @@ __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', '
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
 CRT_SCALES = ('small', 'medium', 'paper')
-"Sizes of the CRT experiment: `small` (the CI tests), `medium` (two CPU cores, under an hour), `paper` (GPU)."
+"Sizes of the CRT experiment: `small` (the CI tests), `medium` (CPU, 64 px, hours), `paper` (GPU)."
 _MODULE_SCALE = dict(small='small', medium='small', paper='paper')   # which `models.*` defaults each scale starts from
 
 CRT_CONFIGS = dict(
-    small=dict(n_subjects=120, n_pretrain=120, n_unet=16, n_finetune=2, held_out_vendor='philips_1.5T',
+    small=dict(n_subjects=240, n_pretrain=120, n_unet=16, n_finetune=2, held_out_vendor='philips_1.5T',
                size=32, n_frames=12, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
-               dropout=0.2, unet_base=8, unet_depth=3, unet_frames=8, finetune_frames=4, pretrain_frames=4, bs=4, lr=1e-3,
+               dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=8, finetune_frames=4, pretrain_frames=4, bs=4, lr=2e-3,
                wd=1e-3, augment=False, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
-               epochs=dict(unet=8, finetune=4, pretrain=10, crt=1, primary=2, concepts=8, baseline=11)),
+               epochs=dict(unet=8, finetune=4, pretrain=10, crt=1, primary=2, concepts=10, baseline=13)),
     medium=dict(n_subjects=400, n_pretrain=2000, n_unet=40, n_finetune=4, held_out_vendor='philips_1.5T',
                 size=64, n_frames=25, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
-                dropout=0.2, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, bs=8, lr=2e-3,
+                dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, bs=8, lr=2e-3,
                 wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=5, inner_k=2, repeats=1,
                 epochs=dict(unet=4, finetune=3, pretrain=2, crt=1, primary=3, concepts=6, baseline=10)),
     paper=dict(n_subjects=_PAPER['n_crt'], n_pretrain=_PAPER['n_pretrain'], n_unet=400, n_finetune=20,
                held_out_vendor='philips_1.5T', size=_PAPER['size'], n_frames=_PAPER['n_frames'], n_slices=3,
                latent=_PAPER['latent'], widths=_PAPER['widths'], frame_features=_PAPER['frame_features'],
-               hidden=_PAPER['hidden'], dropout=_PAPER['dropout'], unet_base=UNET_CONFIGS['paper']['base'],
+               hidden=_PAPER['hidden'], dropout=_PAPER['dropout'], motion=_PAPER['motion'], unet_base=UNET_CONFIGS['paper']['base'],
                unet_depth=UNET_CONFIGS['paper']['depth'], unet_frames=UNET_CONFIGS['paper']['frames'],
                finetune_frames=UNET_CONFIGS['paper']['finetune']['frames'], pretrain_frames=_PAPER['n_frames'],
                bs=_PAPER['bs'], lr=_PAPER['lr'], wd=1e-4, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=5, inner_k=5,
@@ -66,9 +66,9 @@ CRT_CONFIGS = dict(
                                       **_PAPER['epochs'])))
 "Every setting of the CRT experiment per `scale`; `crt_config` applies overrides."
 
-_MODEL_KEYS = ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout')
+_MODEL_KEYS = ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout', 'motion')
 
-def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (two CPU cores, under an hour) or 'paper' (GPU)
+def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
                **overrides # any key of `CRT_CONFIGS[scale]`; `epochs` may name only the stages it changes
               )->dict:
     "The experiment's settings for `scale` with `overrides` applied and checked."
@@ -89,7 +89,8 @@ def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (two CPU cor
     for k in ('lr', 'gamma', 'alpha'): check_positive(cfg[k], k)
     for k in ('beta', 'wd'): check_positive(cfg[k], k, allow_zero=True)
     check_choice(cfg['held_out_vendor'], 'held_out_vendor', VENDORS)
-    if not isinstance(cfg['augment'], bool): raise ValueError(f"augment: expected True or False, got {cfg['augment']!r}")
+    for k in ('augment', 'motion'):
+        if not isinstance(cfg[k], bool): raise ValueError(f"{k}: expected True or False, got {cfg[k]!r}")
     if cfg['k'] < 2: raise ValueError(f"k: expected at least 2 folds, got {cfg['k']}")
     if cfg['inner_k'] < 2: raise ValueError(f"inner_k: expected at least 2 inner folds (the thresholds come from their out-of-fold scores), got {cfg['inner_k']}")
     cells = 2 ** max(len(cfg['widths']), cfg['unet_depth'])
@@ -291,14 +292,14 @@ def _check_split(folder:Path, n:int, test_idx:np.ndarray):
         folder.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(split))
 
 def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cbs, progress):
-    "Train one model of `kind` on `cohort` minus `inner_valid`, choosing the epoch by the inner validation CRT loss."
+    "Train one model of `kind` on `cohort` minus `inner_valid`, choosing the epoch by the inner validation loss of its classifiers."
     set_seed(seed)
     model = crt_model(kind, c)
     if vae_state is not None and kind != 'baseline': model.vae.load_state_dict(vae_state)
     dls = cine_sequence_dls(cohort, targets=model.targets, valid_idx=inner_valid, bs=c['bs'], augment=c['augment'],
                             seed=seed, device=device)
     ep, kw = c['epochs'], dict(seed=seed, progress=progress, **_train_kw(c))
-    best = BestPrimaryEpoch(folder/'best_epoch.pth')
+    best = BestPrimaryEpoch(folder/'best_epoch.pth', alphas=c['alpha'])
     if kind == 'baseline':
         train_baseline(model, dls, kw['scale'], path=folder, n_epoch=ep['baseline'], lr=c['lr'], seed=seed, wd=c['wd'],
                        progress=progress, cbs=list(cbs or []) + [best])
@@ -596,7 +597,7 @@ def _check_run_folder(path:Path, config:dict, seed:int):
     record_settings(path, dict(config, seed=seed, architecture=_architecture(config)), 'path', file='config.json', ignore=['epochs'])
 
 @renamed_kwargs(show_training='fit_progress')
-def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (two CPU cores, under an hour) or 'paper' (GPU)
+def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
                        path='crt_experiment', # output folder for checkpoints; a rerun with the same folder resumes
                        *, seed:int=0, # seeds every cohort, split, initial weights and the chance scores
                        device=None, # see `default_device`
@@ -634,6 +635,29 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (two
     seconds['score'] = time.time() - t
     return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis)
 
+# %% ../../nbs/08a_experiments.crt.ipynb #6dc68961
+def _crt_figures(exp:CRTExperiment, folder:Path):
+    "The decoded means of subjects classified SF / no SF (GIF and M-mode), the concept traversal's M-modes, the latent PCA."
+    import matplotlib; import matplotlib.pyplot as plt
+    from interpret_vae.viz import plot_latent_pca, plot_mmode, sequence_gif
+    folder.mkdir(parents=True, exist_ok=True)
+    f, lab = exp.folds[0], exp.cohort.labels
+    zoom = max(1, 192 // exp.config['size'])
+    for name, seq in zip(('sf', 'no_sf'), f.sf_decoded): sequence_gif(seq, folder/f'crt_decoded_{name}.gif', fps=6, zoom=zoom)
+    line = septal_line(exp.data.cohort.segs[0])   # decoded sequences share the normalised grid: one line for all, so motion shows as a difference
+    fig, axs = plt.subplots(2, 2, figsize=(5.2, 4.2), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
+    for row, seq, name in zip(axs, f.sf_decoded, ('classified SF', 'classified no SF')):
+        plot_mmode(seq, line=line, ax=row); row[1].set_title(f'M-mode, mean of {name}', fontsize=8)
+    fig.savefig(folder/'crt_mmode.png', dpi=60); plt.close(fig)
+    dec = exp.disentanglement['decoded']
+    fig, axs = plt.subplots(3, 2, figsize=(5.2, 6), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
+    for row, seq, name in zip(axs, dec, ('mean latent', '+ concept step', '+ free step')):
+        plot_mmode(seq, line=line, ax=row); row[1].set_title(f'M-mode, {name}', fontsize=8)
+    fig.savefig(folder/'crt_traversal.png', dpi=60); plt.close(fig)
+    te = f.test_idx
+    ax, _ = plot_latent_pca(f.latents[te], lab['crt_response'].to_numpy()[te], lab['septal_flash'].to_numpy()[te])
+    ax.figure.set_size_inches(4, 3.2); ax.figure.savefig(folder/'crt_pca.png', dpi=60); plt.close(ax.figure)
+
 # %% ../../nbs/08a_experiments.crt.ipynb #8aa36a00
 RESULTS_FILE = 'crt_results.json'
 "Name of the results file `reproduce_crt` writes and `crt_markdown` reads."
@@ -659,29 +683,6 @@ def load_crt_results(file # a results file of `save_crt_results`
     except json.JSONDecodeError as e: raise ValueError(f"file: {file} is not JSON ({e})") from e
     if not isinstance(res, dict) or not {'table', 'intervals', 'config'} <= set(res): raise ValueError(f"file: {file} is not a CRT results file")
     return res
-
-# %% ../../nbs/08a_experiments.crt.ipynb #6dc68961
-def _crt_figures(exp:CRTExperiment, folder:Path):
-    "The decoded means of subjects classified SF / no SF (GIF and M-mode), the concept traversal's M-modes, the latent PCA."
-    import matplotlib; import matplotlib.pyplot as plt
-    from interpret_vae.viz import plot_latent_pca, plot_mmode, sequence_gif
-    folder.mkdir(parents=True, exist_ok=True)
-    f, lab = exp.folds[0], exp.cohort.labels
-    zoom = max(1, 192 // exp.config['size'])
-    for name, seq in zip(('sf', 'no_sf'), f.sf_decoded): sequence_gif(seq, folder/f'crt_decoded_{name}.gif', fps=6, zoom=zoom)
-    line = septal_line(exp.data.cohort.segs[0])   # decoded sequences share the normalised grid: one line for all, so motion shows as a difference
-    fig, axs = plt.subplots(2, 2, figsize=(5.2, 4.2), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
-    for row, seq, name in zip(axs, f.sf_decoded, ('classified SF', 'classified no SF')):
-        plot_mmode(seq, line=line, ax=row); row[1].set_title(f'M-mode, mean of {name}', fontsize=8)
-    fig.savefig(folder/'crt_mmode.png', dpi=60); plt.close(fig)
-    dec = exp.disentanglement['decoded']
-    fig, axs = plt.subplots(3, 2, figsize=(5.2, 6), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
-    for row, seq, name in zip(axs, dec, ('mean latent', '+ concept step', '+ free step')):
-        plot_mmode(seq, line=line, ax=row); row[1].set_title(f'M-mode, {name}', fontsize=8)
-    fig.savefig(folder/'crt_traversal.png', dpi=60); plt.close(fig)
-    te = f.test_idx
-    ax, _ = plot_latent_pca(f.latents[te], lab['crt_response'].to_numpy()[te], lab['septal_flash'].to_numpy()[te])
-    ax.figure.set_size_inches(4, 3.2); ax.figure.savefig(folder/'crt_pca.png', dpi=60); plt.close(ax.figure)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #756cc32c
 def _num(v, fmt): return '' if v is None else format(v, fmt)
@@ -709,7 +710,7 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
     out = [f"**CRT response on {results['n_subjects']} simulated subjects** (scale `{c['scale']}`: {c['size']}x{c['size']} px, "
            f"{c['n_frames']} frames, latent {c['latent']}; {c['k']}-fold stratified CV x {c['repeats']}). "
            f"Thresholds: Youden's on the inner out-of-fold predictions of each training fold ({c['inner_k']} inner folds, whose "
-           "models' mean scores the test subjects); epochs: lowest inner-validation CRT loss, the same rule for every model. "
+           "models' mean scores the test subjects); epochs: lowest inner-validation loss of each model's classifiers (CRT BCE, + alpha x SF BCE for the concept model), the same rule for every model. "
            "CIs: bootstrap over subjects; the BACC difference is paired (same subjects); McNemar on the first repetition.",
            '', *rows]
     if 'probes' in results:

@@ -28,14 +28,17 @@ __all__ = ['CONCEPT_VAE_CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'Conc
 
 # %% ../../nbs/05_models.concept_vae.ipynb #6443fb73
 class SequenceHead(nn.Module):
-    "Classifier of latent sequences (B,T,D) -> logits (B,): per-dimension batch norm, a shared per-frame FC layer, concatenation over time, 3 FC layers."
+    "Classifier of latent sequences (B,T,D) -> logits (B,): optional motion from frame 1, per-dimension batch norm, a shared per-frame FC layer, concatenation over time, 3 FC layers."
     def __init__(self, n_in:int, # latent dimensions read per frame
                  n_frames:int, # frames per sequence T
                  frame_features:int=32, # outputs of the shared per-frame layer
                  hidden:tuple=(64, 32), # widths of the first two of the three final layers
-                 dropout:float=0. # dropout before each of the three final layers
+                 dropout:float=0., # dropout before each of the three final layers
+                 motion:bool=False # also read every frame's change from the first (end-diastolic) frame, mu_t - mu_1
                 ):
         super().__init__()
+        self.motion = motion
+        n_in = 2 * n_in if motion else n_in
         self.norm = nn.BatchNorm1d(n_in)
         self.frame = nn.Sequential(nn.Linear(n_in, frame_features), nn.ReLU(inplace=True))
         h1, h2 = hidden
@@ -43,6 +46,7 @@ class SequenceHead(nn.Module):
                                   nn.Dropout(dropout), nn.Linear(h1, h2), nn.ReLU(inplace=True),
                                   nn.Dropout(dropout), nn.Linear(h2, 1))
     def forward(self, m):
+        if self.motion: m = torch.cat([m, m - m[:, :1]], -1)
         B, T, D = m.shape
         return self.head(self.frame(self.norm(m.reshape(B * T, D)).view(B, T, D)).flatten(1)).squeeze(-1)
 
@@ -76,7 +80,8 @@ class ConceptVAE(nn.Module):
                  widths:tuple=(32, 64, 128, 256), # feature maps of the residual blocks
                  frame_features:int=32, # outputs of each head's shared per-frame layer
                  hidden:tuple=(64, 32), # widths of each head's hidden layers
-                 dropout:float=0. # dropout inside the heads
+                 dropout:float=0., # dropout inside the heads
+                 motion:bool=False # heads also read each frame's change from the first frame (`SequenceHead`)
                 ):
         super().__init__()
         check_positive(n_frames, 'n_frames', integer=True)
@@ -84,7 +89,7 @@ class ConceptVAE(nn.Module):
         if concepts is None: concepts = {'septal_flash': slice(0, latent // 2)}
         self.concepts = _concept_slices(concepts, latent)
         self.n_frames, self.latent = n_frames, latent
-        hk = dict(n_frames=n_frames, frame_features=frame_features, hidden=hidden, dropout=dropout)
+        hk = dict(n_frames=n_frames, frame_features=frame_features, hidden=hidden, dropout=dropout, motion=motion)
         self.crt_head = SequenceHead(latent, **hk)
         self.concept_heads = nn.ModuleDict({k: SequenceHead(b - a, **hk) for k, (a, b) in self.concepts.items()})
 
@@ -183,12 +188,13 @@ class EncoderClassifier(nn.Module):
                  widths:tuple=(32, 64, 128, 256), # channels of the encoder's stages
                  frame_features:int=32, # features per frame fed to the sequence classifier
                  hidden:tuple=(64, 32), # hidden units of the classifier
-                 dropout:float=0. # dropout before each hidden layer
+                 dropout:float=0., # dropout before each hidden layer
+                 motion:bool=False # the head also reads each frame's change from the first frame (`SequenceHead`)
                 ):
         super().__init__()
         self.n_labels, self.latent, self.n_frames, self.concepts = n_labels, latent, n_frames, {}
         self.encoder = ResidualEncoder(n_slices * n_labels, size, latent, tuple(widths))
-        self.crt_head = SequenceHead(latent, n_frames, frame_features, hidden, dropout)
+        self.crt_head = SequenceHead(latent, n_frames, frame_features, hidden, dropout, motion)
     targets = ('crt_response',)
     def encode(self, x):
         "Features (B,T,latent) of label-map sequences `x` (B,S,T,H,W), and `None` for the variance."
@@ -204,10 +210,10 @@ class PrimaryLoss(nn.Module):
 
 # %% ../../nbs/05_models.concept_vae.ipynb #1bbeb202
 CONCEPT_VAE_CONFIGS = dict(
-    small=dict(size=32, n_frames=16, latent=32, widths=(16, 32, 64), frame_features=16, hidden=(32, 16), dropout=0.,
+    small=dict(size=32, n_frames=16, latent=32, widths=(16, 32, 64), frame_features=16, hidden=(32, 16), dropout=0., motion=False,
                bs=8, lr=3e-3, epochs=dict(pretrain=1, crt=2, primary=3, concepts=8, baseline=6),
                n_pretrain=150, n_crt=300),
-    paper=dict(size=80, n_frames=25, latent=128, widths=(32, 64, 128, 256), frame_features=32, hidden=(64, 32), dropout=0.,
+    paper=dict(size=80, n_frames=25, latent=128, widths=(32, 64, 128, 256), frame_features=32, hidden=(64, 32), dropout=0., motion=False,
                bs=8, lr=1e-4, epochs=dict(pretrain=500, crt=300, primary=500, concepts=300, baseline=500),
                n_pretrain=10000, n_crt=73))
 "Model, data and schedule settings of each scale: `paper` is the CRT paper's, `small` what two CPU cores train in minutes."
@@ -223,17 +229,13 @@ def make_model(kind:str='concept', # 'concept' (VAE + CRT + concepts), 'vae_crt'
               )->nn.Module:
     "A `ConceptVAE` or `EncoderClassifier` sized by `scale`; `overrides` replace single settings (e.g. `latent=64`)."
     check_choice(kind, 'kind', MODEL_KINDS); check_scale(scale)
-    cfg = {k: CONCEPT_VAE_CONFIGS[scale][k] for k in ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout')}
+    cfg = {k: CONCEPT_VAE_CONFIGS[scale][k] for k in ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout', 'motion')}
     for k in overrides: check_choice(k, 'overrides', cfg)
     cfg.update(overrides)
     if kind == 'baseline': return EncoderClassifier(n_slices, n_labels, **cfg)
     return ConceptVAE(n_slices, n_labels, concepts={} if kind == 'vae_crt' else concepts, **cfg)
 
 # %% ../../nbs/05_models.concept_vae.ipynb #c3f35895
-STAGES = ('pretrain', 'crt', 'primary', 'concepts')
-"The schedule's steps: stage 1 on the pretraining population and on the CRT cohort, stage 2, stage 3."
-_STAGE_NUMBER = dict(pretrain=1, crt=1, primary=2, concepts=3)
-
 def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=model.targets)`
                         model:nn.Module, # a `ConceptVAE`, or an `EncoderClassifier` (baseline; `stage` is then ignored)
                         stage:int=3, # 1: VAE only, 2: + primary classifier, 3: + concept classifiers
@@ -258,6 +260,12 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
     else: raise ValueError(f"model: expected a ConceptVAE or EncoderClassifier, got {type(model).__name__}")
     learn = Learner(dls, model.to(dls.device), loss_func=loss, opt_func=Adam, wd=check_positive(wd, 'wd', allow_zero=True), cbs=cbs, path=path)
     return learn.to_fp16() if dls.device.type == 'cuda' else learn
+
+
+# %% ../../nbs/05_models.concept_vae.ipynb #27403e94
+STAGES = ('pretrain', 'crt', 'primary', 'concepts')
+"The schedule's steps: stage 1 on the pretraining population and on the CRT cohort, stage 2, stage 3."
+_STAGE_NUMBER = dict(pretrain=1, crt=1, primary=2, concepts=3)
 
 def _fit_stage(learn, n_epoch, lr, name, seed, progress, cbs):
     "Seed, then `fit_resumable`; True when the stage's checkpoint holds all `n_epoch` epochs."
@@ -298,6 +306,8 @@ def train_three_stages(model:ConceptVAE, # the model to train in place
         if not _fit_stage(learn, ep[name], lr, f'stage_{name}', seed + i, progress, cbs): break  # interrupted
     return learn
 
+
+# %% ../../nbs/05_models.concept_vae.ipynb #da30fa1c
 @renamed_kwargs(show_progress='progress')
 def train_baseline(model:EncoderClassifier, # the baseline to train in place
                    crt_dls:DataLoaders, # CRT cohort with `targets=('crt_response',)`
@@ -318,12 +328,16 @@ def train_baseline(model:EncoderClassifier, # the baseline to train in place
     _fit_stage(learn, n_epoch or cfg['epochs']['baseline'], lr or cfg['lr'], 'baseline', seed, progress, cbs)
     return learn
 
+
 # %% ../../nbs/05_models.concept_vae.ipynb #069ab257
 class BestPrimaryEpoch(Callback):
-    "Keep the weights of the epoch with the lowest validation BCE of the primary target, over every fit this joins."
+    "Keep the weights of the epoch with the lowest validation loss of the classifiers (primary BCE + `alphas` x concept BCEs), over every fit this joins."
     order = 90
-    def __init__(self, file=None # where the best weights are kept between runs (`None`: memory only)
+    def __init__(self, file=None, # where the best weights are kept between runs (`None`: memory only)
+                 alphas=0. # weight of each concept's BCE in the selection loss (eq. 1's alpha); 0: the primary BCE alone
                 ):
+        self.alphas = np.atleast_1d(alphas).astype(float)
+        if (self.alphas < 0).any() or not np.isfinite(self.alphas).all(): raise ValueError(f"alphas: expected weights >= 0, got {alphas!r}")
         self.file, self.best, self.best_epoch, self.epochs, self.state = None if file is None else Path(file), float('inf'), -1, 0, None
         if self.file is not None and self.file.exists():
             d = torch.load(self.file, weights_only=True)
@@ -332,11 +346,16 @@ class BestPrimaryEpoch(Callback):
     def after_batch(self):
         if self.training: return
         logit = self.pred[3] if isinstance(self.pred, tuple) else self.pred
-        y = self.yb[-1][:, 0].float()
-        keep = ~torch.isnan(y)
+        y = self.yb[-1].float()
+        keep = ~torch.isnan(y[:, 0])
         if keep.any():
-            self.total += F.binary_cross_entropy_with_logits(logit.float()[keep], y[keep], reduction='sum').item()
+            self.total += F.binary_cross_entropy_with_logits(logit.float()[keep], y[keep, 0], reduction='sum').item()
             self.count += int(keep.sum())
+        concept = self.pred[4] if isinstance(self.pred, tuple) else logit.new_zeros(len(logit), 0)
+        for k in range(concept.shape[1]):   # summed per subject and divided by the same count: mean primary BCE + alpha x mean concept BCE
+            a = float(self.alphas[min(k, len(self.alphas) - 1)])
+            ok = ~torch.isnan(y[:, k + 1])
+            if a and ok.any(): self.total += a * F.binary_cross_entropy_with_logits(concept[ok, k].float(), y[ok, k + 1], reduction='sum').item()
     def after_epoch(self):
         self.epochs += 1
         if self.count and self.total / self.count < self.best:
