@@ -104,7 +104,7 @@ def _check_config(config):
 
 def _module_scale(config:dict)->str: return _MODULE_SCALE[config['scale']]
 
-# %% ../../nbs/08a_experiments.crt.ipynb #e6dc9b2c
+# %% ../../nbs/08a_experiments.crt.ipynb #bc169637
 @dataclass
 class CRTData:
     "The simulated cohorts of the experiment."
@@ -113,6 +113,7 @@ class CRTData:
     unet_source: CineCohort # U-Net training images from every vendor but the held-out one
     unet_target: CineCohort # labelled subjects of the held-out vendor: `n_finetune` to fine-tune on, one to validate
 
+# %% ../../nbs/08a_experiments.crt.ipynb #2494bb76
 def simulate_crt_data(config:dict, # from `crt_config`
                       seed:int=0, # every cohort's seed derives from it
                       progress:bool=False # show a progress bar per cohort
@@ -205,13 +206,14 @@ def segmentation_resolution(truth:CineCohort, # the CRT cohort with its true seg
                         index=['scar thinning', 'septal flash', 'eccentricity (radius difference)']).assign(
                         **{'effect / error': lambda d: d['effect (mm)'] / err})
 
-# %% ../../nbs/08a_experiments.crt.ipynb #d60009a6
+# %% ../../nbs/08a_experiments.crt.ipynb #977d39c3
 def crt_model(kind:str, # 'concept', 'vae_crt' or 'baseline'
               config:dict # from `crt_config`
              )->nn.Module:
     "A fresh model of `kind` sized by `config`: `make_model` with the experiment's sizes."
     return make_model(kind, _module_scale(_check_config(config)), n_slices=config['n_slices'], **{k: config[k] for k in _MODEL_KEYS})
 
+# %% ../../nbs/08a_experiments.crt.ipynb #241138d8
 def _train_kw(config:dict)->dict:
     return dict(scale=_module_scale(config), lr=config['lr'], beta=config['beta'], gamma=config['gamma'],
                 alphas=config['alpha'], wd=config['wd'])
@@ -251,7 +253,7 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
     fit_resumable(learn, c['epochs']['pretrain'], c['lr'], name='vae_frames', cbs=list(cbs or []), progress=progress)
     return {k: v.detach().cpu().clone() for k, v in vae.state_dict().items()}
 
-# %% ../../nbs/08a_experiments.crt.ipynb #fa56c044
+# %% ../../nbs/08a_experiments.crt.ipynb #95f04a2b
 KINDS = ('baseline', 'vae_crt', 'concept')
 ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', oracle='oracle', chance='chance')
 "Display names of the table's rows."
@@ -265,6 +267,7 @@ def crt_splits(y, # (N,) CRT response 0/1
     y = np.asarray(y).astype(int)
     return list(StratifiedKFold(k, shuffle=True, random_state=seed + repeat).split(y, y))
 
+# %% ../../nbs/08a_experiments.crt.ipynb #695e3fca
 @dataclass
 class FoldResult:
     "What one outer fold produced: scores, nested thresholds, reconstruction Dice, latents, decoded concept means, models."
@@ -281,6 +284,7 @@ class FoldResult:
     best_epochs: dict = field(default_factory=dict) # kind -> epochs selected by the inner validation loss, per inner model
     repeat: int = 0
 
+# %% ../../nbs/08a_experiments.crt.ipynb #293d8799
 def _check_split(folder:Path, n:int, test_idx:np.ndarray):
     "Record the fold's split in `folder`, or refuse when the folder already holds another one."
     f = folder/'split.json'
@@ -471,7 +475,7 @@ def crt_beside_paper(table:pd.DataFrame # a `crt_table` result: rows models (and
         raise ValueError(f"table: expected a DataFrame with the columns {list(TABLE_COLUMNS)}, as `crt_table` returns")
     return pd.concat({'this run': table, 'paper (73 patients)': PAPER_TABLE1[list(TABLE_COLUMNS)]})
 
-# %% ../../nbs/08a_experiments.crt.ipynb #683eb425
+# %% ../../nbs/08a_experiments.crt.ipynb #a8c91ede
 def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) label maps of one cycle (slice 0 is used)
                         line, # [[row0, col0], [row1, col1]] from the LV through the septum into the RV (`septal_line`)
                         spacing:float=TARGET_SPACING, # mm per pixel
@@ -489,6 +493,7 @@ def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) label maps of one cycle (sli
     moves = edge[0] - edge[early]
     return float(np.nanmax(moves) * step) if np.isfinite(moves).any() else np.nan
 
+# %% ../../nbs/08a_experiments.crt.ipynb #18f81120
 def _probe_scores(X_tr, y_tr, X_te, kind):
     model = (make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)) if kind == 'class' else
              make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 4, 11))))
@@ -553,7 +558,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
         traversal['true no-SF subjects (mean)'] = float(np.nanmean(true[sfl == 0]))
     return dict(probes=probes, traversal=pd.Series(traversal, name='early-systolic septal excursion (mm)'), decoded=dec)
 
-# %% ../../nbs/08a_experiments.crt.ipynb #a92150a9
+# %% ../../nbs/08a_experiments.crt.ipynb #e7b8559c
 @dataclass
 class CRTExperiment:
     "Everything a CRT experiment produced."
@@ -586,6 +591,7 @@ class CRTExperiment:
             out['traversal'] = {k: val(v) for k, v in self.disentanglement['traversal'].items()}
         return out
 
+# %% ../../nbs/08a_experiments.crt.ipynb #4901c713
 def _architecture(config:dict)->str:
     "A fingerprint of every network's parameter names and shapes, so checkpoints of a changed model are never loaded."
     nets = [UNet(1, 4, config['unet_base'], config['unet_depth'])] + [crt_model(kind, config) for kind in KINDS]
@@ -658,7 +664,7 @@ def _crt_figures(exp:CRTExperiment, folder:Path):
     ax, _ = plot_latent_pca(f.latents[te], lab['crt_response'].to_numpy()[te], lab['septal_flash'].to_numpy()[te])
     ax.figure.set_size_inches(4, 3.2); ax.figure.savefig(folder/'crt_pca.png', dpi=60); plt.close(ax.figure)
 
-# %% ../../nbs/08a_experiments.crt.ipynb #8aa36a00
+# %% ../../nbs/08a_experiments.crt.ipynb #5189cd5b
 RESULTS_FILE = 'crt_results.json'
 "Name of the results file `reproduce_crt` writes and `crt_markdown` reads."
 
@@ -674,6 +680,7 @@ def save_crt_results(exp:CRTExperiment, # a finished `run_crt_experiment`
     with atomic_path(folder/RESULTS_FILE) as tmp: tmp.write_text(json.dumps(exp.metrics(), indent=1))
     return folder/RESULTS_FILE
 
+# %% ../../nbs/08a_experiments.crt.ipynb #f96440dd
 def load_crt_results(file # a results file of `save_crt_results`
                     )->dict:
     "The results dict a `save_crt_results` call wrote."

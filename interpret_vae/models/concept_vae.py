@@ -128,7 +128,7 @@ class ConceptVAE(nn.Module):
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
         return (self.decode(z), mu, logvar, *self.classify(mu))
 
-# %% ../../nbs/05_models.concept_vae.ipynb #fdd22feb
+# %% ../../nbs/05_models.concept_vae.ipynb #e693314a
 def _bce(logit, y):
     "BCE of `logit` against `y` ignoring NaN labels; `0 * logit.sum()` when no label is known, which keeps the head in the graph."
     keep = None if y is None else ~torch.isnan(y)
@@ -172,12 +172,13 @@ class ConceptVAELoss(nn.Module):
         check_choice(stage, 'stage', (1, 2, 3))
         return ConceptVAELoss(self.beta, self.gamma if stage >= 2 else 0., [a if stage == 3 else 0. for a in self.alphas])
 
+# %% ../../nbs/05_models.concept_vae.ipynb #04099187
 class InputAsTarget(Callback):
     "Prepend the input label maps to the targets, so the loss is called as `loss(pred, x, y)`."
     order = 5   # after the DataLoader's augmentation, before the model sees the batch
     def before_batch(self): self.learn.yb = (self.xb[0], *self.yb)
 
-# %% ../../nbs/05_models.concept_vae.ipynb #771dc50f
+# %% ../../nbs/05_models.concept_vae.ipynb #9bd3eb0b
 class EncoderClassifier(nn.Module):
     "The paper's baseline: a residual encoder per frame and the primary sequence classifier; (B,S,T,H,W) -> logits (B,)."
     def __init__(self, n_slices:int=3, # slices per subject
@@ -204,6 +205,7 @@ class EncoderClassifier(nn.Module):
     def classify(self, mu): return self.crt_head(mu), mu.new_zeros(mu.shape[0], 0)
     def forward(self, x): return self.crt_head(self.encode(x)[0])
 
+# %% ../../nbs/05_models.concept_vae.ipynb #cf701454
 class PrimaryLoss(nn.Module):
     "BCE of the primary logits against the first target column (the baseline's loss)."
     def forward(self, pred, y): return _bce(pred, y[:, 0])
