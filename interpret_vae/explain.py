@@ -110,11 +110,19 @@ class ConstantFill:
 
 # %% ../nbs/06_explain.ipynb #2982e79d
 class BlurFill:
-    "Fill deleted pixels with a Gaussian-blurred copy of the image (Fong & Vedaldi's blur perturbation)."
-    def __init__(self, sigma:float=5. # blur std in pixels (Fong & Vedaldi: 10 at 224x224)
-                ): self.sigma = float(check_positive(sigma, 'sigma'))
+    "Fill deleted pixels with a Gaussian-blurred copy of the image (Fong & Vedaldi's blur perturbation), or with a blur pyramid."
+    def __init__(self, sigma:float=5., # blur std in pixels (Fong & Vedaldi: 10 at 224x224); the pyramid's strongest blur
+                 levels:int=1 # 1: deleting blends the pixel towards one blur; >= 2: a mask value m picks a blur between `sigma` (m=0) and none (m=1) from `levels` steps, as TorchRay's extremal perturbation (8)
+                ):
+        self.sigma = float(check_positive(sigma, 'sigma'))
+        self.levels = check_positive(levels, 'levels', integer=True)
     def __call__(self, x:torch.Tensor)->torch.Tensor: return _blur(x, self.sigma)
-    def __repr__(self): return f'BlurFill({self.sigma:g})'
+    def pyramid(self, x:torch.Tensor)->torch.Tensor|None:
+        "The blurs (N,levels,C,H,W) from `sigma` down to the image itself, or None for a one-level fill."
+        if self.levels == 1: return None
+        return torch.stack([_blur(x, s) for s in np.linspace(self.sigma, 0, self.levels)], 1)
+    def __repr__(self): return f'BlurFill({self.sigma:g})' if self.levels == 1 else f'BlurFill({self.sigma:g}, levels={self.levels})'
+
 
 # %% ../nbs/06_explain.ipynb #41c3b5e3
 class VAEFill:
@@ -216,6 +224,16 @@ def _parametrisation(objective, H, W, *, mask_scale, l1, tv, tv_beta, area, area
     loss = lambda m, sc, t: l1 * _area(m) + tv * _tv(m, tv_beta) + sc  # delete as little as possible, lose the class
     return _Parametrisation((h, w), 1., masks, loss, lambda m: 1 - m, True)
 
+def _perturb(mask:torch.Tensor, x:torch.Tensor, filled:torch.Tensor)->torch.Tensor:
+    "Images between their fill (mask 0) and themselves (1): a linear blend, or for a pyramid (n,L,C,H,W) the two levels the mask falls between."
+    if filled.dim() == x.dim(): return mask * x + (1 - mask) * filled
+    L = filled.shape[1]
+    pos = mask * (L - 1)
+    k = pos.detach().floor().clamp_(max=L - 2)  # the lower level; the gradient flows through the weight of the upper one
+    idx = k.long()[:, None].expand(-1, 1, x.shape[1], -1, -1)
+    lo, hi = filled.gather(1, idx)[:, 0], filled.gather(1, idx + 1)[:, 0]
+    return lo + (pos - k) * (hi - lo)
+
 def _optimise_masks(model, x, filled, target, param, *, n_iter, lr, betas, score, temperature, patience, min_delta):
     "Maps (B,T,H,W) for images `x` (B,C,H,W) and targets (B,T), all image-class pairs optimised together by Adam."
     (B, T), (H, W), dev = target.shape, x.shape[-2:], x.device
@@ -231,7 +249,7 @@ def _optimise_masks(model, x, filled, target, param, *, n_iter, lr, betas, score
         p = (m if every else m[active]).clone().requires_grad_()
         xa, fa, ta = (xs, fs, ts) if every else (xs[active], fs[active], ts[active])
         mk = param.masks(p)
-        loss = param.loss(mk, _class_score(model(mk * xa + (1 - mk) * fa), ta, score, temperature), it / n_iter)
+        loss = param.loss(mk, _class_score(model(_perturb(mk, xa, fa)), ta, score, temperature), it / n_iter)
         g, = torch.autograd.grad(loss.sum(), p)
         with torch.no_grad():
             loss = loss.detach()
@@ -248,19 +266,23 @@ def _optimise_masks(model, x, filled, target, param, *, n_iter, lr, betas, score
     with torch.no_grad(): return param.maps(param.masks(best_m if param.best else m))[:, 0].reshape(B, T, H, W)
 
 def _fill_chunk(fill, x:torch.Tensor, sl:slice)->torch.Tensor:
-    "The fill of images `x` (rows `sl` of the input): called once, checked for shape and finite values."
+    "The fill of images `x` (rows `sl` of the input), or its pyramid when the fill has one: called once, checked for shape and finite values."
     if callable(fill):
-        with torch.no_grad(): f = fill(x)
+        pyramid = getattr(fill, 'pyramid', None)
+        with torch.no_grad():
+            f = pyramid(x) if callable(pyramid) else None
+            if f is None: f = fill(x)
         if not isinstance(f, torch.Tensor): raise ValueError(f"fill: expected the callable to return a tensor, got {type(f).__name__}")
     else: f = fill[sl]
-    if f.shape != x.shape: raise ValueError(f"fill: expected output of shape {tuple(x.shape)} like x, got {tuple(f.shape)}")
+    ok = f.shape == x.shape or (f.dim() == x.dim() + 1 and f.shape[1] >= 2 and f.shape[:1] + f.shape[2:] == x.shape)
+    if not ok: raise ValueError(f"fill: expected output of shape {tuple(x.shape)} like x (or a pyramid (N,levels,C,H,W)), got {tuple(f.shape)}")
     check_finite(f, 'fill')
     return f.to(x.device, x.dtype)
 
 def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_classes)
                             x, # images (N,C,H,W), numpy or torch
                             target, # class(es) to explain: int, (N,) or (N,T)
-                            fill, # callable x -> filled x (`ConstantFill`, `BlurFill`, `VAEFill`, ...) or an array of fills like `x`
+                            fill, # callable x -> filled x (`ConstantFill`, `BlurFill`, `VAEFill`, ...; one with a `pyramid` method gives graded fills) or an array of fills like `x`
                             *, objective:str='l1_tv', # 'l1_tv': Fong & Vedaldi 2017, delete little, lose the class; 'area': Fong et al. 2019, keep `area`, keep the class
                             l1:float=0.3, # 'l1_tv': weight of the deleted fraction ||1-m||_1/|Λ|
                             tv:float=10., # 'l1_tv': weight of the mean β-total variation of the mask

@@ -17,12 +17,13 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import Adam
 from fastprogress.fastprogress import progress_bar
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from ..core import (check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
-                                fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs)
+                                fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs, check_shape, check_dtype)
 from ..data.cardiac import (VENDORS, FLASH_SYSTOLE, TARGET_SPACING, FIELD_OF_VIEW_MM, CineCohort, simulate_cohort,
                                         response_probability, cine_sequence_dls, septal_line, mmode, es_frame)
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
@@ -32,11 +33,12 @@ from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, make_model, train_three_s
 from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 
 # %% auto #0
-__all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'RESULTS_FILE', 'crt_config',
-           'CRTData', 'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model',
-           'pretrain_crt_vae', 'crt_splits', 'FoldResult', 'train_crt_fold', 'crt_table', 'crt_beside_paper',
-           'septal_excursion_mm', 'crt_disentanglement', 'CRTExperiment', 'run_crt_experiment', 'save_crt_results',
-           'load_crt_results', 'crt_markdown', 'reproduce_crt']
+__all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'SEGMENTATION_FEATURES',
+           'RESULTS_FILE', 'crt_config', 'CRTData', 'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort',
+           'segmentation_resolution', 'crt_model', 'pretrain_crt_vae', 'crt_splits', 'FoldResult', 'train_crt_fold',
+           'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement', 'segmentation_features',
+           'nested_logistic_predictions', 'CRTExperiment', 'run_crt_experiment', 'save_crt_results', 'load_crt_results',
+           'crt_markdown', 'reproduce_crt']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -400,9 +402,10 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
               folds:list, # `FoldResult`s: folds 0..k-1 of every repetition
               k:int|None=None, # folds per repetition; `None`: as many as repetition 0 has
               seed:int=0, # the split's seed (as given to `crt_splits`); also seeds the chance scores and the bootstrap
-              n_boot:int=1000 # bootstrap replicates (resampling subjects) for the CIs; 0 skips them
+              n_boot:int=1000, # bootstrap replicates (resampling subjects) for the CIs; 0 skips them
+              extra:dict|None=None # {row name: (scores (N,R), 0/1 predictions (N,R))} of other readers on the same folds, e.g. `nested_logistic_predictions`
              )->tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    "Table 1 (rows baseline, VAE + CRT, VAE + CRT + SF, oracle, chance), its CIs and paired comparisons, and every out-of-fold prediction."
+    "Table 1 (rows baseline, VAE + CRT, VAE + CRT + SF, any `extra` readers, oracle, chance), its CIs and paired comparisons, and every out-of-fold prediction."
     if not isinstance(labels, pd.DataFrame): raise ValueError(f"labels: expected a pandas DataFrame, got {type(labels).__name__}")
     if not folds or not all(isinstance(f, FoldResult) for f in folds): raise ValueError("folds: expected a non-empty list of FoldResult")
     check_positive(n_boot, 'n_boot', allow_zero=True, integer=True)
@@ -414,6 +417,11 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
         for f, (_, te) in zip(fr, crt_splits(y, k, seed, r)):
             if not np.array_equal(np.sort(f.test_idx), np.sort(te)): raise ValueError(f"folds: fold {f.fold} of repetition {r} was trained on another split than `crt_splits(y, {k}, {seed}, {r})`")
     R = len(reps)
+    extra = dict(extra or {})
+    for name, sp in extra.items():
+        if name in ROW_NAMES or name in ROW_NAMES.values() or not (isinstance(sp, tuple) and len(sp) == 2):
+            raise ValueError(f"extra: expected {{new row name: (scores, predictions)}}, got {name!r}")
+        for a in sp: check_shape(np.asarray(a), f'extra[{name!r}]', shape=(n, R))
     fixed = dict(oracle=response_probability(labels), chance=np.random.default_rng(seed).random(n))
     sf_chance = np.random.default_rng(seed + 1).random(n)
     score = {kk: np.zeros((n, R)) for kk in (*KINDS, 'oracle', 'chance', 'sf', 'sf_chance')}
@@ -429,16 +437,17 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
             for kk, s, t in (('oracle', fixed['oracle'], y), ('chance', fixed['chance'], y), ('sf_chance', sf_chance, sf)):
                 # not fitted: a threshold on the training subjects' scores is not in-sample fitting
                 score[kk][te, r], pred[kk][te, r] = s[te], s[te] >= youden_threshold(t[tr], s[tr])
+    for name, (s, p) in extra.items(): score[name], pred[name] = np.asarray(s, float), np.asarray(p).astype(int)
     dice = pd.concat([f.recon_dice for f in reps[0]]).sort_index()
     rows, ci = {}, {}
     boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
-    for kind in (*KINDS, 'oracle', 'chance'):
+    for kind in (*KINDS, *extra, 'oracle', 'chance'):
         r = dict(zip(TABLE_COLUMNS, [*_rates(y, pred[kind]), np.nan, np.nan, np.nan, np.nan, np.nan]))
         if kind in dice: r['Dice'] = dice[kind].mean()
         if kind != 'baseline': r['p-value'] = mcnemar_test(y, pred['baseline'][:, 0], pred[kind][:, 0])
         sk = dict(concept='sf', chance='sf_chance').get(kind)
         if sk: r['SF BACC'], r['SF SEN'], r['SF SPE'] = _rates(sf, pred[sk])
-        rows[ROW_NAMES[kind]] = r
+        rows[ROW_NAMES.get(kind, kind)] = r
         c = {}
         for j, m in enumerate(('BACC', 'SEN', 'SPE')):
             b = boot(lambda yy, pp, j=j: _rates(yy, pp)[j], y, pred[kind])
@@ -450,7 +459,7 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
         if sk:
             b = boot(lambda ss, pp: _rates(ss, pp)[0], sf, pred[sk])
             c['SF BACC'], c['SF BACC lo'], c['SF BACC hi'] = b['estimate'], b['lo'], b['hi']
-        ci[ROW_NAMES[kind]] = c
+        ci[ROW_NAMES.get(kind, kind)] = c
     table = pd.DataFrame(rows).T[list(TABLE_COLUMNS)].astype(float)
     intervals = pd.DataFrame(ci).T.astype(float)
     oof = pd.DataFrame(dict(subject_id=labels['subject_id'].to_numpy(), crt_response=y, septal_flash=sf))
@@ -510,9 +519,10 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
                         segs=None, # (N,S,T,H,W) true segmentations, for the septal excursion of true SF / no-SF subjects
                         spacing:float=TARGET_SPACING, # mm per pixel
                         n_boot:int=1000, # bootstrap replicates of the CIs
-                        seed:int=0 # seeds the probes' splits and the bootstrap
+                        seed:int=0, # seeds the probes' splits and the bootstrap
+                        features:pd.DataFrame|None=None # `segmentation_features` of the same subjects: each factor read by hand as a reference
                        )->dict:
-    "Held-out probes of SF and eccentricity from each half of the latent space, and the septal motion decoded along the concept direction."
+    "Held-out probes of SF, scar and eccentricity from each half of the latent space (and by hand from `features`), and the septal motion decoded along the concept direction."
     folds = [f for f in folds if f.repeat == 0]
     if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
     model = folds[0].models['concept']
@@ -533,6 +543,13 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
             stat = _auc if kind == 'class' else (lambda yy, pp: float(np.corrcoef(yy, pp)[0, 1]))
             r = boot(stat, t, pred)
             probes[(name, half)] = dict(metric='AUC' if kind == 'class' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
+    if features is not None:   # no training: the measurement itself is the score, over every subject
+        if not isinstance(features, pd.DataFrame) or len(features) != n: raise ValueError(f"features: expected a DataFrame of `segmentation_features` with {n} rows")
+        by_hand = dict(septal_flash=features['septal_excursion_mm'], lv_eccentricity=features['eccentricity'], scar=-features['thinnest_wall'])
+        for name, (kind, t) in targets.items():
+            v = by_hand[name].fillna(by_hand[name].median()).to_numpy(float)
+            r = boot(_auc if kind == 'class' else (lambda yy, pp: float(np.corrcoef(yy, pp)[0, 1])), t, v)
+            probes[(name, 'by hand')] = dict(metric='AUC' if kind == 'class' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
     probes = pd.DataFrame(probes).T
     # traversal: the mean latent, moved along the concept direction (concept half only) and, as a control, by a step of
     # the same length along the same contrast restricted to the free half
@@ -557,6 +574,75 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
         traversal['true SF subjects (mean)'] = float(np.nanmean(true[sfl == 1]))
         traversal['true no-SF subjects (mean)'] = float(np.nanmean(true[sfl == 0]))
     return dict(probes=probes, traversal=pd.Series(traversal, name='early-systolic septal excursion (mm)'), decoded=dec)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #0539a217
+SEGMENTATION_FEATURES = ('lv_area_mm2', 'rv_lv_ratio', 'eccentricity', 'thinnest_wall', 'lateral_thinning', 'septal_excursion_mm', 'lv_area_change')
+"The columns of `segmentation_features`."
+
+def _subject_features(seg:np.ndarray, spacing:float, n_sectors:int)->list:
+    "The measurements of one subject's label maps (S,T,H,W); NaN where a slice lacks a structure."
+    ed = seg[:, 0]
+    lv, rv = ed == 1, ed == 3
+    ecc, thin, where = [], [], []
+    for s in range(len(ed)):
+        yx = np.argwhere(lv[s]).astype(float)
+        if len(yx) < 5: continue
+        c = yx.mean(0)
+        ev = np.linalg.eigvalsh(np.cov(yx.T))
+        ecc.append(1 - np.sqrt(max(ev[0], 0) / ev[1]))
+        ryx, d = np.argwhere(rv[s]), np.argwhere(ed[s] == 2) - c
+        if not len(ryx) or len(d) < n_sectors: continue
+        septum = np.arctan2(*(ryx.mean(0) - c))                       # angles count from the direction of the RV
+        sector = ((np.arctan2(d[:, 0], d[:, 1]) - septum) % (2 * np.pi) / (2 * np.pi) * n_sectors).astype(int) % n_sectors
+        count = np.bincount(sector, minlength=n_sectors)
+        radius = np.bincount(sector, weights=np.hypot(d[:, 0], d[:, 1]), minlength=n_sectors) / np.maximum(count, 1)
+        thick = count / np.maximum(radius, 1)                          # wall pixels per unit of arc: the wall's thickness
+        thick = np.convolve(np.r_[thick[-1:], thick, thick[:1]], np.ones(3) / 3, 'valid')
+        k = int(thick.argmin())
+        thin.append(thick[k] / np.median(thick)); where.append((1 - np.cos(2 * np.pi * (k + 0.5) / n_sectors)) / 2)
+    area = (seg == 1).sum((0, 2, 3)).astype(float)
+    j = int(np.argmin(thin)) if thin else None
+    seen = (seg[0, 0] == 1).any() and (seg[0, 0] == 3).any()   # the septal line needs the LV and the RV in the first slice
+    return [area[0] * spacing ** 2 / len(seg), rv.sum() / max(lv.sum(), 1), np.mean(ecc) if ecc else np.nan,
+            thin[j] if thin else np.nan, (1 - thin[j]) * where[j] if thin else np.nan,
+            septal_excursion_mm(seg.transpose(1, 0, 2, 3), septal_line(seg), spacing) if seen else np.nan, 1 - area.min() / max(area[0], 1)]
+
+def segmentation_features(segs, # label maps (N,S,T,H,W) int: 1 LV blood pool, 2 myocardium, 3 RV; frame 0 is end-diastole
+                          spacing=TARGET_SPACING, # mm per pixel: one number or one per subject
+                          n_sectors:int=24 # angular sectors around the LV in which the wall thickness is measured
+                         )->pd.DataFrame:
+    "Seven hand measurements per subject: LV area, RV/LV ratio, LV eccentricity, thinnest wall (relative) and how lateral, septal excursion (mm), LV area change."
+    segs = to_numpy(segs, 'segs'); check_shape(segs, 'segs', ndim=5); check_dtype(segs, 'segs', 'iu')
+    sp = np.asarray(spacing, float)
+    if sp.ndim == 0: sp = np.full(len(segs), float(sp))
+    check_shape(sp, 'spacing', shape=(len(segs),)); check_positive(float(sp.min()), 'spacing')
+    check_positive(n_sectors, 'n_sectors', integer=True)
+    if n_sectors < 4: raise ValueError(f"n_sectors: expected at least 4 sectors, got {n_sectors}")
+    return pd.DataFrame([_subject_features(s, float(p), n_sectors) for s, p in zip(segs, sp)], columns=list(SEGMENTATION_FEATURES))
+
+# %% ../../nbs/08a_experiments.crt.ipynb #96f6ca11
+def nested_logistic_predictions(features, # (N,F) one row of numbers per subject, e.g. `segmentation_features`; NaN allowed
+                                y, # (N,) CRT response 0/1
+                                k:int=5, # outer folds, those of `crt_splits`
+                                inner_k:int=2, # inner folds whose out-of-fold scores give each outer fold's Youden threshold
+                                seed:int=0, # the split's seed, as for `crt_splits`
+                                repeats:int=1, # repetitions of the cross-validation
+                                C:float=1. # inverse L2 strength of the logistic regression
+                               )->tuple[np.ndarray, np.ndarray]:
+    "Out-of-fold P(response) (N,R) and 0/1 predictions (N,R) of a standardised logistic regression, thresholds nested as the models'."
+    X = np.asarray(features, float); y = np.asarray(y).astype(int)
+    check_shape(X, 'features', ndim=2); check_shape(y, 'y', shape=(len(X),))
+    for v, nm in ((k, 'k'), (inner_k, 'inner_k'), (repeats, 'repeats')): check_positive(v, nm, integer=True)
+    check_positive(C, 'C')
+    scores, preds = np.zeros((len(y), repeats)), np.zeros((len(y), repeats), int)
+    for r in range(repeats):
+        for f, (tr, te) in enumerate(crt_splits(y, k, seed, r)):
+            model = make_pipeline(SimpleImputer(strategy='median'), StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+            inner = StratifiedKFold(inner_k, shuffle=True, random_state=seed + 7919 * r + f)
+            oof = cross_val_predict(model, X[tr], y[tr], cv=inner, method='predict_proba')[:, 1]
+            scores[te, r] = model.fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+            preds[te, r] = scores[te, r] >= youden_threshold(y[tr], oof)
+    return scores, preds
 
 # %% ../../nbs/08a_experiments.crt.ipynb #e7b8559c
 @dataclass
@@ -602,6 +688,15 @@ def _check_run_folder(path:Path, config:dict, seed:int):
     "Record the run's settings in `path/config.json`, or refuse a folder made with other settings or networks."
     record_settings(path, dict(config, seed=seed, architecture=_architecture(config)), 'path', file='config.json', ignore=['epochs'])
 
+def _recorded_seconds(path:Path, seconds:dict, trained:dict)->dict:
+    "Per training step, the seconds of every call that trained in it, kept in `path/seconds.json`: a run resumed from checkpoints reports the time its models took."
+    f = path/'seconds.json'
+    rec = json.loads(f.read_text()) if f.exists() else {}
+    for step, did in trained.items():
+        if did: rec[step] = rec.get(step, 0.) + seconds[step]
+    with atomic_path(f) as tmp: tmp.write_text(json.dumps(rec, indent=1))
+    return {k: rec.get(k, v) if k in trained else v for k, v in seconds.items()}
+
 @renamed_kwargs(show_training='fit_progress')
 def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
                        path='crt_experiment', # output folder for checkpoints; a rerun with the same folder resumes
@@ -612,7 +707,7 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
                        n_boot:int=1000, # bootstrap replicates of the CIs
                        **overrides # any setting of `crt_config`
                       )->CRTExperiment:
-    "Run the CRT paper's experiment on simulated data: segment, train three models per fold with nested selection, score Table 1."
+    "Run the CRT paper's experiment on simulated data: segment, train three models per fold with nested selection, score Table 1 beside a reader of hand measurements."
     cfg = crt_config(scale, **overrides)
     if not isinstance(path, (str, Path)): raise ValueError(f"path: expected a folder name, got {type(path).__name__}")
     check_positive(seed, 'seed', allow_zero=True, integer=True)
@@ -627,18 +722,23 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
         if (y == c).sum() < cfg['k'] * cfg['inner_k']:
             raise ValueError(f"n_subjects: {int((y == c).sum())} subjects of class {c}, fewer than k x inner_k = {cfg['k'] * cfg['inner_k']}; simulate more")
     seconds['simulate'], t = time.time() - t, time.time()
+    trained, n = {}, counter.n
     cohort, seg_dice = segment_crt_cohort(data, cfg, path, **kw)
     resolution = segmentation_resolution(data.cohort, cohort, seed=seed)
-    seconds['segment'], t = time.time() - t, time.time()
+    seconds['segment'], t, trained['segment'], n = time.time() - t, time.time(), counter.n > n, counter.n
     vae_state = pretrain_crt_vae(data.pretrain, cfg, path, **kw)
-    seconds['pretrain'], t = time.time() - t, time.time()
+    seconds['pretrain'], t, trained['pretrain'], n = time.time() - t, time.time(), counter.n > n, counter.n
     jobs = [(r, f, tr, te) for r in range(cfg['repeats']) for f, (tr, te) in enumerate(crt_splits(y, cfg['k'], seed, r))]
     folds = [train_crt_fold(cohort, tr, te, cfg, path, vae_state, fold=f, repeat=r, **kw)
              for r, f, tr, te in (progress_bar(jobs) if progress else jobs)]
-    seconds['folds'], t = time.time() - t, time.time()
-    table, intervals, oof = crt_table(cohort.labels, folds, cfg['k'], seed, n_boot)
-    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, float(np.mean(cohort.spacing)), n_boot, seed)
+    seconds['folds'], t, trained['folds'] = time.time() - t, time.time(), counter.n > n
+    readers = {f'segmentation features ({who})': segmentation_features(c.segs, c.spacing) for who, c in (('U-Net', cohort), ('truth', data.cohort))}
+    extra = {name: nested_logistic_predictions(f, y, cfg['k'], cfg['inner_k'], seed, cfg['repeats']) for name, f in readers.items()}
+    table, intervals, oof = crt_table(cohort.labels, folds, cfg['k'], seed, n_boot, extra=extra)
+    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, float(np.mean(cohort.spacing)), n_boot, seed,
+                              features=readers['segmentation features (U-Net)'])
     seconds['score'] = time.time() - t
+    seconds = _recorded_seconds(path, seconds, trained)
     return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #6dc68961
@@ -718,15 +818,18 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
            f"{c['n_frames']} frames, latent {c['latent']}; {c['k']}-fold stratified CV x {c['repeats']}). "
            f"Thresholds: Youden's on the inner out-of-fold predictions of each training fold ({c['inner_k']} inner folds, whose "
            "models' mean scores the test subjects); epochs: lowest inner-validation loss of each model's classifiers (CRT BCE, + alpha x SF BCE for the concept model), the same rule for every model. "
-           "CIs: bootstrap over subjects; the BACC difference is paired (same subjects); McNemar on the first repetition.",
+           "CIs: bootstrap over subjects; the BACC difference is paired (same subjects); McNemar on the first repetition. "
+           "*Segmentation features*: a logistic regression on seven hand measurements of each subject's label maps (the U-Net's, or the "
+           "simulator's true ones), same folds and nested thresholds: what the segmentation allows without deep learning.",
            '', *rows]
     if 'probes' in results:
         out += ['', '**Where the concept lives** (held-out probes on the latent means of each fold\'s concept model: logistic for '
-                'SF and scar (AUC), ridge for eccentricity (r); 95% bootstrap CIs)', '',
+                'SF and scar (AUC), ridge for eccentricity (r); *by hand*: the matching measurement of `segmentation_features` on the U-Net\'s '
+                'label maps, untrained: septal excursion, thinnest wall, eccentricity; 95% bootstrap CIs)', '',
                 '| factor | latent half | metric | held-out score [95% CI] |', '|---|---|---|---|']
         for k, r in results['probes'].items():
             factor, half = k.split(' / ')
-            out.append(f"| {factor} | {half} | {r['metric']} | {r['estimate']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}] |")
+            out.append(f"| {factor} | {half} | {r['metric']} | {_num(r['estimate'], '.3f')} [{_num(r['lo'], '.3f')}, {_num(r['hi'], '.3f')}] |")
     if 'traversal' in results:
         out += ['', '**Decoding along the concept direction** (early-systolic inward excursion of the septal LV border, mm, '
                 'in the decoded M-mode):', '', '| decoded from | excursion (mm) |', '|---|---|']

@@ -375,7 +375,7 @@ class BestPrimaryEpoch(Callback):
         return model
 
 
-# %% ../../nbs/05_models.concept_vae.ipynb #9864f445
+# %% ../../nbs/05_models.concept_vae.ipynb #1e75e480
 def _label_maps(cohort, model):
     "Label maps (N,S,T,H,W) of a `CineCohort` or an array, checked against `model`."
     segs = getattr(cohort, 'segs', cohort)
@@ -404,6 +404,7 @@ def encode_cohort(model:nn.Module, # a trained `ConceptVAE` (or baseline)
     segs = _label_maps(cohort, model)
     return torch.cat(_batches(model, segs, bs, device, lambda m, x: m.encode(x)[0].float().cpu())).numpy()
 
+# %% ../../nbs/05_models.concept_vae.ipynb #5f850149
 def predict_cohort(model:nn.Module, # a trained `ConceptVAE` or `EncoderClassifier`
             cohort, # a `CineCohort` or label maps (N,S,T,H,W) int
             bs:int=16, # subjects per forward pass
@@ -420,6 +421,7 @@ def predict_cohort(model:nn.Module, # a trained `ConceptVAE` or `EncoderClassifi
     if labels is not None: df.insert(0, 'subject_id', labels['subject_id'].to_numpy())
     return df
 
+# %% ../../nbs/05_models.concept_vae.ipynb #912efba3
 def reconstruct_cohort(model:ConceptVAE, # a trained `ConceptVAE`
                        cohort, # a `CineCohort` or label maps (N,S,T,H,W) int
                        bs:int=16, # subjects per forward pass
@@ -431,6 +433,7 @@ def reconstruct_cohort(model:ConceptVAE, # a trained `ConceptVAE`
     fn = lambda m, x: m.decode(m.encode(x)[0]).argmax(1).to(torch.uint8).cpu()
     return torch.cat(_batches(model, segs, bs, device, fn)).numpy()
 
+# %% ../../nbs/05_models.concept_vae.ipynb #537fb344
 def decode_concept_mean(model:ConceptVAE, # a trained `ConceptVAE`
                         mu, # latent means (N,T,D) from `encode_cohort`
                         concept_labels, # (N,) 0/1: which subjects have the concept (true labels or predictions)
