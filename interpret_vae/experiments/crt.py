@@ -520,7 +520,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
                         spacing:float=TARGET_SPACING, # mm per pixel
                         n_boot:int=1000, # bootstrap replicates of the CIs
                         seed:int=0, # seeds the probes' splits and the bootstrap
-                        features:pd.DataFrame|None=None # `segmentation_features` of the same subjects: each factor read by hand as a reference
+                        features:dict|None=None # {what was measured: `segmentation_features` of the same subjects}: each factor read by hand, as references
                        )->dict:
     "Held-out probes of SF, scar and eccentricity from each half of the latent space (and by hand from `features`), and the septal motion decoded along the concept direction."
     folds = [f for f in folds if f.repeat == 0]
@@ -543,13 +543,13 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
             stat = _auc if kind == 'class' else (lambda yy, pp: float(np.corrcoef(yy, pp)[0, 1]))
             r = boot(stat, t, pred)
             probes[(name, half)] = dict(metric='AUC' if kind == 'class' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
-    if features is not None:   # no training: the measurement itself is the score, over every subject
-        if not isinstance(features, pd.DataFrame) or len(features) != n: raise ValueError(f"features: expected a DataFrame of `segmentation_features` with {n} rows")
-        by_hand = dict(septal_flash=features['septal_excursion_mm'], lv_eccentricity=features['eccentricity'], scar=-features['thinnest_wall'])
+    for source, feats in (features or {}).items():   # no training: the measurement itself is the score, over every subject
+        if not isinstance(feats, pd.DataFrame) or len(feats) != n: raise ValueError(f"features: expected {{name: DataFrame of `segmentation_features` with {n} rows}}")
+        by_hand = dict(septal_flash=feats['septal_excursion_mm'], lv_eccentricity=feats['eccentricity'], scar=-feats['thinnest_wall'])
         for name, (kind, t) in targets.items():
             v = by_hand[name].fillna(by_hand[name].median()).to_numpy(float)
             r = boot(_auc if kind == 'class' else (lambda yy, pp: float(np.corrcoef(yy, pp)[0, 1])), t, v)
-            probes[(name, 'by hand')] = dict(metric='AUC' if kind == 'class' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
+            probes[(name, f'by hand: {source}')] = dict(metric='AUC' if kind == 'class' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
     probes = pd.DataFrame(probes).T
     # traversal: the mean latent, moved along the concept direction (concept half only) and, as a control, by a step of
     # the same length along the same contrast restricted to the free half
@@ -735,8 +735,11 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
     readers = {f'segmentation features ({who})': segmentation_features(c.segs, c.spacing) for who, c in (('U-Net', cohort), ('truth', data.cohort))}
     extra = {name: nested_logistic_predictions(f, y, cfg['k'], cfg['inner_k'], seed, cfg['repeats']) for name, f in readers.items()}
     table, intervals, oof = crt_table(cohort.labels, folds, cfg['k'], seed, n_boot, extra=extra)
-    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, float(np.mean(cohort.spacing)), n_boot, seed,
-                              features=readers['segmentation features (U-Net)'])
+    recon = np.zeros_like(cohort.segs)   # each subject decoded by the concept model of the fold that tested it
+    for f in folds:
+        if f.repeat == 0: recon[f.test_idx] = reconstruct_cohort(f.models['concept'], cohort.segs[f.test_idx], device=device)
+    by_hand = {'U-Net label maps': readers['segmentation features (U-Net)'], 'VAE reconstruction': segmentation_features(recon, cohort.spacing)}
+    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, float(np.mean(cohort.spacing)), n_boot, seed, features=by_hand)
     seconds['score'] = time.time() - t
     seconds = _recorded_seconds(path, seconds, trained)
     return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis)
@@ -824,8 +827,9 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
            '', *rows]
     if 'probes' in results:
         out += ['', '**Where the concept lives** (held-out probes on the latent means of each fold\'s concept model: logistic for '
-                'SF and scar (AUC), ridge for eccentricity (r); *by hand*: the matching measurement of `segmentation_features` on the U-Net\'s '
-                'label maps, untrained: septal excursion, thinnest wall, eccentricity; 95% bootstrap CIs)', '',
+                'SF and scar (AUC), ridge for eccentricity (r); *by hand*: the matching measurement of `segmentation_features`, untrained '
+                '(septal excursion, thinnest wall, eccentricity), on the U-Net\'s label maps that the VAE reads and on the VAE\'s reconstruction '
+                'of them; 95% bootstrap CIs)', '',
                 '| factor | latent half | metric | held-out score [95% CI] |', '|---|---|---|---|']
         for k, r in results['probes'].items():
             factor, half = k.split(' / ')
