@@ -123,7 +123,6 @@ class BlurFill:
         return torch.stack([_blur(x, s) for s in np.linspace(self.sigma, 0, self.levels)], 1)
     def __repr__(self): return f'BlurFill({self.sigma:g})' if self.levels == 1 else f'BlurFill({self.sigma:g}, levels={self.levels})'
 
-
 # %% ../nbs/06_explain.ipynb #41c3b5e3
 class VAEFill:
     "Fill deleted pixels with the reconstruction of a VAE trained on healthy images: the nearest healthy image."
