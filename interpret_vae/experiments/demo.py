@@ -101,7 +101,8 @@ def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the p
         ('About', f"<p>Both methods on simulated data at scale <b>{scale}</b> (seed {seed}); every number is measured by "
                   f"this run ({sum(seconds.values()) / 60:.1f} min). Settings and all metrics are in metrics.json.</p>"),
         (f"CRT paper, Table 1 analogue: response and septal-flash prediction under {c.config['k']}-fold CV "
-         "(fractions; Dice: reconstruction; p-value: McNemar against the baseline)", c.table),
+         "(fractions; Dice: reconstruction; p-value: McNemar against the baseline; segmentation features: a logistic regression "
+         "on hand measurements of the U-Net's and of the true label maps, same folds and thresholds)", c.table),
         ('U-Net segmentation Dice per vendor', c.segmentation_dice),
         *_crt_figures(c),
         ('Perturbation paper, Table 1 analogue: mean ROC AUC of each explanation map against the ground-truth mask', explain_table),
