@@ -504,15 +504,19 @@ def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) label maps of one cycle (sli
 
 # %% ../../nbs/08a_experiments.crt.ipynb #18f81120
 def _probe_scores(X_tr, y_tr, X_te, kind):
-    model = (make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)) if kind == 'class' else
+    model = (make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)) if kind == 'classification' else
              make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 4, 11))))
     model.fit(X_tr, y_tr)
-    return model.predict_proba(X_te)[:, 1] if kind == 'class' else model.predict(X_te)
+    return model.predict_proba(X_te)[:, 1] if kind == 'classification' else model.predict(X_te)
 
 def _auc(y, s):
     pos, neg = s[y == 1], s[y == 0]
     if not len(pos) or not len(neg): return np.nan
     return float((pos[:, None] > neg[None]).mean() + 0.5 * (pos[:, None] == neg[None]).mean())
+
+def _corr(y, s): return float(np.corrcoef(y, s)[0, 1])
+
+_PROBE_STAT = dict(classification=_auc, regression=_corr)   # a probe's score: AUC for a class, Pearson r for a number
 
 def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with latents of its first concept model)
                         labels:pd.DataFrame, # the cohort's labels with the true factors
@@ -529,9 +533,9 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
     a, b = model.concepts['septal_flash']
     halves = {'concept half': np.arange(a, b), 'free half': model.free_dims}
     n = len(labels)
-    targets = dict(septal_flash=('class', labels['septal_flash'].to_numpy().astype(int)),
-                   lv_eccentricity=('reg', labels['lv_eccentricity'].to_numpy(float)),
-                   scar=('class', labels['scar'].to_numpy().astype(int)))
+    targets = dict(septal_flash=('classification', labels['septal_flash'].to_numpy().astype(int)),
+                   lv_eccentricity=('regression', labels['lv_eccentricity'].to_numpy(float)),
+                   scar=('classification', labels['scar'].to_numpy().astype(int)))
     boot = lambda stat, *arr: bootstrap_ci(stat, *arr, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*arr), lo=np.nan, hi=np.nan)
     probes = {}
     for name, (kind, t) in targets.items():
@@ -540,16 +544,15 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
             for f in folds:   # the probe learns on the fold's training subjects, is scored on its test subjects
                 X = f.latents[:, :, dims].reshape(n, -1)
                 pred[f.test_idx] = _probe_scores(X[f.train_idx], t[f.train_idx], X[f.test_idx], kind)
-            stat = _auc if kind == 'class' else (lambda yy, pp: float(np.corrcoef(yy, pp)[0, 1]))
-            r = boot(stat, t, pred)
-            probes[(name, half)] = dict(metric='AUC' if kind == 'class' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
+            r = boot(_PROBE_STAT[kind], t, pred)
+            probes[(name, half)] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
     for source, feats in (features or {}).items():   # no training: the measurement itself is the score, over every subject
         if not isinstance(feats, pd.DataFrame) or len(feats) != n: raise ValueError(f"features: expected {{name: DataFrame of `segmentation_features` with {n} rows}}")
         by_hand = dict(septal_flash=feats['septal_excursion_mm'], lv_eccentricity=feats['eccentricity'], scar=-feats['thinnest_wall'])
         for name, (kind, t) in targets.items():
             v = by_hand[name].fillna(by_hand[name].median()).to_numpy(float)
-            r = boot(_auc if kind == 'class' else (lambda yy, pp: float(np.corrcoef(yy, pp)[0, 1])), t, v)
-            probes[(name, f'by hand: {source}')] = dict(metric='AUC' if kind == 'class' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
+            r = boot(_PROBE_STAT[kind], t, v)
+            probes[(name, f'by hand: {source}')] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
     probes = pd.DataFrame(probes).T
     # traversal: the mean latent, moved along the concept direction (concept half only) and, as a control, by a step of
     # the same length along the same contrast restricted to the free half
