@@ -55,9 +55,10 @@ sync: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/build_readme.py
 
-## Docs site in _docs/: nbdev_docs with quarto, otherwise the offline builder (which installs and downloads nothing).
+## Docs site in _docs/ from executed copies of the notebooks (_exec/; the notebooks in git carry no outputs):
+## nbdev_docs with quarto, otherwise the offline builder (which installs and downloads nothing). About as long as `make test`.
 docs: $(STAMP)
-	@if command -v quarto >/dev/null 2>&1; then $(SERIAL) $(BIN)/nbdev_docs; \
+	@if command -v quarto >/dev/null 2>&1; then $(SERIAL) $(BIN)/python tools/run_notebook.py && $(SERIAL) $(BIN)/nbdev_docs --path _exec; \
 	else $(SERIAL) $(BIN)/python tools/build_docs.py; fi
 
 ## Open the built site in headless Chromium, screenshot it, check titles, API names and links.

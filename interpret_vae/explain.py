@@ -212,16 +212,16 @@ class _Parametrisation(NamedTuple):
     maps: Callable    # masks -> maps, high where the image matters for the class
     best: bool        # the answer is the lowest-loss mask (else the last one: the 'area' loss grows with its weight)
 
-def _parametrisation(objective, H, W, *, mask_scale, l1, tv, tv_beta, area, area_weight, mask_sigma):
+def _parametrisation(objective, H, W, *, mask_scale, l1, tv, tv_beta, area, area_weight, area_ramp, mask_sigma, start):
     "Per objective: the control points' shape and start value, control points -> masks (n,1,H,W), the loss at iteration `it`, masks -> maps."
     h, w = math.ceil(H / mask_scale), math.ceil(W / mask_scale)
     if objective == 'area':  # preserve `area` of the image, keep the class: maps are the kept masks
         masks = lambda p: _smooth_masks(p, (H, W), mask_scale, mask_sigma)
-        loss = lambda m, sc, t: area_weight * _AREA_RAMP ** (t - 1) * _rank_area(m, area) - sc
-        return _Parametrisation((h, w), 0.5, masks, loss, lambda m: m, False)
+        loss = lambda m, sc, t: area_weight * area_ramp ** (t - 1) * _rank_area(m, area) - sc
+        return _Parametrisation((h, w), ifnone(start, 0.5), masks, loss, lambda m: m, False)
     masks = (lambda p: p) if (h, w) == (H, W) else (lambda p: F.interpolate(p, size=(H, W), mode='bilinear', align_corners=False))
     loss = lambda m, sc, t: l1 * _area(m) + tv * _tv(m, tv_beta) + sc  # delete as little as possible, lose the class
-    return _Parametrisation((h, w), 1., masks, loss, lambda m: 1 - m, True)
+    return _Parametrisation((h, w), ifnone(start, 1.), masks, loss, lambda m: 1 - m, True)
 
 def _perturb(mask:torch.Tensor, x:torch.Tensor, filled:torch.Tensor)->torch.Tensor:
     "Images between their fill (mask 0) and themselves (1): a linear blend, or for a pyramid (n,L,C,H,W) the two levels the mask falls between."
@@ -287,8 +287,10 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
                             tv:float=10., # 'l1_tv': weight of the mean β-total variation of the mask
                             tv_beta:float=3., # 'l1_tv': exponent β of the total variation (Fong & Vedaldi: 3)
                             area:float=0.05, # 'area': fraction of the image the mask keeps
-                            area_weight:float=300., # 'area': final weight of the rank-area term (it grows geometrically from 1/1000 of it)
+                            area_weight:float=300., # 'area': final weight of the rank-area term
+                            area_ramp:float=1e3, # 'area': the weight grows geometrically by this factor over the iterations, from area_weight/area_ramp to area_weight (TorchRay: about 16)
                             mask_sigma:float|None=None, # 'area': std in pixels of the smooth mask's Gaussian; None: 3*mask_scale
+                            start:float|None=None, # the mask's value everywhere at iteration 0; None: 0.5 for 'area' (half of everything kept), 1 for 'l1_tv' (nothing deleted)
                             n_iter:int=300, # Adam iterations at most ('area' always runs them all)
                             lr:float|None=None, # Adam learning rate; None: 0.3 for 'l1_tv' (see bench/), 0.1 for 'area'
                             mask_scale:int=1, # optimise the mask at 1/mask_scale of the image's resolution ('area': control points mask_scale px apart)
@@ -312,12 +314,14 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
     check_positive(lr, 'lr'); check_positive(n_iter, 'n_iter', integer=True); check_positive(mask_scale, 'mask_scale', integer=True)
     check_positive(batch_size, 'batch_size', integer=True); check_positive(temperature, 'temperature')
     mask_sigma = check_positive(ifnone(mask_sigma, 3. * mask_scale), 'mask_sigma'); _check_area(area)
+    if not (isinstance(area_ramp, (int, float)) and area_ramp >= 1): raise ValueError(f"area_ramp: expected a number >= 1, got {area_ramp!r}")
+    if start is not None and not (isinstance(start, (int, float)) and 0 <= start <= 1): raise ValueError(f"start: expected a number in [0, 1] or None, got {start!r}")
     if patience is not None: check_positive(patience, 'patience', integer=True)
     if not (len(betas) == 2 and all(0 <= b < 1 for b in betas)): raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
     if not (isinstance(tv_beta, (int, float)) and tv_beta >= 1): raise ValueError(f"tv_beta: expected a number >= 1, got {tv_beta!r}")
     score = _check_score(score, objective)
     param = _parametrisation(objective, *x.shape[-2:], mask_scale=mask_scale, l1=l1, tv=tv, tv_beta=tv_beta, area=area,
-                             area_weight=area_weight, mask_sigma=mask_sigma)
+                             area_weight=area_weight, area_ramp=area_ramp, mask_sigma=mask_sigma, start=start)
     dev, dt = _device_dtype(model)
     maps = []
     with _frozen(model):
@@ -333,7 +337,6 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
 
 # %% ../nbs/06_explain.ipynb #971a9964
 _SMAX_T = 0.05    # temperature of the smooth max: nearly a max for values in [0, 1], yet neighbours close to the max share its gradient
-_AREA_RAMP = 1e3  # `objective='area'` raises the area weight geometrically from area_weight/_AREA_RAMP to area_weight
 
 def _smax_1d(p:torch.Tensor, r:float)->torch.Tensor:
     "Along the last axis, each control point becomes the smooth max of its neighbours weighted by a Gaussian of std `r` control points."

@@ -4,7 +4,8 @@
 nbdev's own steps (the sidebar, then `proc_nbs`: `_proc/`, with the `show_doc` API blocks executed) but without
 `nbdev_proc_nbs`'s set-up, whose `_ensure_quarto` runs nbdev's quarto installer (sudo, a download, then
 `pip install -e .[dev]` with whatever `pip` is on PATH): this builder installs, downloads and escalates nothing,
-and fails if anything in nbdev tries to. It renders `_proc/` to `_docs/`: one page per notebook under the file name
+and fails if anything in nbdev tries to. The notebooks in git carry no outputs, so it first executes copies of them
+into `_exec/` (`tools/run_notebook.py`) and processes those. It renders `_proc/` to `_docs/`: one page per notebook under the file name
 nbdev gives it (`output-file` in the front matter), a sidebar in notebook order, code highlighted with pygments,
 markdown with mistune (Quarto's `[text](url){key="value"}` link attributes become HTML attributes), figures inline,
 progress bars left out, and links between notebooks (`x.ipynb`, or absolute links to the doc host that nbdev writes
@@ -21,6 +22,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer, get_lexer_by_name
 
 ROOT = Path(__file__).resolve().parent.parent
+EXEC = ROOT/'_exec'  # executed copies of nbs/ (git-ignored)
 _fmt = HtmlFormatter(nowrap=False, cssclass='sourceCode')
 
 
@@ -213,24 +215,28 @@ def _refuse_install(*args, **kwargs):
     raise RuntimeError('build_docs: nbdev tried to install quarto or the package; the offline docs build installs nothing')
 
 
-def process_notebooks(n_workers: int = 2) -> Path:
-    "nbdev's `_proc/` (sidebar, then `proc_nbs`), without `nbdev_proc_nbs`'s quarto check that installs quarto and the package."
+def process_notebooks(n_workers: int = 2, execute: bool = True) -> Path:
+    "nbdev's `_proc/` (sidebar, executed copies in `_exec/`, then `proc_nbs` on them), without `nbdev_proc_nbs`'s quarto check that installs quarto and the package."
     import nbdev.quarto
     from nbdev.serve import proc_nbs
+    from run_notebook import execute_all
     os.chdir(ROOT)  # nbdev reads settings.ini from the working folder
     for name in ('install', 'install_quarto', '_ensure_quarto'):  # trip-wires: none of them may run here
         setattr(nbdev.quarto, name, _refuse_install)
     nbdev.quarto.nbdev_sidebar.__wrapped__()  # nbs/sidebar.yml, the page order (git-ignored)
-    return proc_nbs(n_workers=n_workers)
+    if execute: execute_all(sorted((ROOT/'nbs').glob('*.ipynb')), EXEC, n_workers)
+    elif not EXEC.exists(): raise SystemExit(f'--skip-exec: there is no {EXEC} to reuse; run without it once')
+    return proc_nbs(str(EXEC), n_workers=n_workers, force=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT/'_docs'))
     ap.add_argument('--skip-proc', action='store_true', help='reuse an existing _proc/')
-    ap.add_argument('--n-workers', type=int, default=2, help='processes rendering the API blocks')
+    ap.add_argument('--skip-exec', action='store_true', help='reuse the executed notebooks in _exec/ (layout work only: they may be stale)')
+    ap.add_argument('--n-workers', type=int, default=2, help='notebooks executed, and API blocks rendered, at a time')
     a = ap.parse_args()
-    if not a.skip_proc: process_notebooks(a.n_workers)
+    if not a.skip_proc: process_notebooks(a.n_workers, execute=not a.skip_exec)
     build(ROOT/'_proc', Path(a.out))
 
 

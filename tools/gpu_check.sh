@@ -114,7 +114,7 @@ step() {  # step NAME CAP_SECONDS command...: run under min(CAP, what is left of
 step training   150 $PY bench/gpu_training.py --device $DEV $MODE
 step accelerate  90 $PY bench/gpu_accelerate.py $MODE
 step explain    330 $PY bench/bench_torchray.py --device $DEV --size 224 --model densenet121 --n-images 6 --iterations 800 \
-                    --name torchray_paper $MODE
+                    --name torchray_paper --no-tune $MODE
 step summary     30 $PY bench/gpu_summary.py "$IVAE_BENCH_RESULTS" --write
 say "results in $IVAE_BENCH_RESULTS"
 if [ ${#failed[@]} -gt 0 ]; then say "FAILED: ${failed[*]}"; exit 1; fi
