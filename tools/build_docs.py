@@ -58,7 +58,32 @@ def quarto_attributes(md: str) -> str:
     return _HEADING_ATTRS.sub(r'\1', _ATTR_LINK.sub(link, md))
 
 
-def _md(text: str) -> str: return _mistune(quarto_attributes(text))
+_CODE = re.compile(r'```.*?```|`[^`\n]*`', re.S)  # code keeps its dollars
+_MATH = re.compile(r'\$\$(.+?)\$\$|(?<![\\$\w])\$(?![\s$])([^$\n]*?[^\s\\$])\$(?![\w$])', re.S)  # $$display$$ or $inline$ (pandoc's rule)
+
+
+def math_to_mathml(md: str) -> tuple[str, dict]:
+    "Markdown with its TeX math (outside code) replaced by tokens, and {token: MathML}, which Chromium renders natively (no script, no download)."
+    from latex2mathml.converter import convert
+    found = {}
+    def repl(m):
+        tex, display = (m.group(1), 'block') if m.group(1) is not None else (m.group(2), 'inline')
+        try: html_ = convert(tex.strip(), display=display)
+        except Exception: html_ = f'<code>{html.escape(tex)}</code>'  # TeX that latex2mathml cannot read stays legible
+        token = f'MATHTOKEN{len(found)}X'
+        found[token] = html_
+        return token
+    parts = _CODE.split(md)
+    codes = _CODE.findall(md)
+    out = ''.join(_MATH.sub(repl, part) + (codes[i] if i < len(codes) else '') for i, part in enumerate(parts))
+    return out, found
+
+
+def _md(text: str) -> str:
+    text, math = math_to_mathml(quarto_attributes(text))
+    out = _mistune(text)
+    for token, mathml in math.items(): out = out.replace(token, mathml)
+    return out
 
 
 def front_matter(nb) -> dict:

@@ -60,6 +60,7 @@ UNRENDERED = [  # (what a reader would see, pattern in prose text outside code b
     ('literal **bold** markup', re.compile(r'\*\*\S[^*]*?\*\*')),
     ('a literal markdown link [text](target)', re.compile(r'\]\((?:[a-z]+:|#|\.{0,2}/|[\w.-]+\.(?:ipynb|html|md|png|jpe?g|gif|py)\b)')),
     ('a literal ``` code fence', re.compile(r'```')),
+    ('raw TeX math', re.compile(r'\$[^$\s][^$\n]*?\\[A-Za-z]+[^$\n]*?\$|\$[^$\s]+_[^$\s]+\$')),  # $\mu_t$, $M_L$: math the builder did not render
 ]
 
 
@@ -141,13 +142,13 @@ def self_test(title: str):
     front = lambda t: dict(cell_type='raw', metadata={}, source=f'---\ntitle: {t}\n---')
     bar = '<style>\n    /* Turns off some styling */\n    progress { border: none; }\n</style>'
     api = '[source](https://github.com/x/y/blob/main/m.py#L1){target="_blank" style="float:right; font-size:smaller"}'
-    clean = [front('clean'), md(f'{api}\n\n### f\n\n> f (x)\n\n**Bold** text, a [link](broken.html) and `code`.'),
+    clean = [front('clean'), md(f'{api}\n\n### f\n\n> f (x)\n\n**Bold** text, a [link](broken.html), `code` and $\\mu_t$.'),
              md('```python\nf(**kwargs)  # code may hold ** and ](\n```'), html_out(bar + '<div><progress value="5" max="5"></progress> 100.00% [5/5 00:02&lt;00:00]</div>')]
     nb = lambda cells: dict(cells=cells, metadata={}, nbformat=4, nbformat_minor=5)
     # what the builder renders cannot show the defects, so the broken page's HTML is written by hand: raw attributes,
-    # literal markdown and a bar
+    # literal markdown, raw TeX and a bar
     broken = ('<a href="https://github.com/x/y">source</a>{target="_blank" style="float:right"}'
-              '<p>**not bold** and [a link](index.html) and ```python</p><pre>f(**kw)</pre>'
+              '<p>**not bold** and [a link](index.html) and ```python and $\\mu_t$</p><pre>f(**kw)</pre>'
               '<div><progress value="5" max="5"></progress> 100.00% [5/5]</div>')
     with tempfile.TemporaryDirectory() as d:
         proc, docs = Path(d)/'_proc', Path(d)/'_docs'
@@ -160,7 +161,7 @@ def self_test(title: str):
         (docs/'broken.html').write_text(page.replace('<div class="cell-md"><p>placeholder</p>\n</div>', broken))
         problems = check_site(docs, title, screenshots=False)
     print('\n'.join(problems))
-    expected = ['raw Quarto attributes', 'literal **bold**', 'literal markdown link', 'code fence', 'progress bar']
+    expected = ['raw Quarto attributes', 'literal **bold**', 'literal markdown link', 'code fence', 'raw TeX math', 'progress bar']
     missed = [e for e in expected if not any(p.startswith('broken.html') and e in p for p in problems)]
     wrong = [p for p in problems if not p.startswith('broken.html')]
     if missed or wrong or len(problems) != len(expected):
