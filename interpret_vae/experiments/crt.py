@@ -485,7 +485,15 @@ def crt_beside_paper(table:pd.DataFrame # a `crt_table` result: rows models (and
     return pd.concat({'this run': table, 'paper (73 patients)': PAPER_TABLE1[list(TABLE_COLUMNS)]})
 
 # %% ../../nbs/08a_experiments.crt.ipynb #a8c91ede
-def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) label maps of one cycle (slice 0 is used)
+def _lv_edge(profile:np.ndarray, soft:bool)->float:
+    "Position (in samples) of the farthest LV blood along an M-mode row: the last label 1, or where the LV probability last falls through 0.5."
+    inside = profile >= 0.5 if soft else profile == 1
+    if not inside.any(): return np.nan
+    i = int(np.flatnonzero(inside).max())
+    if not soft or i + 1 == len(profile): return float(i)
+    return i + (profile[i] - 0.5) / (profile[i] - profile[i + 1])   # linear between the two samples around 0.5
+
+def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) of one cycle (slice 0 is used): integer label maps, or float LV blood-pool probabilities (read to a fraction of a pixel)
                         line, # [[row0, col0], [row1, col1]] from the LV through the septum into the RV (`septal_line`)
                         spacing:float=TARGET_SPACING, # mm per pixel
                         n_points:int=128 # samples along the line
@@ -493,11 +501,13 @@ def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) label maps of one cycle (sli
     "Largest inward move (mm) of the septal LV border in early systole (the flash's window) relative to end-diastole."
     seq = to_numpy(seq, 'seq')
     frames = seq[:, 0] if seq.ndim == 4 else seq
+    if frames.dtype.kind == 'f' and not (np.nanmin(frames) >= 0 and np.nanmax(frames) <= 1):
+        raise ValueError(f"seq: float input is read as LV probabilities in [0, 1], got values in [{np.nanmin(frames):g}, {np.nanmax(frames):g}]; pass label maps as integers")
     T = len(frames)
     line = np.asarray(line, float)
     step = np.linalg.norm(line[1] - line[0]) / (n_points - 1) * spacing
     m = mmode(frames, line, n_points)
-    edge = np.array([np.flatnonzero(r == 1).max() if (r == 1).any() else np.nan for r in m], float)  # LV blood nearest the RV
+    edge = np.array([_lv_edge(r, frames.dtype.kind == 'f') for r in m])  # LV blood nearest the RV, in samples along the line
     early = np.arange(1, max(2, int(np.ceil(FLASH_SYSTOLE * es_frame(T)))) + 1)
     moves = edge[0] - edge[early]
     return float(np.nanmax(moves) * step) if np.isfinite(moves).any() else np.nan
@@ -564,12 +574,13 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
     step_f = np.zeros_like(contrast); step_f[:, halves['free half']] = contrast[:, halves['free half']]
     step_f *= np.linalg.norm(step_c) / max(np.linalg.norm(step_f), 1e-12)
     with torch.no_grad():
-        dec = model.eval().decode(torch.as_tensor(np.stack([base, base + step_c, base + step_f]), dtype=torch.float32)).argmax(1).numpy()
-    dec = dec.transpose(0, 2, 1, 3, 4)                                    # (3,T,S,H,W)
+        prob = model.eval().decode(torch.as_tensor(np.stack([base, base + step_c, base + step_f]), dtype=torch.float32)).softmax(1).numpy()
+    dec = prob.argmax(1).transpose(0, 2, 1, 3, 4)                         # (3,T,S,H,W) label maps
+    lv = prob[:, 1].transpose(0, 2, 1, 3, 4)                              # LV blood-pool probability: read to a fraction of a pixel
     try: line = septal_line(dec[0][:, 0])
     except ValueError:   # a mean decoded without an LV or RV (an untrained model): the normalised grid's line of subject 0
         line = septal_line(to_numpy(segs, 'segs')[0]) if segs is not None else None
-    exc = [np.nan if line is None else septal_excursion_mm(d, line, spacing) for d in dec]
+    exc = [np.nan if line is None else septal_excursion_mm(d, line, spacing) for d in lv]
     traversal = {'mean latent': exc[0], '+ concept step': exc[1], '+ free step (same length)': exc[2]}
     if segs is not None:
         segs = to_numpy(segs, 'segs')
