@@ -849,8 +849,9 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
             factor, half = k.split(' / ')
             out.append(f"| {factor} | {half} | {r['metric']} | {_num(r['estimate'], '.3f')} [{_num(r['lo'], '.3f')}, {_num(r['hi'], '.3f')}] |")
     if 'traversal' in results:
-        out += ['', '**Decoding along the concept direction** (early-systolic inward excursion of the septal LV border, mm, '
-                'in the decoded M-mode):', '', '| decoded from | excursion (mm) |', '|---|---|']
+        out += ['', '**Decoding along the concept direction** (early-systolic inward excursion of the septal LV border, mm; '
+                "decoded rows on the decoder's LV probability, to a fraction of a pixel; true rows on the label maps):", '',
+                '| decoded from | excursion (mm) |', '|---|---|']
         out += [f"| {k} | {v:.2f} |" for k, v in results['traversal'].items() if v is not None]
     if 'resolution' in results:
         out += ['', '**Can the segmentation see the cues?** (U-Net mean border error against the size of each effect)', '',
