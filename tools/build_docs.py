@@ -58,8 +58,8 @@ def quarto_attributes(md: str) -> str:
     return _HEADING_ATTRS.sub(r'\1', _ATTR_LINK.sub(link, md))
 
 
-_CODE = re.compile(r'```.*?```|`[^`\n]*`', re.S)  # code keeps its dollars
-_MATH = re.compile(r'\$\$(.+?)\$\$|(?<![\\$\w])\$(?![\s$])([^$\n]*?[^\s\\$])\$(?![\w$])', re.S)  # $$display$$ or $inline$ (pandoc's rule)
+# code first, so that code keeps its dollars; then $$display$$ or $inline$ math (pandoc's rule for the inline kind)
+_CODE_OR_MATH = re.compile(r'(```.*?```|`[^`\n]*`)|\$\$(.+?)\$\$|(?<![\\$\w])\$(?![\s$])([^$\n]*?[^\s\\$])\$(?![\w$])', re.S)
 
 
 def math_to_mathml(md: str) -> tuple[str, dict]:
@@ -67,16 +67,14 @@ def math_to_mathml(md: str) -> tuple[str, dict]:
     from latex2mathml.converter import convert
     found = {}
     def repl(m):
-        tex, display = (m.group(1), 'block') if m.group(1) is not None else (m.group(2), 'inline')
+        if m.group(1): return m.group(1)
+        tex, display = (m.group(2), 'block') if m.group(2) is not None else (m.group(3), 'inline')
         try: html_ = convert(tex.strip(), display=display)
         except Exception: html_ = f'<code>{html.escape(tex)}</code>'  # TeX that latex2mathml cannot read stays legible
         token = f'MATHTOKEN{len(found)}X'
         found[token] = html_
         return token
-    parts = _CODE.split(md)
-    codes = _CODE.findall(md)
-    out = ''.join(_MATH.sub(repl, part) + (codes[i] if i < len(codes) else '') for i, part in enumerate(parts))
-    return out, found
+    return _CODE_OR_MATH.sub(repl, md), found
 
 
 def _md(text: str) -> str:
