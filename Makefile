@@ -40,12 +40,12 @@ reproduce-explain: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results', work='runs/explain_benchmark')"
 
 ## The CRT experiment: nbs/images/crt_results.json and its figures, which the README and the CRT tutorial read.
-## `make reproduce-crt SCALE=small` rebuilds the committed file (5.8 min on one idle AMD EPYC core; 44 min on one
-## core shared with other runs; a rerun with the same folder loads the models). Medium, on one shared core: 8 min of setup, then
-## 92 min per fold, about 8 h for 5 folds.
-SCALE ?= medium
+## The folds' models train WORKERS at a time, one process per core; a rerun with the same folder loads the models.
+## `make reproduce-crt SCALE=small` takes 5.8 min on one idle AMD EPYC core; medium's wall time is in the results file.
+SCALE   ?= medium
+WORKERS ?= 2
 reproduce-crt: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt; reproduce_crt('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images')"
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt; reproduce_crt('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images', workers=$(WORKERS))"
 
 ## Export notebooks to the library and strip notebook noise.
 sync: $(STAMP)

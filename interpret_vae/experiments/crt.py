@@ -4,7 +4,8 @@
 
 # %% ../../nbs/08a_experiments.crt.ipynb #7009651f
 from __future__ import annotations
-import copy, hashlib, json, time
+import copy, hashlib, json, multiprocessing, time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -36,9 +37,9 @@ from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'SEGMENTATION_FEATURES',
            'RESULTS_FILE', 'crt_config', 'CRTData', 'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort',
            'segmentation_resolution', 'crt_model', 'pretrain_crt_vae', 'crt_splits', 'FoldResult', 'train_crt_fold',
-           'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement', 'segmentation_features',
-           'nested_logistic_predictions', 'CRTExperiment', 'run_crt_experiment', 'save_crt_results', 'load_crt_results',
-           'crt_markdown', 'reproduce_crt']
+           'train_arms_in_parallel', 'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement',
+           'segmentation_features', 'nested_logistic_predictions', 'CRTExperiment', 'run_crt_experiment',
+           'save_crt_results', 'load_crt_results', 'crt_markdown', 'reproduce_crt']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -55,7 +56,7 @@ CRT_CONFIGS = dict(
     medium=dict(n_subjects=400, n_pretrain=2000, n_unet=40, n_finetune=4, held_out_vendor='philips_1.5T',
                 size=64, n_frames=25, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
                 dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, bs=8, lr=2e-3,
-                wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=5, inner_k=2, repeats=1,
+                wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
                 epochs=dict(unet=4, finetune=3, pretrain=2, crt=1, primary=3, concepts=6, baseline=10)),
     paper=dict(n_subjects=_PAPER['n_crt'], n_pretrain=_PAPER['n_pretrain'], n_unet=400, n_finetune=20,
                held_out_vendor='philips_1.5T', size=_PAPER['size'], n_frames=_PAPER['n_frames'], n_slices=3,
@@ -297,6 +298,20 @@ def _check_split(folder:Path, n:int, test_idx:np.ndarray):
     else:
         folder.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(split))
 
+def _check_fold_idx(train_idx, test_idx, n:int)->tuple:
+    "Train and test indices as int arrays, refused unless non-empty, disjoint and in [0, n)."
+    tr, te = np.asarray(train_idx, int), np.asarray(test_idx, int)
+    if len(np.intersect1d(tr, te)) or not len(tr) or not len(te) or min(tr.min(), te.min()) < 0 or max(tr.max(), te.max()) >= n:
+        raise ValueError(f"test_idx: expected non-empty disjoint train and test subject indices in [0, {n})")
+    return tr, te
+
+def _inner_plan(y:np.ndarray, tr:np.ndarray, c:dict, path, fold:int, repeat:int, seed:int)->tuple:
+    "An outer fold's folder, inner splits and arms: (inner fold, kind, checkpoint folder, seed) for every model it trains."
+    folder = Path(path)/(f'repeat_{repeat}' if repeat else '')/f'fold_{fold}'
+    inner = list(StratifiedKFold(c['inner_k'], shuffle=True, random_state=seed + 7919 * repeat + fold).split(tr, y[tr]))
+    arms = [(j, kind, folder/f'{kind}_{j}', seed + 101 * fold + j + 7919 * repeat) for j in range(len(inner)) for kind in KINDS]
+    return folder, inner, arms
+
 def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cbs, progress):
     "Train one model of `kind` on `cohort` minus `inner_valid`, choosing the epoch by the inner validation loss of its classifiers."
     set_seed(seed)
@@ -334,29 +349,25 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
     c = _check_config(config)
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
     n = len(cohort)
-    tr, te = np.asarray(train_idx, int), np.asarray(test_idx, int)
-    if len(np.intersect1d(tr, te)) or not len(tr) or not len(te) or min(tr.min(), te.min()) < 0 or max(tr.max(), te.max()) >= n:
-        raise ValueError(f"test_idx: expected non-empty disjoint train and test subject indices in [0, {n})")
-    folder = Path(path)/(f'repeat_{repeat}' if repeat else '')/f'fold_{fold}'
-    _check_split(folder, n, te)
+    tr, te = _check_fold_idx(train_idx, test_idx, n)
     lab = cohort.labels
     y, sf = lab['crt_response'].to_numpy().astype(int), lab['septal_flash'].to_numpy().astype(int)
+    folder, inner, arms = _inner_plan(y, tr, c, path, fold, repeat, seed)
+    _check_split(folder, n, te)
     train = cohort.subset(tr)
-    inner = list(StratifiedKFold(c['inner_k'], shuffle=True, random_state=seed + 7919 * repeat + fold).split(tr, y[tr]))
     cols = [*KINDS, 'septal_flash']
     oof, test = np.full((len(tr), len(cols)), np.nan), np.zeros((len(te), len(cols)))
     first, best_epochs, recon = {}, {k: [] for k in KINDS}, {}
-    for j, (_, iv) in enumerate(inner):
-        for kind in KINDS:
-            model, best = _train_arm(kind, train, iv, c, folder/f'{kind}_{j}', vae_state, seed + 101 * fold + j + 7919 * repeat,
-                                     device, cbs, progress)
-            best_epochs[kind].append(best)
-            p_in, p_te = predict_cohort(model, train.segs[iv], device=device), predict_cohort(model, cohort.segs[te], device=device)
-            for col, out in (('crt_response', kind), ('septal_flash', 'septal_flash')):
-                if col in p_in:   # the test score is the mean of the inner models' scores
-                    oof[iv, cols.index(out)] = p_in[col].to_numpy()
-                    test[:, cols.index(out)] += p_te[col].to_numpy() / len(inner)
-            if j == 0: first[kind] = model
+    for j, kind, arm_folder, arm_seed in arms:
+        iv = inner[j][1]
+        model, best = _train_arm(kind, train, iv, c, arm_folder, vae_state, arm_seed, device, cbs, progress)
+        best_epochs[kind].append(best)
+        p_in, p_te = predict_cohort(model, train.segs[iv], device=device), predict_cohort(model, cohort.segs[te], device=device)
+        for col, out in (('crt_response', kind), ('septal_flash', 'septal_flash')):
+            if col in p_in:   # the test score is the mean of the inner models' scores
+                oof[iv, cols.index(out)] = p_in[col].to_numpy()
+                test[:, cols.index(out)] += p_te[col].to_numpy() / len(inner)
+        if j == 0: first[kind] = model
     thresholds = {col: youden_threshold((sf if col == 'septal_flash' else y)[tr], oof[:, i]) for i, col in enumerate(cols)}
     scores = pd.DataFrame(np.nan, index=range(n), columns=cols)
     scores.iloc[tr], scores.iloc[te] = oof, test
@@ -374,6 +385,46 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
     recon_dice = pd.DataFrame(dict(subject_id=lab['subject_id'].to_numpy()[te], **recon), index=te)
     return FoldResult(fold, tr, te, scores, recon_dice, latents, decoded(classified), first, thresholds,
                       decoded(sf), best_epochs, repeat)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #f561868b
+_ARM_WORKER = {}   # what each worker process keeps for its jobs: the cohort, the settings and the pretrained VAE
+
+def _start_arm_worker(cohort, config, vae_state):
+    torch.set_num_threads(1)   # one process per core
+    _ARM_WORKER.update(cohort=cohort, config=config, vae_state=vae_state)
+
+def _train_arm_job(tr, iv, kind, folder, seed)->int:
+    "Train and checkpoint one model in a worker process; returns the epochs it trained."
+    counter, w = EpochCounter(), _ARM_WORKER
+    _train_arm(kind, w['cohort'].subset(tr), iv, w['config'], folder, w['vae_state'], seed, 'cpu', [counter], False)
+    return counter.n
+
+def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`)
+                           splits:list, # (fold, repeat, train_idx, test_idx) of each outer fold, as `train_crt_fold` gets them
+                           config:dict, # from `crt_config`
+                           path, # the run's output folder, as given to `train_crt_fold`
+                           vae_state:dict|None=None, # pretrained VAE weights (`pretrain_crt_vae`)
+                           seed:int=0, # as given to `train_crt_fold`
+                           workers:int=2, # CPU processes, one thread each
+                           progress:bool=True # progress bar over the models
+                          )->int:
+    "Train and checkpoint every model `train_crt_fold` trains for `splits`, in `workers` CPU processes; returns the epochs trained."
+    c = _check_config(config)
+    if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
+    check_positive(workers, 'workers', integer=True)
+    if not isinstance(splits, (list, tuple)) or not all(isinstance(s, (list, tuple)) and len(s) == 4 for s in splits):
+        raise ValueError("splits: expected a list of (fold, repeat, train_idx, test_idx)")
+    y, jobs = cohort.labels['crt_response'].to_numpy().astype(int), []
+    for fold, repeat, train_idx, test_idx in splits:
+        tr, te = _check_fold_idx(train_idx, test_idx, len(cohort))
+        folder, inner, arms = _inner_plan(y, tr, c, path, fold, repeat, seed)
+        _check_split(folder, len(cohort), te)
+        jobs += [(tr, inner[j][1], kind, arm_folder, arm_seed) for j, kind, arm_folder, arm_seed in arms]
+    jobs.sort(key=lambda job: KINDS.index(job[2]), reverse=True)   # the VAE models take longest: start them first
+    ctx = multiprocessing.get_context('spawn')   # fresh interpreters: a forked copy of torch's thread pools can hang
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_arm_worker, initargs=(cohort, c, vae_state)) as pool:
+        done = as_completed([pool.submit(_train_arm_job, *job) for job in jobs])
+        return sum(f.result() for f in (progress_bar(done, total=len(jobs)) if progress else done))
 
 # %% ../../nbs/08a_experiments.crt.ipynb #3ffb11c5
 TABLE_COLUMNS = ('CRT BACC', 'CRT SEN', 'CRT SPE', 'Dice', 'p-value', 'SF BACC', 'SF SEN', 'SF SPE')
@@ -719,12 +770,15 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
                        progress:bool=True, # progress bar over the folds
                        fit_progress:bool=False, # fastai's progress bars and loss tables for every fit
                        n_boot:int=1000, # bootstrap replicates of the CIs
+                       workers:int=1, # CPU processes training the folds' models side by side (`train_arms_in_parallel`); 1: this process
                        **overrides # any setting of `crt_config`
                       )->CRTExperiment:
     "Run the CRT paper's experiment on simulated data: segment, train three models per fold with nested selection, score Table 1 beside a reader of hand measurements."
     cfg = crt_config(scale, **overrides)
     if not isinstance(path, (str, Path)): raise ValueError(f"path: expected a folder name, got {type(path).__name__}")
     check_positive(seed, 'seed', allow_zero=True, integer=True)
+    check_positive(workers, 'workers', integer=True)
+    if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
     path = Path(path)
     _check_run_folder(path, cfg, seed)
     counter, seconds = EpochCounter(), {}
@@ -743,6 +797,7 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
     vae_state = pretrain_crt_vae(data.pretrain, cfg, path, **kw)
     seconds['pretrain'], t, trained['pretrain'], n = time.time() - t, time.time(), counter.n > n, counter.n
     jobs = [(r, f, tr, te) for r in range(cfg['repeats']) for f, (tr, te) in enumerate(crt_splits(y, cfg['k'], seed, r))]
+    if workers > 1: counter.n += train_arms_in_parallel(cohort, [(f, r, tr, te) for r, f, tr, te in jobs], cfg, path, vae_state, seed, workers, progress)
     folds = [train_crt_fold(cohort, tr, te, cfg, path, vae_state, fold=f, repeat=r, **kw)
              for r, f, tr, te in (progress_bar(jobs) if progress else jobs)]
     seconds['folds'], t, trained['folds'] = time.time() - t, time.time(), counter.n > n
@@ -866,8 +921,9 @@ def reproduce_crt(scale:str='medium', # the experiment's scale
                   out='nbs/images', # where the results file and figures go
                   seed:int=0, # seeds everything
                   progress:bool=True, # progress bar over the folds
-                  n_boot:int=2000 # bootstrap replicates of the CIs
+                  n_boot:int=2000, # bootstrap replicates of the CIs
+                  workers:int=1 # CPU processes training models side by side (`train_arms_in_parallel`)
                  )->Path:
     "Run `run_crt_experiment` at `scale` and write its results file and figures to `out`; returns the results file."
-    exp = run_crt_experiment(scale, path, seed=seed, progress=progress, n_boot=n_boot)
+    exp = run_crt_experiment(scale, path, seed=seed, progress=progress, n_boot=n_boot, workers=workers)
     return save_crt_results(exp, out)
