@@ -20,13 +20,14 @@ from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import rank_distrib, num_distrib
 from fastai.distributed import DistributedTrainer, DistributedDL
 from contextlib import contextmanager
-import socket, subprocess, sys
+import socket, subprocess, sys, multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 # %% auto #0
 __all__ = ['SCALES', 'default_device', 'set_seed', 'to_numpy', 'check_shape', 'check_finite', 'check_dtype', 'check_labels',
            'check_choice', 'check_positive', 'check_model_runs', 'check_scale', 'atomic_path', 'record_settings',
            'CheckpointEvery', 'checkpoint_epochs', 'fit_resumable', 'StopAfterEpochs', 'AnyDeviceDistributedTrainer',
-           'distributed', 'free_port', 'launch_distributed', 'moved_getattr', 'renamed_kwargs']
+           'distributed', 'free_port', 'launch_distributed', 'map_in_processes', 'moved_getattr', 'renamed_kwargs']
 
 # %% ../nbs/00_core.ipynb #b5962fbc
 def default_device(device:str|torch.device|None=None # explicit choice; `None` reads `IVAE_DEVICE`, then picks cuda, mps, cpu
@@ -375,6 +376,37 @@ def launch_distributed(script:str|Path, # a Python script that trains under `dis
     r = subprocess.CompletedProcess(cmd, p.returncode, out, err)
     if r.returncode != 0: raise RuntimeError(f"distributed run of {script} failed:\n{r.stderr[-3000:]}")
     return r
+
+# %% ../nbs/00_core.ipynb #b010d07f
+_SHARED = {}   # a worker process's copy of `map_in_processes`' shared data
+
+def _start_worker(shared:dict):
+    torch.set_num_threads(1)   # one process per core
+    _SHARED.clear(); _SHARED.update(shared)
+
+def _call_with_shared(fn, job): return fn(_SHARED, *job)
+
+def map_in_processes(fn, # `fn(shared, *job)`, importable by name: worker processes import it
+                     jobs:Sequence[tuple], # the arguments of each call after `shared`
+                     workers:int=2, # processes of one thread each; 1: call `fn` in this process, in order
+                     shared:dict|None=None, # data every call reads, sent to each worker once
+                     progress:bool=False # a progress bar over the finished jobs
+                    )->list:
+    "`[fn(shared, *job) for job in jobs]`, computed `workers` at a time in spawned one-thread processes; results in the order of `jobs`."
+    if not callable(fn): raise ValueError(f"fn: expected a function, got {type(fn).__name__}")
+    check_positive(workers, 'workers', integer=True)
+    if not isinstance(jobs, (list, tuple)) or not all(isinstance(j, tuple) for j in jobs): raise ValueError("jobs: expected a list of argument tuples")
+    shared = {} if shared is None else shared
+    if not isinstance(shared, dict): raise ValueError(f"shared: expected a dict, got {type(shared).__name__}")
+    from fastprogress.fastprogress import progress_bar
+    if workers == 1: return [fn(shared, *j) for j in (progress_bar(jobs) if progress else jobs)]
+    import interpret_vae.core as here   # the workers import the helpers by name: the module's, also when this runs in a notebook
+    out = [None] * len(jobs)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=here._start_worker, initargs=(shared,)) as pool:
+        futures = {pool.submit(here._call_with_shared, fn, j): i for i, j in enumerate(jobs)}
+        done = as_completed(futures)
+        for f in (progress_bar(done, total=len(jobs)) if progress else done): out[futures[f]] = f.result()
+    return out
 
 # %% ../nbs/00_core.ipynb #e0b80a65
 def moved_getattr(module:str, # the module the names left: pass `__name__`

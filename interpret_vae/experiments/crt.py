@@ -4,8 +4,7 @@
 
 # %% ../../nbs/08a_experiments.crt.ipynb #7009651f
 from __future__ import annotations
-import copy, hashlib, json, multiprocessing, time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import copy, hashlib, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -24,7 +23,7 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from ..core import (check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
-                                fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs, check_shape, check_dtype)
+                                fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs, check_shape, check_dtype, map_in_processes)
 from ..data.cardiac import (VENDORS, FLASH_SYSTOLE, TARGET_SPACING, FIELD_OF_VIEW_MM, CineCohort, simulate_cohort,
                                         response_probability, cine_sequence_dls, septal_line, mmode, es_frame)
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
@@ -387,16 +386,10 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
                       decoded(sf), best_epochs, repeat)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #f561868b
-_ARM_WORKER = {}   # what each worker process keeps for its jobs: the cohort, the settings and the pretrained VAE
-
-def _start_arm_worker(cohort, config, vae_state):
-    torch.set_num_threads(1)   # one process per core
-    _ARM_WORKER.update(cohort=cohort, config=config, vae_state=vae_state)
-
-def _train_arm_job(tr, iv, kind, folder, seed)->int:
+def _train_arm_job(shared:dict, tr, iv, kind, folder, seed)->int:
     "Train and checkpoint one model in a worker process; returns the epochs it trained."
-    counter, w = EpochCounter(), _ARM_WORKER
-    _train_arm(kind, w['cohort'].subset(tr), iv, w['config'], folder, w['vae_state'], seed, 'cpu', [counter], False)
+    counter = EpochCounter()
+    _train_arm(kind, shared['cohort'].subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, 'cpu', [counter], False)
     return counter.n
 
 def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`)
@@ -421,10 +414,9 @@ def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segme
         _check_split(folder, len(cohort), te)
         jobs += [(tr, inner[j][1], kind, arm_folder, arm_seed) for j, kind, arm_folder, arm_seed in arms]
     jobs.sort(key=lambda job: KINDS.index(job[2]), reverse=True)   # the VAE models take longest: start them first
-    ctx = multiprocessing.get_context('spawn')   # fresh interpreters: a forked copy of torch's thread pools can hang
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_arm_worker, initargs=(cohort, c, vae_state)) as pool:
-        done = as_completed([pool.submit(_train_arm_job, *job) for job in jobs])
-        return sum(f.result() for f in (progress_bar(done, total=len(jobs)) if progress else done))
+    import interpret_vae.experiments.crt as here   # the workers import the job by name: the module's, also from a notebook
+    shared = dict(cohort=cohort, config=c, vae_state=vae_state)
+    return sum(map_in_processes(here._train_arm_job, jobs, workers, shared, progress))
 
 # %% ../../nbs/08a_experiments.crt.ipynb #3ffb11c5
 TABLE_COLUMNS = ('CRT BACC', 'CRT SEN', 'CRT SPE', 'Dice', 'p-value', 'SF BACC', 'SF SEN', 'SF SPE')
