@@ -10,8 +10,10 @@ TORCH   := torch==2.14.1 torchvision==0.29.1
 # The notebooks rely on this and set no thread count themselves; `make test THREADS=4` overrides it.
 THREADS ?= 1
 SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
+# Experiments that run independent jobs (folds, models) start WORKERS one-thread processes.
+WORKERS ?= 2
 
-.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-seed1 reproduce-crt clean-venv
+.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -35,15 +37,18 @@ demo: $(STAMP)
 	$(BIN)/ivae demo --scale small --out demo_out
 
 ## The explanation benchmark at the paper's lesion ranges on CPU (128 px, every fold): bench/results/explain_benchmark_cpu_full.*
-## Resumable: work files stay in runs/explain_benchmark.
+## Folds run WORKERS at a time; resumable: work files stay in runs/explain_benchmark.
 reproduce-explain: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results', work='runs/explain_benchmark')"
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results', work='runs/explain_benchmark', workers=$(WORKERS))"
+
+## The same benchmark with two label-free hypointense distractors on every image: bench/results/explain_benchmark_cpu_distractors.*
+reproduce-explain-distractors: $(STAMP)
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_distractors', path='bench/results', work='runs/explain_benchmark_distractors', workers=$(WORKERS))"
 
 ## The CRT experiment: nbs/images/crt_results.json and its figures, which the README and the CRT tutorial read.
 ## The folds' models train WORKERS at a time, one process per core; a rerun with the same folder loads the models.
 ## `make reproduce-crt SCALE=small` takes 5.8 min on one idle AMD EPYC core; medium's wall time is in the results file.
 SCALE   ?= medium
-WORKERS ?= 2
 reproduce-crt: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt; reproduce_crt('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images', workers=$(WORKERS))"
 

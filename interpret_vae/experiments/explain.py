@@ -16,8 +16,8 @@ from scipy import ndimage
 from sklearn.model_selection import StratifiedGroupKFold
 from fastprogress.fastprogress import progress_bar
 from ..core import (atomic_path, record_settings, default_device, set_seed, check_scale, check_choice, check_positive, check_shape,
-                    check_finite, check_labels, to_numpy)
-from ..data.lesion import healthy_slices, simulate_lesion_set, lesion_set_tissue
+                    check_finite, check_labels, to_numpy, map_in_processes)
+from ..data.lesion import healthy_slices, simulate_lesion_set, lesion_set_tissue, make_lesion
 from ..data.oct import simulate_oct_set, simulate_oct_controls, OCT_LABELS
 from ..data.core import group_split
 from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
@@ -389,17 +389,21 @@ def beside_paper(table:pd.DataFrame # an explanation table (rows (dataset, label
 BENCHMARK_SCALES = dict(
     small=dict(size=64, n_healthy=16, lesions_per_image=4, radius=(0.06, 0.15), contrast=(0.4, 1.0), n_vae=200, vae_scale='small',
                vae_epochs=8, classifier='small_cnn', width=8, weights=None, epochs=12, lr=1e-2, bs=32, k=2, n_iter=60, mask_scale=4,
-               temperature=5., batch_size=64, di_steps=8, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'GC'), marker=0.1, n_boot=500),
+               temperature=5., batch_size=64, di_steps=8, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'GC'), marker=0.1, n_boot=500,
+               hyper_frac=0.5, distractors=0),
     cpu_full=dict(size=128, n_healthy=40, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=400, vae_scale='small',
                   vae_epochs=10, classifier='small_cnn', width=8, weights=None, epochs=20, lr=1e-2, bs=32, k=4, n_iter=60, mask_scale=4,
                   temperature=5., batch_size=64, di_steps=10, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.08,
-                  n_boot=2000),
+                  n_boot=2000, hyper_frac=0.5, distractors=0),
     paper=dict(size=224, n_healthy=40, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=2000, vae_scale='paper',
                vae_epochs=1000, classifier='densenet121', width=16, weights=None, epochs=30, lr=1e-3, bs=32, k=4, n_iter=300, mask_scale=1,
                temperature=5., batch_size=32, di_steps=20, di_fraction=0.2, n_sanity=16, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.06,
-               n_boot=2000))
+               n_boot=2000, hyper_frac=0.5, distractors=0))
+# the same run with a second kind of anomaly that carries no label: lesions only hyperintense, and on every image, healthy or
+# not, two hypointense lesion-like blobs, so that finding anomalies and explaining the classifier are different tasks
+BENCHMARK_SCALES['cpu_distractors'] = dict(BENCHMARK_SCALES['cpu_full'], hyper_frac=1.0, distractors=2)
 
-def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU) or 'paper' (224 px, DenseNet121, GPU)
+def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU), 'cpu_distractors' (the same with distractors) or 'paper' (224 px, DenseNet121, GPU)
                        **overrides # entries of `BENCHMARK_SCALES[scale]` to change
                       )->dict:
     "The benchmark settings of `scale` with `overrides` applied and checked; includes `scale`."
@@ -415,9 +419,37 @@ def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (t
     if s['k'] < 2: raise ValueError(f"k: expected at least 2 folds, got {s['k']}")
     if not 0 < s['di_fraction'] <= 1: raise ValueError(f"di_fraction: expected the largest fraction of the brain deleted in (0, 1], got {s['di_fraction']!r}")
     if not 0 < s['marker'] <= 0.2: raise ValueError(f"marker: expected the marker's side as a fraction of the width in (0, 0.2], got {s['marker']!r}")
+    if not 0 <= s['hyper_frac'] <= 1: raise ValueError(f"hyper_frac: expected the fraction of hyperintense lesions in [0, 1], got {s['hyper_frac']!r}")
+    check_positive(s['distractors'], 'distractors', allow_zero=True, integer=True)
     for m in s['sanity_methods']: check_choice(m, 'sanity_methods', METHODS)
     check_choice(s['classifier'], 'classifier', _CLASSIFIERS)
     return s
+
+# %% ../../nbs/08b_experiments.explain.ipynb #a5e9a191
+def _plant_distractors(images:np.ndarray, masks:np.ndarray, tissue:np.ndarray, n:int, radius:tuple, contrast:tuple, seed:int):
+    "Copies of `images` with `n` hypointense lesion-like blobs in the brain of every image, clear of its lesion, and the blobs' masks (N,H,W) bool."
+    out, where, W = images.copy(), np.zeros(masks.shape, bool), images.shape[-1]
+    for i in range(len(images) if n else 0):
+        rng = np.random.default_rng((seed, 5, i))
+        depth = ndimage.distance_transform_edt(tissue[i])
+        for _ in range(n):
+            r = float(np.exp(rng.uniform(*np.log(radius))) * W)
+            clear = ndimage.distance_transform_edt(~((masks[i] > 0) | where[i]))
+            ok = (depth > r) & (clear > 1.5 * r + 2)   # inside the brain, apart from the lesion and the other blobs
+            if not ok.any(): continue
+            c = np.argwhere(ok)[rng.integers(ok.sum())]
+            img, blob = make_lesion(out[i, 0], centre=tuple(c), radius=r, contrast=-rng.uniform(*contrast), tissue=tissue[i], seed=rng)
+            out[i, 0], where[i] = img.clip(0, 1), where[i] | (blob & tissue[i])
+    return out, where
+
+def _benchmark_data(s:dict, seed:int)->tuple:
+    "The benchmark's lesion set (with its distractors), brain masks, each image's subject without lesion or distractor, and the distractors' masks."
+    data = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed, radius=s['radius'],
+                               contrast=s['contrast'], hyper_frac=s['hyper_frac'])
+    tissue = lesion_set_tissue(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed)
+    healthy = data.images[np.searchsorted(data.patient, data.patient)]
+    images, distractors = _plant_distractors(data.images, data.masks, tissue, s['distractors'], s['radius'], s['contrast'], seed)
+    return data._replace(images=images), tissue, healthy, distractors
 
 # %% ../../nbs/08b_experiments.explain.ipynb #961cb291
 def _plant_marker(images:np.ndarray, on:np.ndarray, side:float, seed:int):
@@ -439,8 +471,7 @@ def _explain_all(model, x, vae, s, progress):
 
 def _marker_experiment(s, vae, work, seed, progress):
     "Train on lesion images that all carry the marker; where do the maps of held-out lesioned images with the marker fall?"
-    d = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed + 1,
-                            radius=s['radius'], contrast=s['contrast'])
+    d = _benchmark_data(s, seed + 1)[0]
     x, marker = _plant_marker(d.images, d.labels == 1, s['marker'], seed)
     tr, te = group_split(d.patient, valid_pct=0.3, seed=seed)
     model, _ = _fit_classifier(x[tr], d.labels[tr], d.patient[tr], s, s['epochs'], work, 'marker_classifier', False, seed, progress)
@@ -461,7 +492,8 @@ def _marker_experiment(s, vae, work, seed, progress):
 def _summaries(per_image:pd.DataFrame, s:dict, seed:int)->dict:
     "`summarise_methods` of every metric: metric -> list of rows (JSON-able)."
     out = {}
-    for metric, better in [(m, True) for m in LOCALISATION_METRICS] + [('deletion_auc', False), ('insertion_auc', True)]:
+    lower = ['deletion_auc'] + (['distractor_mass'] if per_image['distractor_mass'].notna().any() else [])
+    for metric, better in [(m, True) for m in LOCALISATION_METRICS] + [(m, False) for m in lower] + [('insertion_auc', True)]:
         wide = per_image.pivot(index='row', columns='method', values=metric)
         order = [m for m in METHODS + FLOORS if m in wide.columns]
         groups = per_image.drop_duplicates('row').set_index('row').loc[wide.index, 'patient'].to_numpy()
@@ -469,65 +501,87 @@ def _summaries(per_image:pd.DataFrame, s:dict, seed:int)->dict:
         out[metric] = json.loads(summ.reset_index().to_json(orient='records'))
     return out
 
+def _benchmark_fold(shared:dict, fold:int, tr:np.ndarray, te:np.ndarray)->dict:
+    "One fold: train its classifier, explain every correctly classified lesioned test image with every method and floor, score every map."
+    d, s, vae, seed = shared['data'], shared['settings'], shared['vae'], shared['seed']
+    set_seed(seed + fold)   # the same numbers whichever process runs the fold
+    t, timing = time.time(), {}
+    model, _ = _fit_classifier(d.images[tr], d.labels[tr], d.patient[tr], s, s['epochs'], shared['work'], f'benchmark_fold{fold}',
+                               False, seed + fold, False)
+    timing['classifiers'] = time.time() - t
+    p = _predict(model, d.images[te])
+    sel = te[(d.labels[te] == 1) & (p >= 0.5)]   # every correctly classified lesioned test image
+    info = dict(fold=fold, n_test=len(te), n_test_lesioned=int(d.labels[te].sum()), n_explained=len(sel),
+                auc=_auc_or_nan(d.labels[te].astype(np.float64), p))
+    rows, curves = [], {}
+    if not len(sel): return dict(info=info, sel=sel, rows=rows, curves=curves, timing=timing)
+    t = time.time()
+    maps = _explain_all(model, d.images[sel], vae, s, False)
+    timing['methods'] = time.time() - t
+    tissue, healthy = shared['tissue'][sel], shared['healthy'][sel]
+    maps.update(floor_maps(d.images[sel], tissue, d.masks[tr], vae=vae, seed=seed + fold))
+    t = time.time()
+    for m, v in maps.items():
+        loc = localisation_scores(v, d.masks[sel], tissue)
+        di = deletion_insertion(model, d.images[sel], 1, v, healthy, tissue=tissue, steps=s['di_steps'], max_fraction=s['di_fraction'], seed=seed)
+        curves[m] = np.stack([di['deletion'], di['insertion']])
+        rows.append(loc.assign(fold=fold, image=sel, patient=d.patient[sel], method=m, kind='floor' if m in FLOORS else 'method',
+                               deletion_auc=di['deletion_auc'], insertion_auc=di['insertion_auc'],
+                               distractor_mass=relevance_mass(v, shared['distractors'][sel], tissue=tissue)))   # NaN without distractors
+    timing['scoring'] = time.time() - t
+    return dict(info=info, sel=sel, rows=rows, curves=curves, timing=timing)
+
+def _benchmark_job(shared:dict, kind:str, *args):
+    "A worker's job: one fold (`'fold', fold, tr, te`) or the planted-marker experiment (`'marker'`), with its seconds."
+    if kind == 'fold': return _benchmark_fold(shared, *args)
+    t = time.time()
+    return (*_marker_experiment(shared['settings'], shared['vae'], shared['work'], shared['seed'], False), time.time() - t)
+
 def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's lesion ranges, 128 px, CPU) or 'paper' (GPU); see `BENCHMARK_SCALES`
                           path:str|Path|None=None, # folder for `explain_benchmark_{scale}.json` and `..._per_image.csv`; None: a temporary folder
                           *, seed:int=0, # seeds the data, the folds, training and the bootstrap
                           progress:bool=True, # progress bars and one line per stage
                           work:str|Path|None=None, # folder for checkpoints (a rerun resumes); None: a temporary folder
+                          workers:int=1, # CPU processes running the folds and the marker experiment side by side (`core.map_in_processes`)
                           **overrides # entries of `BENCHMARK_SCALES[scale]` to change
                          )->dict:
     "Run the lesion explanation benchmark -- every method and floor, every metric, per image, with CIs by patient -- and write its results file; returns the results."
     t0, s = time.time(), benchmark_settings(scale, **overrides)
     check_positive(seed, 'seed', allow_zero=True, integer=True)
+    check_positive(workers, 'workers', integer=True)
     out = Path(tempfile.mkdtemp() if path is None else path); out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp() if work is None else work)
     log = (lambda *a: print(f'[{time.time() - t0:6.0f} s]', *a, flush=True)) if progress else (lambda *a: None)
     set_seed(seed); timing = {}
-    data = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed,
-                               radius=s['radius'], contrast=s['contrast'])
-    tissue = lesion_set_tissue(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed)
-    healthy = data.images[np.searchsorted(data.patient, data.patient)]   # each image's subject without lesions
+    data, tissue, healthy, distractors = _benchmark_data(s, seed)
     t = time.time()
     vae = train_healthy_vae(healthy_slices(s['n_vae'], size=s['size'], seed=seed + 1), s['vae_scale'], n_epoch=s['vae_epochs'],
                             path=work, name='benchmark_vae', seed=seed, progress=False).model.float().eval()
     timing['vae'] = time.time() - t; log('healthy VAE trained')
     splits = list(StratifiedGroupKFold(s['k'], shuffle=True, random_state=seed).split(data.labels, data.labels, data.patient))
-    rows, folds, sanity, curves = [], [], {}, {}
-    for fold, (tr, te) in enumerate(splits):
-        t = time.time()
-        model, _ = _fit_classifier(data.images[tr], data.labels[tr], data.patient[tr], s, s['epochs'], work, f'benchmark_fold{fold}',
-                                   False, seed + fold, False)
-        timing['classifiers'] = timing.get('classifiers', 0) + time.time() - t
-        p = _predict(model, data.images[te])
-        sel = te[(data.labels[te] == 1) & (p >= 0.5)]   # every correctly classified lesioned test image
-        folds.append(dict(fold=fold, n_test=len(te), n_test_lesioned=int(data.labels[te].sum()), n_explained=len(sel),
-                          auc=_auc_or_nan(data.labels[te].astype(np.float64), p)))
-        if not len(sel): log(f'fold {fold}: no lesioned test image classified correctly'); continue
-        t = time.time()
-        maps = _explain_all(model, data.images[sel], vae, s, False)
-        timing['methods'] = timing.get('methods', 0) + time.time() - t
-        maps.update(floor_maps(data.images[sel], tissue[sel], data.masks[tr], vae=vae, seed=seed + fold))
-        t = time.time()
-        for m, v in maps.items():
-            loc = localisation_scores(v, data.masks[sel], tissue[sel])
-            di = deletion_insertion(model, data.images[sel], 1, v, healthy[sel], tissue=tissue[sel], steps=s['di_steps'],
-                                    max_fraction=s['di_fraction'], seed=seed)
-            curves.setdefault(m, []).append(np.stack([di['deletion'], di['insertion']]))
-            rows.append(loc.assign(fold=fold, image=sel, patient=data.patient[sel], method=m,
-                                   kind='floor' if m in FLOORS else 'method',
-                                   deletion_auc=di['deletion_auc'], insertion_auc=di['insertion_auc']))
-        timing['scoring'] = timing.get('scoring', 0) + time.time() - t
-        if not sanity:   # the randomisation check on the first explained images
-            t = time.time(); xs = data.images[sel[:s['n_sanity']]]
-            for m in s['sanity_methods']:
-                ex = lambda net, x, tg, m=m: explain_images(net, x, tg, methods=[m], vae=vae, progress=False, **_map_settings(s))[m]
-                sanity[m] = randomisation_check(model, ex, xs, 1, seed=seed)
-            timing['randomisation'] = time.time() - t
-        log(f'fold {fold}: {len(sel)} images explained')
-    per_image = pd.concat(rows, ignore_index=True)
+    import interpret_vae.experiments.explain as here   # the workers import the job by name: the module's, also from a notebook
+    shared = dict(data=data, settings=s, vae=vae, seed=seed, work=work, tissue=tissue, healthy=healthy, distractors=distractors)
+    jobs = [('marker',)] + [('fold', fold, tr, te) for fold, (tr, te) in enumerate(splits)]
+    t = time.time()
+    (marker, marker_rows, timing['marker']), *done = map_in_processes(here._benchmark_job, jobs, workers, shared, progress)
+    timing['parallel wall'] = time.time() - t
+    for r in done:
+        for k, v in r['timing'].items(): timing[k] = timing.get(k, 0) + v
+        log(f"fold {r['info']['fold']}: {len(r['sel'])} images explained")
+    if not any(len(r['sel']) for r in done):
+        raise RuntimeError("no lesioned test image was classified correctly in any fold: the classifiers learnt nothing; train longer (`epochs`) or use larger lesions")
+    folds, first = [r['info'] for r in done], next(r for r in done if len(r['sel']))   # the randomisation check: on the first explained images
+    curves = {m: [r['curves'][m] for r in done if r['curves']] for m in first['curves']}
+    per_image = pd.concat([row for r in done for row in r['rows']], ignore_index=True)
     per_image['row'] = per_image['fold'].astype(str) + '/' + per_image['image'].astype(str)
-    t = time.time(); marker, marker_rows = _marker_experiment(s, vae, work, seed, False); timing['marker'] = time.time() - t
-    log('marker experiment done')
+    t, f = time.time(), first['info']['fold']
+    model, _ = _fit_classifier(data.images[splits[f][0]], data.labels[splits[f][0]], data.patient[splits[f][0]], s, s['epochs'], work,
+                               f'benchmark_fold{f}', False, seed + f, False)   # the checkpoint of its fold: trains nothing
+    xs, sanity = data.images[first['sel'][:s['n_sanity']]], {}
+    for m in s['sanity_methods']:
+        ex = lambda net, x, tg, m=m: explain_images(net, x, tg, methods=[m], vae=vae, progress=False, **_map_settings(s))[m]
+        sanity[m] = randomisation_check(model, ex, xs, 1, seed=seed)
+    timing['randomisation'] = time.time() - t
     marker['mass'] = {m: dict(marker=bootstrap_ci(np.nanmean, g.marker_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed),
                               lesion=bootstrap_ci(np.nanmean, g.lesion_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed))
                       for m, g in marker_rows.groupby('method', sort=False)}
@@ -540,7 +594,7 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
                            deletion={m: c[0].round(4).tolist() for m, c in curve.items()},
                            insertion={m: c[1].round(4).tolist() for m, c in curve.items()}),
                marker=marker, timing={k: round(v, 1) for k, v in timing.items()}, seconds=round(time.time() - t0, 1),
-               threads=torch.get_num_threads())
+               threads=torch.get_num_threads(), workers=workers)
     per_image.drop(columns='row').to_csv(out/f'explain_benchmark_{scale}_per_image.csv', index=False, float_format='%.5g')
     with atomic_path(out/f'explain_benchmark_{scale}.json') as tmp: Path(tmp).write_text(json.dumps(res, indent=1))
     log(f'results in {out}')
@@ -566,18 +620,20 @@ def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results
     S = {k: {r['method']: r for r in v} for k, v in results['summary'].items()}
     s = results['settings']
     aucs = ', '.join(f"{f_['auc']:.2f}" for f_ in results['folds'])
+    extra = (f"; lesions {s['hyper_frac']:.0%} hyperintense, and {s['distractors']} hypointense lesion-like distractors on every image, "
+             "healthy or not, which no mask includes") if s.get('distractors') else ''
     lines = [f"Lesion benchmark, scale `{results['scale']}`: {s['size']} px, lesion radius {s['radius'][0]:.0%}-{s['radius'][1]:.0%} of the width, "
-             f"strength {s['contrast'][0]:g}-{s['contrast'][1]:g}, {s['k']}-fold CV by subject, {results['n_images']} correctly classified lesioned "
+             f"strength {s['contrast'][0]:g}-{s['contrast'][1]:g}{extra}, {s['k']}-fold CV by subject, {results['n_images']} correctly classified lesioned "
              f"images explained (classifier AUC per fold: {aucs}); "
-             f"mean [95% CI], bootstrap by subject; wall time {results['seconds'] / 60:.0f} min on {results['threads']} thread(s).", '',
-             f"| map | kind | in-brain AUC | VAE - map [CI] | verdict | beats every floor | whole-image AUC | AP | pointing | mass | deletion AUC, first {s['di_fraction']:.0%} (lower better) | insertion AUC, first {s['di_fraction']:.0%} |",
-             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+             f"mean [95% CI], bootstrap by subject; wall time {results['seconds'] / 60:.0f} min, {results.get('workers', 1)} process(es) of {results['threads']} thread(s).", '',
+             f"| map | kind | in-brain AUC | VAE - map [CI] | verdict | beats every floor | whole-image AUC | AP | pointing | mass | deletion AUC, first {s['di_fraction']:.0%} (lower better) | insertion AUC, first {s['di_fraction']:.0%} |"
+             + (' mass on distractors (lower better) |' if 'distractor_mass' in S else ''), '|---' * (12 + ('distractor_mass' in S)) + '|']
     for m, r in S['auc_tissue'].items():
         if m == 'VAE' or 'diff' not in r: diff, verdict = '', 'reference'
         elif r['diff'] is None: diff, verdict = 'n/a', 'n/a'
         else: diff, verdict = f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}]", _verdict(r['diff_lo'], r['diff_hi'])
         beats = '' if r['kind'] == 'floor' else ('yes' if r.get('beats_floors') else '**no**')
-        cells = [_fmt(S[k][m]) for k in ('auc', 'ap', 'pointing', 'mass', 'deletion_auc', 'insertion_auc')]
+        cells = [_fmt(S[k][m]) for k in ('auc', 'ap', 'pointing', 'mass', 'deletion_auc', 'insertion_auc', 'distractor_mass') if k in S]
         lines.append(f"| {m} | {r['kind']} | {_fmt(r)} | {diff} | {verdict} | {beats} | " + ' | '.join(cells) + ' |')
     rnd = results.get('randomisation', {})
     if rnd:
