@@ -41,9 +41,11 @@ demo: $(STAMP)
 reproduce-explain: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results', work='runs/explain_benchmark', workers=$(WORKERS))"
 
-## The same benchmark with two label-free hypointense distractors on every image: bench/results/explain_benchmark_cpu_distractors.*
+## Hyperintense lesions with two label-free hypointense distractors on every image, and the same lesions without them (the control):
+## bench/results/explain_benchmark_cpu_distractors.* and explain_benchmark_cpu_hyper.*
 reproduce-explain-distractors: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_distractors', path='bench/results', work='runs/explain_benchmark_distractors', workers=$(WORKERS))"
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_hyper', path='bench/results', work='runs/explain_benchmark_hyper', workers=$(WORKERS))"
 
 ## The CRT experiment: nbs/images/crt_results.json and its figures, which the README and the CRT tutorial read.
 ## The folds' models train WORKERS at a time, one process per core; a rerun with the same folder loads the models.

@@ -382,6 +382,9 @@ _SHARED = {}   # a worker process's copy of `map_in_processes`' shared data
 
 def _start_worker(shared:dict):
     torch.set_num_threads(1)   # one process per core
+    # a spawned process inherits 'spawn' as its default start method; back to the platform's, or every DataLoader with
+    # workers would start fresh interpreters (seconds of imports) each epoch
+    multiprocessing.set_start_method(None, force=True)
     _SHARED.clear(); _SHARED.update(shared)
 
 def _call_with_shared(fn, job): return fn(_SHARED, *job)

@@ -31,7 +31,8 @@ from ..evaluate import bootstrap_ci
 # %% auto #0
 __all__ = ['EXPLAIN_SETTINGS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'cached_maps', 'ExplanationRun',
            'lesion_experiment', 'oct_background', 'oct_experiment', 'mass_fractions', 'ShortcutRun',
-           'shortcut_experiment', 'beside_paper', 'benchmark_settings', 'run_explain_benchmark', 'benchmark_markdown']
+           'shortcut_experiment', 'beside_paper', 'benchmark_settings', 'run_explain_benchmark', 'benchmark_markdown',
+           'distractor_markdown']
 
 # %% ../../nbs/08b_experiments.explain.ipynb #8331e89d
 EXPLAIN_SETTINGS = dict(
@@ -400,10 +401,12 @@ BENCHMARK_SCALES = dict(
                temperature=5., batch_size=32, di_steps=20, di_fraction=0.2, n_sanity=16, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.06,
                n_boot=2000, hyper_frac=0.5, distractors=0))
 # the same run with a second kind of anomaly that carries no label: lesions only hyperintense, and on every image, healthy or
-# not, two hypointense lesion-like blobs, so that finding anomalies and explaining the classifier are different tasks
-BENCHMARK_SCALES['cpu_distractors'] = dict(BENCHMARK_SCALES['cpu_full'], hyper_frac=1.0, distractors=2)
+# not, two hypointense lesion-like blobs, so that finding anomalies and explaining the classifier are different tasks;
+# `cpu_hyper` is its control, the same lesions without the blobs
+BENCHMARK_SCALES['cpu_hyper'] = dict(BENCHMARK_SCALES['cpu_full'], hyper_frac=1.0)
+BENCHMARK_SCALES['cpu_distractors'] = dict(BENCHMARK_SCALES['cpu_hyper'], distractors=2)
 
-def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU), 'cpu_distractors' (the same with distractors) or 'paper' (224 px, DenseNet121, GPU)
+def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU), 'cpu_hyper' (only hyperintense lesions), 'cpu_distractors' (the same with distractors) or 'paper' (224 px, DenseNet121, GPU)
                        **overrides # entries of `BENCHMARK_SCALES[scale]` to change
                       )->dict:
     "The benchmark settings of `scale` with `overrides` applied and checked; includes `scale`."
@@ -537,7 +540,7 @@ def _benchmark_job(shared:dict, kind:str, *args):
     t = time.time()
     return (*_marker_experiment(shared['settings'], shared['vae'], shared['work'], shared['seed'], False), time.time() - t)
 
-def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's lesion ranges, 128 px, CPU) or 'paper' (GPU); see `BENCHMARK_SCALES`
+def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's lesion ranges, 128 px, CPU), 'cpu_distractors' or 'paper' (GPU); see `BENCHMARK_SCALES`
                           path:str|Path|None=None, # folder for `explain_benchmark_{scale}.json` and `..._per_image.csv`; None: a temporary folder
                           *, seed:int=0, # seeds the data, the folds, training and the bootstrap
                           progress:bool=True, # progress bars and one line per stage
@@ -549,6 +552,7 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
     t0, s = time.time(), benchmark_settings(scale, **overrides)
     check_positive(seed, 'seed', allow_zero=True, integer=True)
     check_positive(workers, 'workers', integer=True)
+    if workers > 1 and default_device().type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device()}; use workers=1 there")
     out = Path(tempfile.mkdtemp() if path is None else path); out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp() if work is None else work)
     log = (lambda *a: print(f'[{time.time() - t0:6.0f} s]', *a, flush=True)) if progress else (lambda *a: None)
@@ -601,6 +605,14 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
     return res
 
 # %% ../../nbs/08b_experiments.explain.ipynb #f560429e
+def _results(r, name:str)->dict:
+    "A benchmark results dict, read from its file when `r` is a path."
+    if isinstance(r, (str, Path)):
+        if not Path(r).is_file(): raise FileNotFoundError(f"{name}: {r} does not exist")
+        r = json.loads(Path(r).read_text())
+    if not isinstance(r, dict) or 'summary' not in r: raise ValueError(f"{name}: expected run_explain_benchmark's results (a dict with 'summary')")
+    return r
+
 def _fmt(r:dict)->str: return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
 
 def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
@@ -612,11 +624,7 @@ def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
 def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results, or its JSON file
                       )->str:
     "Markdown tables of a benchmark results file: per method and floor, in-brain AUC [95% CI], paired VAE - method, floors beaten; randomisation; marker."
-    if isinstance(results, (str, Path)):
-        f = Path(results)
-        if not f.is_file(): raise FileNotFoundError(f"results: {f} does not exist")
-        results = json.loads(f.read_text())
-    if not isinstance(results, dict) or 'summary' not in results: raise ValueError("results: expected run_explain_benchmark's results (a dict with 'summary')")
+    results = _results(results, 'results')
     S = {k: {r['method']: r for r in v} for k, v in results['summary'].items()}
     s = results['settings']
     aucs = ', '.join(f"{f_['auc']:.2f}" for f_ in results['folds'])
@@ -651,3 +659,19 @@ def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results
         lines += [f"| {m} | {v['marker']['estimate']:.3f} [{v['marker']['lo']:.3f}, {v['marker']['hi']:.3f}] | "
                   f"{v['lesion']['estimate']:.3f} [{v['lesion']['lo']:.3f}, {v['lesion']['hi']:.3f}] |" for m, v in mk['mass'].items()]
     return '\n'.join(lines)
+
+# %% ../../nbs/08b_experiments.explain.ipynb #fb673fec
+def distractor_markdown(plain:dict|str|Path, # results (or file) of the same run without distractors: `cpu_hyper` (or `cpu_full`)
+                        distractors:dict|str|Path # results (or file) of the same run with distractors, e.g. `cpu_distractors`
+                       )->str:
+    "Markdown: each map's in-brain AUC without and with distractors, its mass on the distractors, and the paired VAE - RecError verdict."
+    a, d = _results(plain, 'plain'), _results(distractors, 'distractors')
+    if not d['settings'].get('distractors'): raise ValueError("distractors: expected the results of a run with distractors (settings['distractors'] > 0)")
+    auc = {k: {r['method']: r for r in v['summary']['auc_tissue']} for k, v in (('plain', a), ('dis', d))}
+    mass = {r['method']: r for r in d['summary']['distractor_mass']}
+    rows = [f"| {m} | {r['kind']} | {_fmt(auc['plain'][m])} | {_fmt(r)} | {_fmt(mass[m])} |" for m, r in auc['dis'].items() if m in auc['plain']]
+    rec = auc['dis']['RecError']
+    return '\n'.join([f"| map | kind | in-brain AUC, `{a['scale']}` (no distractors) | `{d['scale']}` | mass on distractors (lower better) |", '|---|---|---|---|---|', *rows, '',
+                      f"With distractors, VAE - RecError = {rec['diff']:+.3f} [{rec['diff_lo']:+.3f}, {rec['diff_hi']:+.3f}] in-brain AUC: "
+                      f"{_verdict(rec['diff_lo'], rec['diff_hi']).replace('VAE better', 'the VAE map beats the anomaly floor').replace('VAE worse', 'the anomaly floor beats the VAE map')}. "
+                      f"{d['n_images']} images; wall time {d['seconds'] / 60:.0f} min; mean [95% CI], bootstrap by subject."])
