@@ -22,6 +22,7 @@ from fastai.distributed import DistributedTrainer, DistributedDL
 from contextlib import contextmanager
 import socket, subprocess, sys, multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
 __all__ = ['SCALES', 'default_device', 'set_seed', 'to_numpy', 'check_shape', 'check_finite', 'check_dtype', 'check_labels',
@@ -401,7 +402,6 @@ def map_in_processes(fn, # `fn(shared, *job)`, importable by name: worker proces
     if not isinstance(jobs, (list, tuple)) or not all(isinstance(j, tuple) for j in jobs): raise ValueError("jobs: expected a list of argument tuples")
     shared = {} if shared is None else shared
     if not isinstance(shared, dict): raise ValueError(f"shared: expected a dict, got {type(shared).__name__}")
-    from fastprogress.fastprogress import progress_bar
     if workers == 1: return [fn(shared, *j) for j in (progress_bar(jobs) if progress else jobs)]
     import interpret_vae.core as here   # the workers import the helpers by name: the module's, also when this runs in a notebook
     out = [None] * len(jobs)
