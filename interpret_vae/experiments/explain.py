@@ -392,7 +392,7 @@ BENCHMARK_SCALES = dict(
                vae_epochs=8, classifier='small_cnn', width=8, weights=None, epochs=12, lr=1e-2, bs=32, k=2, n_iter=60, mask_scale=4,
                temperature=5., batch_size=64, di_steps=8, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'GC'), marker=0.1, n_boot=500,
                hyper_frac=0.5, distractors=0),
-    cpu_full=dict(size=128, n_healthy=40, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=400, vae_scale='small',
+    cpu_full=dict(size=128, n_healthy=120, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=400, vae_scale='small',
                   vae_epochs=10, classifier='small_cnn', width=8, weights=None, epochs=20, lr=1e-2, bs=32, k=4, n_iter=60, mask_scale=4,
                   temperature=5., batch_size=64, di_steps=10, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.08,
                   n_boot=2000, hyper_frac=0.5, distractors=0),
@@ -402,8 +402,8 @@ BENCHMARK_SCALES = dict(
                n_boot=2000, hyper_frac=0.5, distractors=0))
 # the same run with a second kind of anomaly that carries no label: lesions only hyperintense, and on every image, healthy or
 # not, two hypointense lesion-like blobs, so that finding anomalies and explaining the classifier are different tasks;
-# `cpu_hyper` is its control, the same lesions without the blobs
-BENCHMARK_SCALES['cpu_hyper'] = dict(BENCHMARK_SCALES['cpu_full'], hyper_frac=1.0)
+# `cpu_hyper` is its control, the same lesions without the blobs; both at 40 subjects, a third of `cpu_full`
+BENCHMARK_SCALES['cpu_hyper'] = dict(BENCHMARK_SCALES['cpu_full'], hyper_frac=1.0, n_healthy=40)
 BENCHMARK_SCALES['cpu_distractors'] = dict(BENCHMARK_SCALES['cpu_hyper'], distractors=2)
 
 def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU), 'cpu_hyper' (only hyperintense lesions), 'cpu_distractors' (the same with distractors) or 'paper' (224 px, DenseNet121, GPU)
