@@ -13,7 +13,7 @@ SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 # Experiments that run independent jobs (folds, models) start WORKERS one-thread processes.
 WORKERS ?= 2
 
-.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt clean-venv
+.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-scar clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -24,13 +24,19 @@ $(STAMP): settings.ini setup.py
 
 venv: $(STAMP)
 
+# The tutorials keep their runs' checkpoints here (`core.run_folder`, keyed by the code and the settings): `make test`
+# empties it and trains, and `make docs` right after it on the same code resumes from it instead of training again.
+RUN_CACHE := IVAE_RUN_CACHE=$(CURDIR)/_cache/runs
+
 ## Run every notebook as a test (what CI runs).
 test: $(STAMP)
-	$(SERIAL) $(BIN)/nbdev_test --n_workers 2 --timing
+	rm -rf _cache/runs
+	$(SERIAL) $(RUN_CACHE) $(BIN)/nbdev_test --n_workers 2 --timing
 
 ## Also run the minutes-long cells marked `#| slow`.
 test-slow: $(STAMP)
-	$(SERIAL) $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
+	rm -rf _cache/runs
+	$(SERIAL) $(RUN_CACHE) $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
 
 ## Both pipelines end to end on the synthetic data, at small scale: demo_out/report.html and metrics.json.
 demo: $(STAMP)
@@ -54,6 +60,10 @@ SCALE   ?= medium
 reproduce-crt: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt; reproduce_crt('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images', workers=$(WORKERS))"
 
+## Does a myocardium-weighted reconstruction loss keep the scar? nbs/images/crt_scar_ablation.json (reuses the U-Net of reproduce-crt).
+reproduce-crt-scar: $(STAMP)
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_scar_ablation as r; r('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images')"
+
 ## Export notebooks to the library and strip notebook noise.
 sync: $(STAMP)
 	$(BIN)/nbdev_export
@@ -64,10 +74,10 @@ readme: $(STAMP)
 	$(BIN)/python tools/build_readme.py
 
 ## Docs site in _docs/ from executed copies of the notebooks (_exec/; the notebooks in git carry no outputs):
-## nbdev_docs with quarto, otherwise the offline builder (which installs and downloads nothing). About as long as `make test`.
+## nbdev_docs with quarto, otherwise the offline builder (which installs and downloads nothing). After `make test` on the same code, the tutorials resume from its cache (`_cache/runs`).
 docs: $(STAMP)
-	@if command -v quarto >/dev/null 2>&1; then $(SERIAL) $(BIN)/python tools/run_notebook.py && $(SERIAL) $(BIN)/nbdev_docs --path _exec; \
-	else $(SERIAL) $(BIN)/python tools/build_docs.py; fi
+	@if command -v quarto >/dev/null 2>&1; then $(SERIAL) $(RUN_CACHE) $(BIN)/python tools/run_notebook.py && $(SERIAL) $(BIN)/nbdev_docs --path _exec; \
+	else $(SERIAL) $(RUN_CACHE) $(BIN)/python tools/build_docs.py; fi
 
 ## Open the built site in headless Chromium, screenshot it, check titles, API names and links.
 check-docs: $(STAMP)
@@ -89,6 +99,7 @@ gpu-dry-run: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-## The small benchmark with a second seed: bench/results/seed1/, which the explanation tutorial compares with seed 0.
+## The CPU benchmark (and the small one) with a second seed: bench/results/seed1/, which the explanation tutorial and the README compare with seed 0.
 reproduce-explain-seed1: $(STAMP)
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results/seed1', work='runs/explain_benchmark_full_seed1', seed=1, workers=$(WORKERS))"
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('small', path='bench/results/seed1', work='runs/explain_benchmark_seed1', seed=1)"

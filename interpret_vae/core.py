@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #d9387905
 from __future__ import annotations
-import os, random, json, warnings, secrets, functools
+import os, random, json, warnings, secrets, functools, hashlib, tempfile
 import psutil
 # fastai calls torch.jit.script at import time, which torch 2.10+ deprecates: noise in every notebook, not ours to fix
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
@@ -27,8 +27,9 @@ from fastprogress.fastprogress import progress_bar
 # %% auto #0
 __all__ = ['SCALES', 'default_device', 'set_seed', 'to_numpy', 'check_shape', 'check_finite', 'check_dtype', 'check_labels',
            'check_choice', 'check_positive', 'check_model_runs', 'check_scale', 'atomic_path', 'record_settings',
-           'CheckpointEvery', 'checkpoint_epochs', 'fit_resumable', 'StopAfterEpochs', 'AnyDeviceDistributedTrainer',
-           'distributed', 'free_port', 'launch_distributed', 'map_in_processes', 'moved_getattr', 'renamed_kwargs']
+           'code_fingerprint', 'run_folder', 'CheckpointEvery', 'checkpoint_epochs', 'fit_resumable', 'StopAfterEpochs',
+           'AnyDeviceDistributedTrainer', 'distributed', 'free_port', 'launch_distributed', 'map_in_processes',
+           'moved_getattr', 'renamed_kwargs']
 
 # %% ../nbs/00_core.ipynb #b5962fbc
 def default_device(device:str|torch.device|None=None # explicit choice; `None` reads `IVAE_DEVICE`, then picks cuda, mps, cpu
@@ -220,6 +221,29 @@ def record_settings(folder:str|Path, # the run's folder; created when missing
     if write:
         with atomic_path(f) as tmp: tmp.write_text(json.dumps(settings, indent=1))
     return settings
+
+# %% ../nbs/00_core.ipynb #d9dc2d62
+def code_fingerprint()->str:
+    "A short hash of the package's source files and the torch version: what a cached result depends on besides its settings."
+    import interpret_vae
+    h = hashlib.sha1(torch.__version__.encode())
+    for f in sorted(Path(interpret_vae.__file__).resolve().parent.rglob('*.py')):
+        h.update(f.name.encode()); h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+def run_folder(name:str, # what runs there, e.g. 'crt_tutorial'; letters, digits, '_' and '-'
+               settings:dict|None=None # what the run depends on besides the code, JSON-able
+              )->Path:
+    "The folder for a run's checkpoints: under `$IVAE_RUN_CACHE`, keyed by `name`, `settings` and `code_fingerprint()`, so a rerun of the same code resumes; else a new temporary folder."
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in '_-' for c in name):
+        raise ValueError(f"name: expected letters, digits, '_' or '-', got {name!r}")
+    if settings is not None and not isinstance(settings, dict): raise ValueError(f"settings: expected a dict, got {type(settings).__name__}")
+    cache = os.environ.get('IVAE_RUN_CACHE')
+    if not cache: return Path(tempfile.mkdtemp(prefix=f'{name}_'))
+    key = hashlib.sha1(json.dumps(settings or {}, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    folder = Path(cache)/f'{name}-{key}-{code_fingerprint()}'
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 # %% ../nbs/00_core.ipynb #44df161c
 def _state_path(learn, name): return Path(learn.path)/learn.model_dir/f'{name}.state.pt'

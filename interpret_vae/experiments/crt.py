@@ -28,17 +28,20 @@ from ..data.cardiac import (VENDORS, FLASH_SYSTOLE, TARGET_SPACING, FIELD_OF_VIE
                                         response_probability, cine_sequence_dls, septal_line, mmode, es_frame)
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
 from ..models.vae import SegVAELoss
+from ..io import save_model_file, load_model_file
 from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, make_model, train_three_stages, train_baseline, predict_cohort, BestPrimaryEpoch,
                                               encode_cohort, reconstruct_cohort, decode_concept_mean)
 from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 
 # %% auto #0
 __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'SEGMENTATION_FEATURES',
-           'RESULTS_FILE', 'crt_config', 'CRTData', 'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort',
-           'segmentation_resolution', 'crt_model', 'pretrain_crt_vae', 'crt_splits', 'FoldResult', 'train_crt_fold',
-           'train_arms_in_parallel', 'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement',
-           'segmentation_features', 'nested_logistic_predictions', 'CRTExperiment', 'run_crt_experiment',
-           'save_crt_results', 'load_crt_results', 'crt_markdown', 'reproduce_crt']
+           'TRAVERSAL_FILE', 'RESULTS_FILE', 'SCAR_ABLATION_FILE', 'crt_config', 'CRTData', 'simulate_crt_data',
+           'EpochCounter', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model', 'pretrain_crt_vae',
+           'crt_splits', 'FoldResult', 'train_crt_fold', 'train_arms_in_parallel', 'crt_table', 'crt_beside_paper',
+           'septal_excursion_mm', 'crt_disentanglement', 'segmentation_features', 'nested_logistic_predictions',
+           'CRTExperiment', 'run_crt_experiment', 'save_traversal_model', 'crt_traversal', 'save_crt_results',
+           'load_crt_results', 'crt_markdown', 'reproduce_crt', 'scar_in_reconstruction', 'reproduce_scar_ablation',
+           'scar_ablation_markdown']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -236,7 +239,8 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
                      seed:int=0, # seeds the split and the weights
                      device=None, # see `default_device`
                      cbs=None, # extra callbacks for the fit
-                     progress:bool=False # fastai's progress bar and loss table
+                     progress:bool=False, # fastai's progress bar and loss table
+                     label_weights=None # weight of each label's pixels in the reconstruction loss (`SegVAELoss`); `None`: equal
                     )->dict|None:
     "The VAE's weights (a `SegVAE` state dict) after pretraining on `pretrain_frames` frames per subject, or `None`."
     c = _check_config(config)
@@ -251,7 +255,7 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
     dls = DataLoaders.from_dsets(_Frames(pretrain.segs, perm[n_valid:], frames), _Frames(pretrain.segs, perm[:n_valid], frames),
                                  bs=c['bs'] * 4, device=dev, shuffle=True)
     set_seed(seed)
-    learn = Learner(dls, vae.to(dev), loss_func=SegVAELoss(c['beta']), opt_func=Adam, wd=c['wd'], path=Path(path)/'pretrain')
+    learn = Learner(dls, vae.to(dev), loss_func=SegVAELoss(c['beta'], label_weights), opt_func=Adam, wd=c['wd'], path=Path(path)/'pretrain')
     fit_resumable(learn, c['epochs']['pretrain'], c['lr'], name='vae_frames', cbs=list(cbs or []), progress=progress)
     return {k: v.detach().cpu().clone() for k, v in vae.state_dict().items()}
 
@@ -603,7 +607,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
         if not isinstance(feats, pd.DataFrame) or len(feats) != n: raise ValueError(f"features: expected {{name: DataFrame of `segmentation_features` with {n} rows}}")
         by_hand = dict(septal_flash=feats['septal_excursion_mm'], lv_eccentricity=feats['eccentricity'], scar=-feats['thinnest_wall'])
         for name, (kind, t) in targets.items():
-            v = by_hand[name].fillna(by_hand[name].median()).to_numpy(float)
+            v = by_hand[name].fillna(by_hand[name].median()).fillna(0).to_numpy(float)   # not measurable anywhere: constant, AUC 0.5
             r = boot(_PROBE_STAT[kind], t, v)
             probes[(name, f'by hand: {source}')] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
     probes = pd.DataFrame(probes).T
@@ -805,6 +809,47 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
     seconds = _recorded_seconds(path, seconds, trained)
     return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis)
 
+# %% ../../nbs/08a_experiments.crt.ipynb #9c57e689
+TRAVERSAL_FILE = 'crt_concept_model.pt'
+"Name of the concept model file `save_crt_results` writes for the traversal widget (`crt_traversal` reads it)."
+
+def save_traversal_model(exp:CRTExperiment, # a finished `run_crt_experiment`
+                         file, # the model file to write
+                         n_latents:int=300, # latent frames kept for the sliders' principal directions and step sizes
+                         seed:int=0 # picks those frames
+                        )->Path:
+    "Write the first fold's concept model (half precision) with its mean latent sequence, sampled latent frames, SF direction and M-mode line."
+    if not isinstance(exp, CRTExperiment): raise ValueError(f"exp: expected a CRTExperiment, got {type(exp).__name__}")
+    check_positive(n_latents, 'n_latents', integer=True)
+    f = exp.folds[0]
+    model, z = f.models['concept'], f.latents                            # z: (N,T,D) latent means of every subject
+    sf = exp.cohort.labels['septal_flash'].to_numpy().astype(int)
+    a, b = model.concepts['septal_flash']
+    direction = np.zeros(z.shape[-1])
+    if len(np.unique(sf)) == 2: direction[a:b] = (z[sf == 1].mean(0) - z[sf == 0].mean(0)).mean(0)[a:b]
+    frames = z.reshape(-1, z.shape[-1])
+    frames = frames[np.random.default_rng(seed).choice(len(frames), min(n_latents, len(frames)), replace=False)]
+    r = lambda v: np.vectorize(lambda x: float(f'{x:.5g}'))(np.asarray(v, np.float64)).tolist()   # 5 significant digits: small JSON
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in exp.config.items() if k in ('scale', 'n_slices', *_MODEL_KEYS)}
+    return save_model_file(file, copy.deepcopy(model).half(), 'concept', config, fold=int(f.fold), n_subjects=len(z),
+                           concepts={k: list(v) for k, v in model.concepts.items()}, base=r(z.mean(0)), latents=r(frames),
+                           sf_direction=r(direction), line=np.asarray(septal_line(exp.data.cohort.segs[0]), float).tolist())   # the figures' M-mode line
+
+def crt_traversal(file, # a model file of `save_traversal_model`, e.g. `nbs/images/crt_concept_model.pt`
+                  **kwargs # further arguments of `viz.LatentTraversal`: `frames`, `span`, `zoom`, `n_directions`, ...
+                 ):
+    "`viz.LatentTraversal` on a saved concept model: sliders on the SF and free halves' principal directions and on the SF direction, from the mean latent."
+    from interpret_vae.viz import LatentTraversal
+    r = load_model_file(file, {'concept': lambda **c: crt_model('concept', c)}, 'file', kinds=('concept',))
+    missing = [k for k in ('base', 'latents', 'sf_direction', 'concepts', 'line') if k not in r]
+    if missing: raise ValueError(f"file: {file} holds a concept model but not {', '.join(missing)}; write it with save_traversal_model")
+    model = r['model'].float().eval()
+    decode = lambda z: model.decode(z[None]).argmax(1)[0].transpose(0, 1)   # (T,D) -> (T,S,H,W) label maps
+    a, b = r['concepts']['septal_flash']
+    sf = np.array(r['sf_direction'])
+    return LatentTraversal(decode, np.array(r['base']), concepts={'SF': slice(a, b)}, latents=np.array(r['latents']),
+                           directions={'SF - no SF': sf} if np.abs(sf).sum() > 0 else None, **{'line': r['line'], **kwargs})   # zero: a cohort without both classes
+
 # %% ../../nbs/08a_experiments.crt.ipynb #6dc68961
 def _crt_figures(exp:CRTExperiment, folder:Path):
     "The decoded means of subjects classified SF / no SF (GIF and M-mode), the concept traversal's M-modes, the latent PCA."
@@ -834,12 +879,14 @@ RESULTS_FILE = 'crt_results.json'
 
 def save_crt_results(exp:CRTExperiment, # a finished `run_crt_experiment`
                      folder, # where `crt_results.json` and the figures go
-                     figures:bool=True # also write the decoded means (GIF), their M-modes and the latent PCA (PNG)
+                     figures:bool=True, # also write the decoded means (GIF), their M-modes and the latent PCA (PNG)
+                     model:bool=True # also write the first fold's concept model for the traversal widget (`save_traversal_model`)
                     )->Path:
-    "Write `exp.metrics()` to `folder/crt_results.json`, Table 1 to `crt_table.csv` (and the figures the tutorial and README show); returns the file."
+    "Write `exp.metrics()` to `folder/crt_results.json`, Table 1 to `crt_table.csv` (and the figures and the model the tutorial and README show); returns the file."
     if not isinstance(exp, CRTExperiment): raise ValueError(f"exp: expected a CRTExperiment, got {type(exp).__name__}")
     folder = Path(folder)
     if figures: _crt_figures(exp, folder)
+    if model: save_traversal_model(exp, folder/TRAVERSAL_FILE)
     with atomic_path(folder/'crt_table.csv') as tmp: exp.table.to_csv(tmp, float_format='%.4f')
     with atomic_path(folder/RESULTS_FILE) as tmp: tmp.write_text(json.dumps(exp.metrics(), indent=1))
     return folder/RESULTS_FILE
@@ -919,3 +966,89 @@ def reproduce_crt(scale:str='medium', # the experiment's scale
     "Run `run_crt_experiment` at `scale` and write its results file and figures to `out`; returns the results file."
     exp = run_crt_experiment(scale, path, seed=seed, progress=progress, n_boot=n_boot, workers=workers)
     return save_crt_results(exp, out)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #a179109e
+def _myocardium_dice(a:np.ndarray, b:np.ndarray)->float:
+    "Mean over subjects of the myocardium (label 2) Dice between label maps (N,...) `a` and `b`."
+    x, y = (a == 2).reshape(len(a), -1), (b == 2).reshape(len(b), -1)
+    return float(np.mean(2 * (x & y).sum(1) / np.maximum(x.sum(1) + y.sum(1), 1)))
+
+def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining population trains the VAEs
+                           cohort:CineCohort, # the CRT cohort with the label maps the VAEs read (`segment_crt_cohort`)
+                           config:dict, # from `crt_config`: sizes, pretraining epochs and frames
+                           path, # checkpoints go under `path/myo_weight_<w>/pretrain`; a rerun resumes
+                           myo_weights=(1., 4.), # myocardium weights of the reconstruction loss to compare; 1 is the plain loss
+                           seed:int=0, # seeds the pretraining, the probes' folds and the bootstrap
+                           n_boot:int=1000, # bootstrap replicates of the CIs (resampling subjects)
+                           device=None # see `default_device`
+                          )->pd.DataFrame:
+    "Per myocardium weight, a pretrained frame VAE's reconstruction of the CRT cohort: myocardium Dice, scar AUC of its thinnest wall and of a held-out latent probe."
+    c = _check_config(config)
+    if data.pretrain is None or c['epochs']['pretrain'] == 0: raise ValueError("config: expected a pretraining population and epochs['pretrain'] > 0")
+    if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with label maps")
+    weights = [float(check_positive(w, 'myo_weights')) for w in np.atleast_1d(myo_weights)]
+    if not weights: raise ValueError("myo_weights: expected at least one weight")
+    scar = cohort.labels['scar'].to_numpy().astype(int)
+    if len(np.unique(scar)) < 2: raise ValueError("cohort: expected subjects with and without scar")
+    boot = lambda s: bootstrap_ci(_auc, scar, s, n_boot=n_boot, seed=seed)
+    wall = lambda segs: -segmentation_features(segs, cohort.spacing)['thinnest_wall'].pipe(lambda v: v.fillna(v.median()).fillna(0)).to_numpy(float)
+    rows = {'U-Net label maps (what the VAE reads)': dict(myocardium_dice=np.nan, **{f'wall {k}': v for k, v in boot(wall(cohort.segs)).items()})}
+    for w in weights:
+        state = pretrain_crt_vae(data.pretrain, c, Path(path)/f'myo_weight_{w:g}', seed=seed, device=device, label_weights=(1., 1., w, 1.))
+        model = crt_model('concept', c); model.vae.load_state_dict(state); model.eval()
+        recon = reconstruct_cohort(model, cohort.segs, device=device)
+        z = encode_cohort(model, cohort.segs, device=device).reshape(len(scar), -1)
+        probe = np.zeros(len(scar))
+        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(z, scar): probe[te] = _probe_scores(z[tr], scar[tr], z[te], 'classification')
+        rows[f'VAE, myocardium weight {w:g}'] = dict(myocardium_dice=_myocardium_dice(recon, cohort.segs),
+                                                      **{f'wall {k}': v for k, v in boot(wall(recon)).items()},
+                                                      **{f'probe {k}': v for k, v in boot(probe).items()})
+    out = pd.DataFrame(rows).T
+    out.columns = [k.replace('estimate', 'AUC') for k in out.columns]
+    return out.astype(float)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #52315c2f
+SCAR_ABLATION_FILE = 'crt_scar_ablation.json'
+"Name of the file `reproduce_scar_ablation` writes."
+
+def reproduce_scar_ablation(scale:str='medium', # the experiment's scale
+                            path='crt_medium', # the experiment's run folder (its U-Net is reused); the VAEs go to `path/scar_ablation`
+                            out='nbs/images', # where `crt_scar_ablation.json` goes
+                            myo_weights=(1., 4.), # myocardium weights to compare
+                            seed:int=0, # seeds everything
+                            n_boot:int=2000, # bootstrap replicates of the CIs
+                            **overrides # any setting of `crt_config`, as given to the experiment that made `path`
+                           )->Path:
+    "Run `scar_in_reconstruction` on the experiment's cohorts at `scale` and write its table, settings and wall time to `out/crt_scar_ablation.json`."
+    t, cfg = time.time(), crt_config(scale, **overrides)
+    _check_run_folder(Path(path), cfg, seed)
+    data = simulate_crt_data(cfg, seed)
+    cohort, _ = segment_crt_cohort(data, cfg, path, seed=seed)
+    tab = scar_in_reconstruction(data, cohort, cfg, Path(path)/'scar_ablation', myo_weights, seed, n_boot)
+    res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_pretrain=len(data.pretrain), epochs=cfg['epochs']['pretrain'],
+               frames=cfg['pretrain_frames'], table={k: {c: (None if np.isnan(v) else round(float(v), 4)) for c, v in r.items()} for k, r in tab.iterrows()},
+               seconds=round(time.time() - t, 1))
+    with atomic_path(Path(out)/SCAR_ABLATION_FILE) as tmp: tmp.write_text(json.dumps(res, indent=1))
+    return Path(out)/SCAR_ABLATION_FILE
+
+# %% ../../nbs/08a_experiments.crt.ipynb #15341a7b
+def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the dict it holds
+                          )->str:
+    "Markdown: the scar ablation's table (myocardium Dice, scar AUC of the thinnest wall and of the latent probe, with CIs) and its verdict."
+    if isinstance(results, (str, Path)):
+        if not Path(results).is_file(): raise FileNotFoundError(f"results: no such file {str(results)!r}")
+        results = json.loads(Path(results).read_text())
+    if not isinstance(results, dict) or 'table' not in results: raise ValueError("results: expected reproduce_scar_ablation's results")
+    t = results['table']
+    ci = lambda r, k: '–' if r.get(f'{k} AUC') is None else f"{r[f'{k} AUC']:.3f} [{r[f'{k} lo']:.3f}, {r[f'{k} hi']:.3f}]"
+    rows = [f"| {name} | {'–' if r['myocardium_dice'] is None else format(r['myocardium_dice'], '.3f')} | {ci(r, 'wall')} | {ci(r, 'probe')} |"
+            for name, r in t.items()]
+    vaes = {k: r for k, r in t.items() if k.startswith('VAE')}
+    plain, best = next(iter(vaes.items())), max(vaes.items(), key=lambda kv: kv[1]['wall AUC'])
+    gain = (f"{best[0]} keeps more of it than {plain[0]} (the CIs do not overlap)" if best[1]['wall lo'] > plain[1]['wall hi']
+            else "no weight keeps measurably more of it than the plain loss (the CIs overlap)")
+    return '\n'.join([f"**Does a myocardium-weighted loss keep the scar?** Frame VAEs pretrained on {results['n_pretrain']} subjects "
+                      f"({results['epochs']} epochs, {results['frames']} frames each), scar read on the reconstructions and latents of the "
+                      f"{results['n_subjects']} CRT subjects (scale `{results['scale']}`; 95% bootstrap CIs by subject; {results['seconds'] / 60:.1f} min):", '',
+                      '| label maps read | myocardium Dice | scar AUC, thinnest wall | scar AUC, latent probe (5-fold CV) |', '|---|---|---|---|', *rows, '',
+                      f"Measured on the reconstruction, {gain}."])

@@ -32,7 +32,7 @@ from ..evaluate import bootstrap_ci
 __all__ = ['EXPLAIN_SETTINGS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'cached_maps', 'ExplanationRun',
            'lesion_experiment', 'oct_background', 'oct_experiment', 'mass_fractions', 'ShortcutRun',
            'shortcut_experiment', 'beside_paper', 'benchmark_settings', 'run_explain_benchmark', 'benchmark_markdown',
-           'distractor_markdown']
+           'distractor_markdown', 'seed_agreement']
 
 # %% ../../nbs/08b_experiments.explain.ipynb #8331e89d
 EXPLAIN_SETTINGS = dict(
@@ -675,3 +675,19 @@ def distractor_markdown(plain:dict|str|Path, # results (or file) of the same run
                       f"With distractors, VAE - RecError = {rec['diff']:+.3f} [{rec['diff_lo']:+.3f}, {rec['diff_hi']:+.3f}] in-brain AUC: "
                       f"{_verdict(rec['diff_lo'], rec['diff_hi']).replace('VAE better', 'the VAE map beats the anomaly floor').replace('VAE worse', 'the anomaly floor beats the VAE map')}. "
                       f"{d['n_images']} images; wall time {d['seconds'] / 60:.0f} min; mean [95% CI], bootstrap by subject."])
+
+# %% ../../nbs/08b_experiments.explain.ipynb #870b3a6a
+def seed_agreement(results0:dict|str|Path, # results (or file) of a benchmark run
+                   results1:dict|str|Path, # results (or file) of the same settings with another seed
+                   metric:str='auc_tissue' # a metric of the summary, e.g. 'auc_tissue', 'ap', 'deletion_auc'
+                  )->pd.DataFrame:
+    "Each map's mean [CI] under two seeds of the same benchmark settings, and whether each mean lies inside the other's CI."
+    a, b = _results(results0, 'results0'), _results(results1, 'results1')
+    if a['settings'] != b['settings']: raise ValueError("results1: expected a run with the same settings as results0 (only the seed differs)")
+    if a['seed'] == b['seed']: raise ValueError(f"results1: expected another seed than results0's {a['seed']}")
+    check_choice(metric, 'metric', list(a['summary']))
+    s0, s1 = (pd.DataFrame(r['summary'][metric]).set_index('method') for r in (a, b))
+    t = pd.DataFrame({f"seed {a['seed']}": s0['mean'], 'lo 0': s0['lo'], 'hi 0': s0['hi'],
+                      f"seed {b['seed']}": s1['mean'], 'lo 1': s1['lo'], 'hi 1': s1['hi'], 'kind': s0['kind']})
+    t['agree'] = s1['mean'].between(s0['lo'], s0['hi']) & s0['mean'].between(s1['lo'], s1['hi'])
+    return t

@@ -5,6 +5,7 @@
 # %% ../../nbs/04_models.vae.ipynb #2167c1d5
 from __future__ import annotations
 import tempfile
+from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
@@ -137,21 +138,35 @@ class SegVAE(nn.Module):
 def seg_vae_terms(logits:torch.Tensor, # decoder logits (B,n_labels,S,H,W)
                   target:torch.Tensor, # label maps (B,S,H,W) int
                   mu:torch.Tensor, # latent means (B,D)
-                  logvar:torch.Tensor # latent log-variances (B,D)
+                  logvar:torch.Tensor, # latent log-variances (B,D)
+                  label_weights:torch.Tensor|None=None # (n_labels,) weight of each label's pixels in the cross-entropy; `None`: all 1
                  )->tuple:
-    "Per-frame reconstruction cross-entropy and KL divergence, both in nats per pixel: two (B,) float32 tensors."
-    ce = F.cross_entropy(logits.float(), target.long(), reduction='none').flatten(1).mean(1)
+    "Per-frame reconstruction cross-entropy (weighted mean over pixels) and KL divergence, both in nats per pixel: two (B,) float32 tensors."
+    ce = F.cross_entropy(logits.float(), target.long(), reduction='none').flatten(1)
+    if label_weights is None: ce = ce.mean(1)
+    else:
+        w = label_weights.to(ce.device, torch.float32)[target.long().flatten(1)]
+        ce = (w * ce).sum(1) / w.sum(1)   # a weighted mean: the same scale as the plain one, beside the KL term
     return ce, kl_divergence(mu, logvar) / target[0].numel()
 
 # %% ../../nbs/04_models.vae.ipynb #80b2ed83
 class SegVAELoss(nn.Module):
     "Mean over frames of reconstruction cross-entropy + `beta` x KL (`seg_vae_terms`); call with `((logits, mu, logvar), target)`."
-    def __init__(self, beta:float=0.2 # weight of the KL term (the CRT paper uses 0.2)
+    def __init__(self, beta:float=0.2, # weight of the KL term (the CRT paper uses 0.2)
+                 label_weights:Sequence[float]|None=None # weight of each label's pixels in the cross-entropy, e.g. (1, 1, 4, 1) for the myocardium; `None`: equal
                 ):
         super().__init__()
         self.beta = check_positive(beta, 'beta', allow_zero=True)
+        if label_weights is not None:
+            w = np.asarray(label_weights, dtype=float)
+            if w.ndim != 1 or len(w) < 2 or not np.isfinite(w).all() or (w <= 0).any():
+                raise ValueError(f"label_weights: expected one positive weight per label, got {label_weights!r}")
+            label_weights = torch.as_tensor(w, dtype=torch.float32)
+        self.label_weights = label_weights
     def forward(self, pred, target):
-        ce, kl = seg_vae_terms(*pred[:1], target, *pred[1:3])
+        if self.label_weights is not None and pred[0].shape[1] != len(self.label_weights):
+            raise ValueError(f"label_weights: {len(self.label_weights)} weights for {pred[0].shape[1]} labels")
+        ce, kl = seg_vae_terms(*pred[:1], target, *pred[1:3], label_weights=self.label_weights)
         return (ce + self.beta * kl).mean()
 
 # %% ../../nbs/04_models.vae.ipynb #cd1a1391
