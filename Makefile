@@ -60,7 +60,7 @@ SCALE   ?= medium
 reproduce-crt: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt; reproduce_crt('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images', workers=$(WORKERS))"
 
-## Does a myocardium-weighted reconstruction loss keep the scar? nbs/images/crt_scar_ablation.json (reuses the U-Net of reproduce-crt).
+## Does a myocardium-weighted reconstruction loss, or longer pretraining, keep the scar? nbs/images/crt_scar_ablation.json (reuses reproduce-crt's U-Net).
 reproduce-crt-scar: $(STAMP)
 	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_scar_ablation as r; r('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images')"
 

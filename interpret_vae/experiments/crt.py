@@ -976,31 +976,33 @@ def _myocardium_dice(a:np.ndarray, b:np.ndarray)->float:
 def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining population trains the VAEs
                            cohort:CineCohort, # the CRT cohort with the label maps the VAEs read (`segment_crt_cohort`)
                            config:dict, # from `crt_config`: sizes, pretraining epochs and frames
-                           path, # checkpoints go under `path/myo_weight_<w>/pretrain`; a rerun resumes
-                           myo_weights=(1., 4.), # myocardium weights of the reconstruction loss to compare; 1 is the plain loss
+                           path, # checkpoints go under `path/myo_<w>_epochs_<e>/pretrain`; a rerun resumes
+                           variants=((1., None), (4., None)), # (myocardium weight of the reconstruction loss, pretraining epochs or `None` for the config's); weight 1 is the plain loss
                            seed:int=0, # seeds the pretraining, the probes' folds and the bootstrap
                            n_boot:int=1000, # bootstrap replicates of the CIs (resampling subjects)
                            device=None # see `default_device`
                           )->pd.DataFrame:
-    "Per myocardium weight, a pretrained frame VAE's reconstruction of the CRT cohort: myocardium Dice, scar AUC of its thinnest wall and of a held-out latent probe."
+    "Per (myocardium weight, epochs), a pretrained frame VAE's reconstruction of the CRT cohort: myocardium Dice, scar AUC of its thinnest wall and of a held-out latent probe."
     c = _check_config(config)
     if data.pretrain is None or c['epochs']['pretrain'] == 0: raise ValueError("config: expected a pretraining population and epochs['pretrain'] > 0")
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with label maps")
-    weights = [float(check_positive(w, 'myo_weights')) for w in np.atleast_1d(myo_weights)]
-    if not weights: raise ValueError("myo_weights: expected at least one weight")
+    if not isinstance(variants, (list, tuple)) or not variants or not all(isinstance(v, (list, tuple)) and len(v) == 2 for v in variants):
+        raise ValueError(f"variants: expected pairs (myocardium weight, epochs or None), got {variants!r}")
+    variants = [(float(check_positive(w, 'variants')), c['epochs']['pretrain'] if e is None else check_positive(e, 'variants', integer=True)) for w, e in variants]
     scar = cohort.labels['scar'].to_numpy().astype(int)
     if len(np.unique(scar)) < 2: raise ValueError("cohort: expected subjects with and without scar")
     boot = lambda s: bootstrap_ci(_auc, scar, s, n_boot=n_boot, seed=seed)
     wall = lambda segs: -segmentation_features(segs, cohort.spacing)['thinnest_wall'].pipe(lambda v: v.fillna(v.median()).fillna(0)).to_numpy(float)
     rows = {'U-Net label maps (what the VAE reads)': dict(myocardium_dice=np.nan, **{f'wall {k}': v for k, v in boot(wall(cohort.segs)).items()})}
-    for w in weights:
-        state = pretrain_crt_vae(data.pretrain, c, Path(path)/f'myo_weight_{w:g}', seed=seed, device=device, label_weights=(1., 1., w, 1.))
+    for w, e in variants:
+        state = pretrain_crt_vae(data.pretrain, {**c, 'epochs': {**c['epochs'], 'pretrain': e}}, Path(path)/f'myo_{w:g}_epochs_{e}', seed=seed,
+                                 device=device, label_weights=(1., 1., w, 1.))
         model = crt_model('concept', c); model.vae.load_state_dict(state); model.eval()
         recon = reconstruct_cohort(model, cohort.segs, device=device)
         z = encode_cohort(model, cohort.segs, device=device).reshape(len(scar), -1)
         probe = np.zeros(len(scar))
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(z, scar): probe[te] = _probe_scores(z[tr], scar[tr], z[te], 'classification')
-        rows[f'VAE, myocardium weight {w:g}'] = dict(myocardium_dice=_myocardium_dice(recon, cohort.segs),
+        rows[f'VAE, myocardium weight {w:g}, {e} epochs'] = dict(myocardium_dice=_myocardium_dice(recon, cohort.segs),
                                                       **{f'wall {k}': v for k, v in boot(wall(recon)).items()},
                                                       **{f'probe {k}': v for k, v in boot(probe).items()})
     out = pd.DataFrame(rows).T
@@ -1014,7 +1016,7 @@ SCAR_ABLATION_FILE = 'crt_scar_ablation.json'
 def reproduce_scar_ablation(scale:str='medium', # the experiment's scale
                             path='crt_medium', # the experiment's run folder (its U-Net is reused); the VAEs go to `path/scar_ablation`
                             out='nbs/images', # where `crt_scar_ablation.json` goes
-                            myo_weights=(1., 4.), # myocardium weights to compare
+                            variants=((1., None), (4., None), (1., 10)), # (myocardium weight, pretraining epochs or `None` for the config's) to compare
                             seed:int=0, # seeds everything
                             n_boot:int=2000, # bootstrap replicates of the CIs
                             **overrides # any setting of `crt_config`, as given to the experiment that made `path`
@@ -1024,14 +1026,13 @@ def reproduce_scar_ablation(scale:str='medium', # the experiment's scale
     _check_run_folder(Path(path), cfg, seed)
     data = simulate_crt_data(cfg, seed)
     cohort, _ = segment_crt_cohort(data, cfg, path, seed=seed)
-    tab = scar_in_reconstruction(data, cohort, cfg, Path(path)/'scar_ablation', myo_weights, seed, n_boot)
-    res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_pretrain=len(data.pretrain), epochs=cfg['epochs']['pretrain'],
-               frames=cfg['pretrain_frames'], table={k: {c: (None if np.isnan(v) else round(float(v), 4)) for c, v in r.items()} for k, r in tab.iterrows()},
+    tab = scar_in_reconstruction(data, cohort, cfg, Path(path)/'scar_ablation', variants, seed, n_boot)
+    res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_pretrain=len(data.pretrain), frames=cfg['pretrain_frames'], table={k: {c: (None if np.isnan(v) else round(float(v), 4)) for c, v in r.items()} for k, r in tab.iterrows()},
                seconds=round(time.time() - t, 1))
     with atomic_path(Path(out)/SCAR_ABLATION_FILE) as tmp: tmp.write_text(json.dumps(res, indent=1))
     return Path(out)/SCAR_ABLATION_FILE
 
-# %% ../../nbs/08a_experiments.crt.ipynb #15341a7b
+# %% ../../nbs/08a_experiments.crt.ipynb #43e89c72
 def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the dict it holds
                           )->str:
     "Markdown: the scar ablation's table (myocardium Dice, scar AUC of the thinnest wall and of the latent probe, with CIs) and its verdict."
@@ -1043,12 +1044,12 @@ def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the di
     ci = lambda r, k: '–' if r.get(f'{k} AUC') is None else f"{r[f'{k} AUC']:.3f} [{r[f'{k} lo']:.3f}, {r[f'{k} hi']:.3f}]"
     rows = [f"| {name} | {'–' if r['myocardium_dice'] is None else format(r['myocardium_dice'], '.3f')} | {ci(r, 'wall')} | {ci(r, 'probe')} |"
             for name, r in t.items()]
-    vaes = {k: r for k, r in t.items() if k.startswith('VAE')}
-    plain, best = next(iter(vaes.items())), max(vaes.items(), key=lambda kv: kv[1]['wall AUC'])
-    gain = (f"{best[0]} keeps more of it than {plain[0]} (the CIs do not overlap)" if best[1]['wall lo'] > plain[1]['wall hi']
-            else "no weight keeps measurably more of it than the plain loss (the CIs overlap)")
-    return '\n'.join([f"**Does a myocardium-weighted loss keep the scar?** Frame VAEs pretrained on {results['n_pretrain']} subjects "
-                      f"({results['epochs']} epochs, {results['frames']} frames each), scar read on the reconstructions and latents of the "
+    vaes = list((k, r) for k, r in t.items() if k.startswith('VAE'))
+    plain, others = vaes[0], vaes[1:]   # the first variant is the reference (the pipeline's loss and epochs)
+    keeps = lambda r: 'keeps more of it' if r['wall lo'] > plain[1]['wall hi'] else 'keeps less of it' if r['wall hi'] < plain[1]['wall lo'] else 'keeps no measurably different share of it'
+    verdicts = '; '.join(f"{k.removeprefix('VAE, ')} {keeps(r)} than {plain[0].removeprefix('VAE, ')} (CIs {'apart' if 'measurably' not in keeps(r) else 'overlapping'})" for k, r in others)
+    return '\n'.join([f"**Does a weighted loss or longer training keep the scar?** Frame VAEs pretrained on {results['n_pretrain']} subjects "
+                      f"({results['frames']} frames each), scar read on the reconstructions and latents of the "
                       f"{results['n_subjects']} CRT subjects (scale `{results['scale']}`; 95% bootstrap CIs by subject; {results['seconds'] / 60:.1f} min):", '',
                       '| label maps read | myocardium Dice | scar AUC, thinnest wall | scar AUC, latent probe (5-fold CV) |', '|---|---|---|---|', *rows, '',
-                      f"Measured on the reconstruction, {gain}."])
+                      f"Measured on the reconstruction: {verdicts}."])

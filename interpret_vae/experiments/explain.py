@@ -681,7 +681,7 @@ def seed_agreement(results0:dict|str|Path, # results (or file) of a benchmark ru
                    results1:dict|str|Path, # results (or file) of the same settings with another seed
                    metric:str='auc_tissue' # a metric of the summary, e.g. 'auc_tissue', 'ap', 'deletion_auc'
                   )->pd.DataFrame:
-    "Each map's mean [CI] under two seeds of the same benchmark settings, and whether each mean lies inside the other's CI."
+    "Each map's mean [CI] under two seeds of the same benchmark settings, whether each mean lies inside the other's CI, and each seed's paired verdict VAE - map."
     a, b = _results(results0, 'results0'), _results(results1, 'results1')
     if a['settings'] != b['settings']: raise ValueError("results1: expected a run with the same settings as results0 (only the seed differs)")
     if a['seed'] == b['seed']: raise ValueError(f"results1: expected another seed than results0's {a['seed']}")
@@ -690,4 +690,6 @@ def seed_agreement(results0:dict|str|Path, # results (or file) of a benchmark ru
     t = pd.DataFrame({f"seed {a['seed']}": s0['mean'], 'lo 0': s0['lo'], 'hi 0': s0['hi'],
                       f"seed {b['seed']}": s1['mean'], 'lo 1': s1['lo'], 'hi 1': s1['hi'], 'kind': s0['kind']})
     t['agree'] = s1['mean'].between(s0['lo'], s0['hi']) & s0['mean'].between(s1['lo'], s1['hi'])
+    verdict = lambda s: s.apply(lambda r: None if pd.isna(r.get('diff_lo')) else _verdict(r['diff_lo'], r['diff_hi']), axis=1)
+    t['verdict 0'], t['verdict 1'] = verdict(s0), verdict(s1)   # missing for the VAE itself
     return t
