@@ -59,7 +59,7 @@ CRT_CONFIGS = dict(
                 size=64, n_frames=25, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
                 dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, bs=8, lr=2e-3,
                 wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
-                epochs=dict(unet=4, finetune=3, pretrain=2, crt=1, primary=3, concepts=6, baseline=10)),
+                epochs=dict(unet=4, finetune=3, pretrain=10, crt=1, primary=3, concepts=6, baseline=10)),   # pretrain: with 2 the frame VAE was still improving on held-out pretraining subjects and drew no scar (`scar_in_reconstruction`)
     paper=dict(n_subjects=_PAPER['n_crt'], n_pretrain=_PAPER['n_pretrain'], n_unet=400, n_finetune=20,
                held_out_vendor='philips_1.5T', size=_PAPER['size'], n_frames=_PAPER['n_frames'], n_slices=3,
                latent=_PAPER['latent'], widths=_PAPER['widths'], frame_features=_PAPER['frame_features'],
@@ -745,9 +745,14 @@ def _architecture(config:dict)->str:
     shapes = [(n, tuple(v.shape)) for m in nets for n, v in m.state_dict().items()]
     return hashlib.sha1(repr(shapes).encode()).hexdigest()[:16]
 
+_SHARED_STAGES = ('unet', 'finetune', 'pretrain')   # trained once, before every fold's models
+
 def _check_run_folder(path:Path, config:dict, seed:int):
     "Record the run's settings in `path/config.json`, or refuse a folder made with other settings or networks."
-    record_settings(path, dict(config, seed=seed, architecture=_architecture(config)), 'path', file='config.json', ignore=['epochs'])
+    # more epochs of a fold's stage continue its training, but the fold models were trained on the shared stages' result:
+    # other epochs there would leave stale fold models behind, so they count as other settings
+    shared = {k: config['epochs'][k] for k in _SHARED_STAGES}
+    record_settings(path, dict(config, seed=seed, architecture=_architecture(config), shared_epochs=shared), 'path', file='config.json', ignore=['epochs'])
 
 def _recorded_seconds(path:Path, seconds:dict, trained:dict)->dict:
     "Per training step, the seconds of every call that trained in it, kept in `path/seconds.json`: a run resumed from checkpoints reports the time its models took."
