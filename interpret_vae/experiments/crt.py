@@ -1021,7 +1021,7 @@ SCAR_ABLATION_FILE = 'crt_scar_ablation.json'
 def reproduce_scar_ablation(scale:str='medium', # the experiment's scale
                             path='crt_medium', # the experiment's run folder (its U-Net is reused); the VAEs go to `path/scar_ablation`
                             out='nbs/images', # where `crt_scar_ablation.json` goes
-                            variants=((1., None), (4., None), (1., 10)), # (myocardium weight, pretraining epochs or `None` for the config's) to compare
+                            variants=((1., 2), (4., 2), (1., 10)), # (myocardium weight, pretraining epochs or `None` for the config's) to compare
                             seed:int=0, # seeds everything
                             n_boot:int=2000, # bootstrap replicates of the CIs
                             **overrides # any setting of `crt_config`, as given to the experiment that made `path`
