@@ -973,11 +973,6 @@ def reproduce_crt(scale:str='medium', # the experiment's scale
     return save_crt_results(exp, out)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #a179109e
-def _myocardium_dice(a:np.ndarray, b:np.ndarray)->float:
-    "Mean over subjects of the myocardium (label 2) Dice between label maps (N,...) `a` and `b`."
-    x, y = (a == 2).reshape(len(a), -1), (b == 2).reshape(len(b), -1)
-    return float(np.mean(2 * (x & y).sum(1) / np.maximum(x.sum(1) + y.sum(1), 1)))
-
 def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining population trains the VAEs
                            cohort:CineCohort, # the CRT cohort with the label maps the VAEs read (`segment_crt_cohort`)
                            config:dict, # from `crt_config`: sizes, pretraining epochs and frames
@@ -1007,7 +1002,7 @@ def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining 
         z = encode_cohort(model, cohort.segs, device=device).reshape(len(scar), -1)
         probe = np.zeros(len(scar))
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(z, scar): probe[te] = _probe_scores(z[tr], scar[tr], z[te], 'classification')
-        rows[f'VAE, myocardium weight {w:g}, {e} epochs'] = dict(myocardium_dice=_myocardium_dice(recon, cohort.segs),
+        rows[f'VAE, myocardium weight {w:g}, {e} epochs'] = dict(myocardium_dice=float(np.nanmean(dice_score(recon, cohort.segs, (2,)))),
                                                       **{f'wall {k}': v for k, v in boot(wall(recon)).items()},
                                                       **{f'probe {k}': v for k, v in boot(probe).items()})
     out = pd.DataFrame(rows).T
