@@ -573,6 +573,10 @@ def _auc(y, s):
 
 def _corr(y, s): return float(np.corrcoef(y, s)[0, 1])
 
+def _by_hand(v:pd.Series)->np.ndarray:
+    "A hand measurement as a score: missing values get the median, and a measurement missing everywhere is constant (AUC 0.5)."
+    return v.fillna(v.median()).fillna(0).to_numpy(float)
+
 _PROBE_STAT = dict(classification=_auc, regression=_corr)   # a probe's score: AUC for a class, Pearson r for a number
 
 def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with latents of its first concept model)
@@ -607,7 +611,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
         if not isinstance(feats, pd.DataFrame) or len(feats) != n: raise ValueError(f"features: expected {{name: DataFrame of `segmentation_features` with {n} rows}}")
         by_hand = dict(septal_flash=feats['septal_excursion_mm'], lv_eccentricity=feats['eccentricity'], scar=-feats['thinnest_wall'])
         for name, (kind, t) in targets.items():
-            v = by_hand[name].fillna(by_hand[name].median()).fillna(0).to_numpy(float)   # not measurable anywhere: constant, AUC 0.5
+            v = _by_hand(by_hand[name])
             r = boot(_PROBE_STAT[kind], t, v)
             probes[(name, f'by hand: {source}')] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
     probes = pd.DataFrame(probes).T
@@ -992,7 +996,7 @@ def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining 
     scar = cohort.labels['scar'].to_numpy().astype(int)
     if len(np.unique(scar)) < 2: raise ValueError("cohort: expected subjects with and without scar")
     boot = lambda s: bootstrap_ci(_auc, scar, s, n_boot=n_boot, seed=seed)
-    wall = lambda segs: -segmentation_features(segs, cohort.spacing)['thinnest_wall'].pipe(lambda v: v.fillna(v.median()).fillna(0)).to_numpy(float)
+    wall = lambda segs: _by_hand(-segmentation_features(segs, cohort.spacing)['thinnest_wall'])
     rows = {'U-Net label maps (what the VAE reads)': dict(myocardium_dice=np.nan, **{f'wall {k}': v for k, v in boot(wall(cohort.segs)).items()})}
     for w, e in variants:
         state = pretrain_crt_vae(data.pretrain, {**c, 'epochs': {**c['epochs'], 'pretrain': e}}, Path(path)/f'myo_{w:g}_epochs_{e}', seed=seed,

@@ -687,8 +687,9 @@ def seed_agreement(results0:dict|str|Path, # results (or file) of a benchmark ru
     if a['seed'] == b['seed']: raise ValueError(f"results1: expected another seed than results0's {a['seed']}")
     check_choice(metric, 'metric', list(a['summary']))
     s0, s1 = (pd.DataFrame(r['summary'][metric]).set_index('method') for r in (a, b))
-    t = pd.DataFrame({f"seed {a['seed']}": s0['mean'], 'lo 0': s0['lo'], 'hi 0': s0['hi'],
-                      f"seed {b['seed']}": s1['mean'], 'lo 1': s1['lo'], 'hi 1': s1['hi'], 'kind': s0['kind']})
+    t = pd.DataFrame({'mean 0': s0['mean'], 'lo 0': s0['lo'], 'hi 0': s0['hi'],
+                      'mean 1': s1['mean'], 'lo 1': s1['lo'], 'hi 1': s1['hi'], 'kind': s0['kind']})
+    t.attrs['seeds'] = (a['seed'], b['seed'])   # run 0 and run 1
     t['agree'] = s1['mean'].between(s0['lo'], s0['hi']) & s0['mean'].between(s1['lo'], s1['hi'])
     verdict = lambda s: s.apply(lambda r: None if pd.isna(r.get('diff_lo')) else _verdict(r['diff_lo'], r['diff_hi']), axis=1)
     t['verdict 0'], t['verdict 1'] = verdict(s0), verdict(s1)   # missing for the VAE itself
