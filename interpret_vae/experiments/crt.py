@@ -52,20 +52,20 @@ _MODULE_SCALE = dict(small='small', medium='small', paper='paper')   # which `mo
 CRT_CONFIGS = dict(
     small=dict(n_subjects=240, n_pretrain=120, n_unet=16, n_finetune=2, held_out_vendor='philips_1.5T',
                size=32, n_frames=12, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
-               dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=8, finetune_frames=4, pretrain_frames=4, bs=4, lr=2e-3,
+               dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=8, finetune_frames=4, pretrain_frames=4, recon_frames=None, bs=4, lr=2e-3,
                wd=1e-3, augment=False, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
                epochs=dict(unet=8, finetune=4, pretrain=10, crt=1, primary=2, concepts=10, baseline=13)),
     medium=dict(n_subjects=400, n_pretrain=2000, n_unet=40, n_finetune=4, held_out_vendor='philips_1.5T',
                 size=64, n_frames=25, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
-                dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, bs=8, lr=2e-3,
+                dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, recon_frames=5, bs=8, lr=2e-3,
                 wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
-                epochs=dict(unet=4, finetune=3, pretrain=10, crt=1, primary=3, concepts=6, baseline=10)),   # pretrain: with 2 the frame VAE was still improving on held-out pretraining subjects and drew no scar (`scar_in_reconstruction`)
+                epochs=dict(unet=4, finetune=3, pretrain=10, crt=1, primary=3, concepts=6, baseline=10)),   # pretrain: with 2 the frame VAE was still improving on held-out pretraining subjects and drew no scar (`scar_in_reconstruction`); recon_frames: the decoder on 5 of 25 frames per training batch (`ReconstructFrames`) halves a VAE model's training time
     paper=dict(n_subjects=_PAPER['n_crt'], n_pretrain=_PAPER['n_pretrain'], n_unet=400, n_finetune=20,
                held_out_vendor='philips_1.5T', size=_PAPER['size'], n_frames=_PAPER['n_frames'], n_slices=3,
                latent=_PAPER['latent'], widths=_PAPER['widths'], frame_features=_PAPER['frame_features'],
                hidden=_PAPER['hidden'], dropout=_PAPER['dropout'], motion=_PAPER['motion'], unet_base=UNET_CONFIGS['paper']['base'],
                unet_depth=UNET_CONFIGS['paper']['depth'], unet_frames=UNET_CONFIGS['paper']['frames'],
-               finetune_frames=UNET_CONFIGS['paper']['finetune']['frames'], pretrain_frames=_PAPER['n_frames'],
+               finetune_frames=UNET_CONFIGS['paper']['finetune']['frames'], pretrain_frames=_PAPER['n_frames'], recon_frames=None,
                bs=_PAPER['bs'], lr=_PAPER['lr'], wd=1e-4, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=5, inner_k=5,
                repeats=5, epochs=dict(unet=UNET_CONFIGS['paper']['n_epoch'], finetune=UNET_CONFIGS['paper']['finetune']['n_epoch'],
                                       **_PAPER['epochs'])))
@@ -91,6 +91,7 @@ def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px,
               'unet_base', 'unet_depth', 'unet_frames', 'finetune_frames', 'pretrain_frames'):
         check_positive(cfg[k], k, integer=True)
     check_positive(cfg['n_pretrain'], 'n_pretrain', allow_zero=True, integer=True)
+    if cfg['recon_frames'] is not None: check_positive(cfg['recon_frames'], 'recon_frames', integer=True)
     for k in ('lr', 'gamma', 'alpha'): check_positive(cfg[k], k)
     for k in ('beta', 'wd'): check_positive(cfg[k], k, allow_zero=True)
     check_choice(cfg['held_out_vendor'], 'held_out_vendor', VENDORS)
@@ -221,7 +222,7 @@ def crt_model(kind:str, # 'concept', 'vae_crt' or 'baseline'
 # %% ../../nbs/08a_experiments.crt.ipynb #241138d8
 def _train_kw(config:dict)->dict:
     return dict(scale=_module_scale(config), lr=config['lr'], beta=config['beta'], gamma=config['gamma'],
-                alphas=config['alpha'], wd=config['wd'])
+                alphas=config['alpha'], wd=config['wd'], recon_frames=config['recon_frames'])
 
 class _Frames:
     "Single frames (S,H,W) int64 of every subject at `frames`, as (x, x) pairs for a frame VAE."

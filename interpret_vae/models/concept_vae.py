@@ -22,9 +22,9 @@ from .vae import SegVAE, ResidualEncoder, kl_divergence, one_hot_slices
 
 # %% auto #0
 __all__ = ['CONCEPT_VAE_CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'ConceptVAELoss', 'InputAsTarget',
-           'EncoderClassifier', 'PrimaryLoss', 'make_model', 'concept_vae_learner', 'train_three_stages',
-           'train_baseline', 'BestPrimaryEpoch', 'encode_cohort', 'predict_cohort', 'reconstruct_cohort',
-           'decode_concept_mean']
+           'ReconstructFrames', 'EncoderClassifier', 'PrimaryLoss', 'make_model', 'concept_vae_learner',
+           'train_three_stages', 'train_baseline', 'BestPrimaryEpoch', 'encode_cohort', 'predict_cohort',
+           'reconstruct_cohort', 'decode_concept_mean']
 
 # %% ../../nbs/05_models.concept_vae.ipynb #6443fb73
 class SequenceHead(nn.Module):
@@ -122,11 +122,13 @@ class ConceptVAE(nn.Module):
         concept = [h(mu[..., a:b]) for (a, b), h in zip(self.concepts.values(), self.concept_heads.values())]
         return self.crt_head(mu), (torch.stack(concept, 1) if concept else mu.new_zeros(mu.shape[0], 0))
 
-    def forward(self, x:torch.Tensor)->tuple:
-        "(recon logits (B,L,S,T,H,W), mu (B,T,D), logvar (B,T,D), primary logits (B,), concept logits (B,K))."
+    def forward(self, x:torch.Tensor, # label-map sequences (B,S,T,H,W)
+                frames:torch.Tensor|None=None # indices of the frames to decode (`ReconstructFrames`); `None`: all T
+               )->tuple:
+        "(recon logits (B,L,S,T,H,W) of `frames`, mu (B,T,D), logvar (B,T,D), primary logits (B,), concept logits (B,K))."
         mu, logvar = self.encode(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
-        return (self.decode(z), mu, logvar, *self.classify(mu))
+        return (self.decode(z if frames is None else z[:, frames]), mu, logvar, *self.classify(mu))
 
 # %% ../../nbs/05_models.concept_vae.ipynb #e693314a
 def _bce(logit, y):
@@ -149,8 +151,8 @@ class ConceptVAELoss(nn.Module):
         "The unweighted terms of eq. 1, batch-averaged: `recon` and `kl` (also frame-averaged), `primary`, `concepts` (K,)."
         logits, mu, logvar, crt, concept = pred
         B, T = mu.shape[:2]
-        ce = F.cross_entropy(logits.float(), x.long(), reduction='none')          # (B,S,T,H,W)
-        ce = ce.transpose(1, 2).reshape(B, T, -1).mean(-1)                        # (B,T) nats per pixel
+        ce = F.cross_entropy(logits.float(), x.long(), reduction='none')          # (B,S,T',H,W): the decoded frames
+        ce = ce.transpose(1, 2).reshape(B, ce.shape[2], -1).mean(-1)              # (B,T') nats per pixel
         kl = kl_divergence(mu.reshape(B * T, -1), logvar.reshape(B * T, -1)) / (x[0, :, 0].numel())
         col = lambda j: y[:, j] if y is not None and y.ndim == 2 and y.shape[1] > j else None
         concepts = [_bce(concept[:, k], col(k + 1)) for k in range(concept.shape[1])]
@@ -177,6 +179,18 @@ class InputAsTarget(Callback):
     "Prepend the input label maps to the targets, so the loss is called as `loss(pred, x, y)`."
     order = 5   # after the DataLoader's augmentation, before the model sees the batch
     def before_batch(self): self.learn.yb = (self.xb[0], *self.yb)
+
+# %% ../../nbs/05_models.concept_vae.ipynb #b164d27f
+class ReconstructFrames(Callback):
+    "Decode and score `n` random frames of each training batch (the same for the whole batch); validation decodes every frame."
+    order = 6   # after `InputAsTarget`, which puts the full sequences in front of the targets
+    def __init__(self, n:int # frames decoded per training batch
+                ): self.n = check_positive(n, 'n', integer=True)
+    def before_batch(self):
+        x = self.xb[0]
+        if not self.training or self.n >= x.shape[2]: return
+        frames = torch.randperm(x.shape[2], device=x.device)[:self.n].sort().values
+        self.learn.xb, self.learn.yb = (x, frames), (x[:, :, frames], *self.yb[1:])
 
 # %% ../../nbs/05_models.concept_vae.ipynb #9bd3eb0b
 class EncoderClassifier(nn.Module):
@@ -246,7 +260,8 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
                         alphas=0.9, # concept weights: one number for all, or one per concept (paper: 0.9)
                         path=None, # where checkpoints go (a temporary folder when `None`)
                         cbs=None, # extra callbacks
-                        wd:float=0. # decoupled weight decay of Adam (the paper: none)
+                        wd:float=0., # decoupled weight decay of Adam (the paper: none)
+                        recon_frames:int|None=None # frames decoded per training batch (`ReconstructFrames`); `None`: all
                        )->Learner:
     "A fastai `Learner` training `model` with eq. 1's weights for `stage` (or the baseline's BCE)."
     if not isinstance(dls, DataLoaders): raise ValueError(f"dls: expected fastai DataLoaders, got {type(dls).__name__}")
@@ -259,6 +274,7 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
         if len(a) == 1: a = a * len(model.concepts)
         if len(a) != len(model.concepts): raise ValueError(f"alphas: expected 1 or {len(model.concepts)} weight(s), got {len(a)}")
         loss, cbs = ConceptVAELoss(beta, gamma, a).at_stage(stage), [InputAsTarget()] + cbs
+        if recon_frames is not None: cbs.append(ReconstructFrames(recon_frames))
     else: raise ValueError(f"model: expected a ConceptVAE or EncoderClassifier, got {type(model).__name__}")
     learn = Learner(dls, model.to(dls.device), loss_func=loss, opt_func=Adam, wd=check_positive(wd, 'wd', allow_zero=True), cbs=cbs, path=path)
     return learn.to_fp16() if dls.device.type == 'cuda' else learn
@@ -289,7 +305,8 @@ def train_three_stages(model:ConceptVAE, # the model to train in place
                        seed:int=0, # seeds every stage
                        progress:bool=True, # fastai's progress bars and loss tables
                        cbs=None, # extra callbacks for every fit (e.g. `StopAfterEpochs` to simulate an interruption)
-                       wd:float=0. # decoupled weight decay of Adam
+                       wd:float=0., # decoupled weight decay of Adam
+                       recon_frames:int|None=None # frames decoded per training batch (`ReconstructFrames`); `None`: all
                       )->Learner:
     "Train `model` through the paper's three stages, checkpointing each; returns the last stage's `Learner`."
     check_scale(scale)
@@ -304,7 +321,7 @@ def train_three_stages(model:ConceptVAE, # the model to train in place
     learn = None
     for i, (name, dls) in enumerate(steps):
         if dls is None or ep[name] == 0: continue
-        learn = concept_vae_learner(dls, model, _STAGE_NUMBER[name], beta, gamma, alphas, path=path, wd=wd)
+        learn = concept_vae_learner(dls, model, _STAGE_NUMBER[name], beta, gamma, alphas, path=path, wd=wd, recon_frames=recon_frames)
         if not _fit_stage(learn, ep[name], lr, f'stage_{name}', seed + i, progress, cbs): break  # interrupted
     return learn
 
