@@ -920,6 +920,10 @@ def _ci(est, lo, hi, pct=True):
     f = (lambda v: f'{100 * v:.1f}') if pct else (lambda v: f'{v:+.3f}' if v is not None else '')
     return f"{f(est)} [{f(lo)}, {f(hi)}]" if lo is not None else f(est)
 
+def _recon_frames(c:dict)->str:
+    n = c.get('recon_frames')   # results files written before `recon_frames` decoded every frame
+    return "every frame" if n is None or n >= c['n_frames'] else f"{n} random frames of {c['n_frames']}"
+
 def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metrics()`)
                 )->str:
     "Markdown tables of a CRT results file: Table 1 with CIs and paired comparisons, disentanglement probes and traversal, resolution, wall time."
@@ -937,6 +941,8 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
     minutes = sum(results['seconds'].values()) / 60
     out = [f"**CRT response on {results['n_subjects']} simulated subjects** (scale `{c['scale']}`: {c['size']}x{c['size']} px, "
            f"{c['n_frames']} frames, latent {c['latent']}; {c['k']}-fold stratified CV x {c['repeats']}). "
+           f"VAE pretrained {c['epochs']['pretrain']} epochs on {c['pretrain_frames']} frames of each of {c['n_pretrain']} subjects; "
+           f"training batches reconstruct {_recon_frames(c)} (`ReconstructFrames`). "
            f"Thresholds: Youden's on the inner out-of-fold predictions of each training fold ({c['inner_k']} inner folds, whose "
            "models' mean scores the test subjects); epochs: lowest inner-validation loss of each model's classifiers (CRT BCE, + alpha x SF BCE for the concept model), the same rule for every model. "
            "CIs: bootstrap over subjects; the BACC difference is paired (same subjects); McNemar on the first repetition. "

@@ -180,7 +180,7 @@ class InputAsTarget(Callback):
     order = 5   # after the DataLoader's augmentation, before the model sees the batch
     def before_batch(self): self.learn.yb = (self.xb[0], *self.yb)
 
-# %% ../../nbs/05_models.concept_vae.ipynb #b164d27f
+# %% ../../nbs/05_models.concept_vae.ipynb #41be3fc1
 class ReconstructFrames(Callback):
     "Decode and score `n` random frames of each training batch (the same for the whole batch); validation decodes every frame."
     order = 6   # after `InputAsTarget`, which puts the full sequences in front of the targets
