@@ -358,6 +358,7 @@ class BestPrimaryEpoch(Callback):
         self.alphas = np.atleast_1d(alphas).astype(float)
         if (self.alphas < 0).any() or not np.isfinite(self.alphas).all(): raise ValueError(f"alphas: expected weights >= 0, got {alphas!r}")
         self.file, self.best, self.best_epoch, self.epochs, self.state = None if file is None else Path(file), float('inf'), -1, 0, None
+        self.count = None   # None until an epoch validates: a resumed fit skips its done epochs, which were counted when they ran
         if self.file is not None and self.file.exists():
             d = torch.load(self.file, weights_only=True)
             self.best, self.best_epoch, self.epochs, self.state = float(d['loss']), int(d['epoch']), int(d['epochs']), d['state']
@@ -376,6 +377,7 @@ class BestPrimaryEpoch(Callback):
             ok = ~torch.isnan(y[:, k + 1])
             if a and ok.any(): self.total += a * F.binary_cross_entropy_with_logits(concept[ok, k].float(), y[ok, k + 1], reduction='sum').item()
     def after_epoch(self):
+        if self.count is None: return
         self.epochs += 1
         if self.count and self.total / self.count < self.best:
             self.best, self.best_epoch = self.total / self.count, self.epochs - 1
@@ -385,6 +387,7 @@ class BestPrimaryEpoch(Callback):
             tmp = self.file.with_name(self.file.name + '.part')
             torch.save(dict(loss=self.best, epoch=self.best_epoch, epochs=self.epochs, state=self.state), tmp)
             tmp.replace(self.file)
+        self.count = None
     def restore(self, model:nn.Module # the model trained under this callback
                )->nn.Module:
         "Load the best epoch's weights into `model` (unchanged when no epoch was validated); returns it."
