@@ -139,7 +139,7 @@ class EpochCounter(Callback):
     "Count the epochs trained in every fit this callback joins (`n`)."
     order = 0
     def __init__(self): self.n = 0
-    def after_epoch(self): self.n += 1
+    def after_train(self): self.n += 1   # not `after_epoch`: the epochs a resumed fit skips end too, but never train
 
 # %% ../../nbs/08a_experiments.crt.ipynb #a444bde7
 def _frame_dice(pred:np.ndarray, truth:np.ndarray)->np.ndarray:
