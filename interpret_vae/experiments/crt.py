@@ -59,7 +59,7 @@ CRT_CONFIGS = dict(
                 size=64, n_frames=25, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
                 dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, recon_frames=5, bs=8, lr=2e-3,
                 wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
-                epochs=dict(unet=4, finetune=3, pretrain=10, crt=1, primary=3, concepts=6, baseline=10)),   # pretrain: with 2 the frame VAE was still improving on held-out pretraining subjects and drew no scar (`scar_in_reconstruction`); recon_frames: the decoder on 5 of 25 frames per training batch (`ReconstructFrames`) halves a VAE model's training time
+                epochs=dict(unet=4, finetune=3, pretrain=10, crt=1, primary=3, concepts=6, baseline=10)),   # pretrain: with 2 the frame VAE was still improving on held-out pretraining subjects and drew no scar (`scar_in_reconstruction`); recon_frames: the decoder on 5 of 25 frames per training batch (`ReconstructFrames`; `bench/bench_reconstruct_frames.py`) keeps the run within 45 min on 2 cores
     paper=dict(n_subjects=_PAPER['n_crt'], n_pretrain=_PAPER['n_pretrain'], n_unet=400, n_finetune=20,
                held_out_vendor='philips_1.5T', size=_PAPER['size'], n_frames=_PAPER['n_frames'], n_slices=3,
                latent=_PAPER['latent'], widths=_PAPER['widths'], frame_features=_PAPER['frame_features'],
