@@ -274,7 +274,7 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
         if len(a) == 1: a = a * len(model.concepts)
         if len(a) != len(model.concepts): raise ValueError(f"alphas: expected 1 or {len(model.concepts)} weight(s), got {len(a)}")
         loss, cbs = ConceptVAELoss(beta, gamma, a).at_stage(stage), [InputAsTarget()] + cbs
-        if recon_frames is not None: cbs.append(ReconstructFrames(recon_frames))
+        if recon_frames is not None: cbs.append(ReconstructFrames(check_positive(recon_frames, 'recon_frames', integer=True)))
     else: raise ValueError(f"model: expected a ConceptVAE or EncoderClassifier, got {type(model).__name__}")
     learn = Learner(dls, model.to(dls.device), loss_func=loss, opt_func=Adam, wd=check_positive(wd, 'wd', allow_zero=True), cbs=cbs, path=path)
     return learn.to_fp16() if dls.device.type == 'cuda' else learn
