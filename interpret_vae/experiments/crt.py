@@ -17,7 +17,7 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import Adam
 from fastprogress.fastprogress import progress_bar
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import make_pipeline
@@ -35,13 +35,14 @@ from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 
 # %% auto #0
 __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'SEGMENTATION_FEATURES',
-           'TRAVERSAL_FILE', 'RESULTS_FILE', 'SCAR_ABLATION_FILE', 'crt_config', 'CRTData', 'simulate_crt_data',
-           'EpochCounter', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model', 'pretrain_crt_vae',
-           'crt_splits', 'FoldResult', 'train_crt_fold', 'train_arms_in_parallel', 'crt_table', 'crt_beside_paper',
-           'septal_excursion_mm', 'crt_disentanglement', 'segmentation_features', 'nested_logistic_predictions',
-           'CRTExperiment', 'run_crt_experiment', 'save_traversal_model', 'crt_traversal', 'save_crt_results',
-           'load_crt_results', 'crt_markdown', 'reproduce_crt', 'scar_in_reconstruction', 'reproduce_scar_ablation',
-           'scar_ablation_markdown']
+           'TRAVERSAL_FILE', 'RESULTS_FILE', 'SCAR_ABLATION_FILE', 'LEARNING_CURVE_FILE', 'crt_config', 'CRTData',
+           'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model',
+           'pretrain_crt_vae', 'crt_splits', 'FoldResult', 'train_crt_fold', 'train_arms_in_parallel', 'crt_table',
+           'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement', 'segmentation_features',
+           'nested_logistic_predictions', 'CRTExperiment', 'run_crt_experiment', 'save_traversal_model',
+           'crt_traversal', 'save_crt_results', 'load_crt_results', 'crt_markdown', 'reproduce_crt',
+           'scar_in_reconstruction', 'reproduce_scar_ablation', 'scar_ablation_markdown', 'CRTLearningCurve',
+           'crt_learning_curve', 'reproduce_crt_learning_curve', 'learning_curve_markdown']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -687,6 +688,12 @@ def segmentation_features(segs, # label maps (N,S,T,H,W) int: 1 LV blood pool, 2
     return pd.DataFrame([_subject_features(s, float(p), n_sectors) for s, p in zip(segs, sp)], columns=list(SEGMENTATION_FEATURES))
 
 # %% ../../nbs/08a_experiments.crt.ipynb #96f6ca11
+def _logistic_fold(X:np.ndarray, y:np.ndarray, tr:np.ndarray, te:np.ndarray, inner, C:float)->tuple:
+    "A standardised logistic regression on the subjects `tr`: their out-of-fold scores under the splits `inner`, and its scores of `te`."
+    model = make_pipeline(SimpleImputer(strategy='median'), StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    oof = cross_val_predict(model, X[tr], y[tr], cv=inner, method='predict_proba')[:, 1]
+    return oof, model.fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+
 def nested_logistic_predictions(features, # (N,F) one row of numbers per subject, e.g. `segmentation_features`; NaN allowed
                                 y, # (N,) CRT response 0/1
                                 k:int=5, # outer folds, those of `crt_splits`
@@ -703,10 +710,8 @@ def nested_logistic_predictions(features, # (N,F) one row of numbers per subject
     scores, preds = np.zeros((len(y), repeats)), np.zeros((len(y), repeats), int)
     for r in range(repeats):
         for f, (tr, te) in enumerate(crt_splits(y, k, seed, r)):
-            model = make_pipeline(SimpleImputer(strategy='median'), StandardScaler(), LogisticRegression(C=C, max_iter=2000))
             inner = StratifiedKFold(inner_k, shuffle=True, random_state=seed + 7919 * r + f)
-            oof = cross_val_predict(model, X[tr], y[tr], cv=inner, method='predict_proba')[:, 1]
-            scores[te, r] = model.fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+            oof, scores[te, r] = _logistic_fold(X, y, tr, te, inner, C)
             preds[te, r] = scores[te, r] >= youden_threshold(y[tr], oof)
     return scores, preds
 
@@ -1044,13 +1049,18 @@ def reproduce_scar_ablation(scale:str='medium', # the experiment's scale
     return Path(out)/SCAR_ABLATION_FILE
 
 # %% ../../nbs/08a_experiments.crt.ipynb #43e89c72
-def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the dict it holds
-                          )->str:
-    "Markdown: the scar ablation's table (myocardium Dice, scar AUC of the thinnest wall and of the latent probe, with CIs) and its verdict."
+def _load_results(results, key:str, maker:str)->dict:
+    "A results dict, read from its JSON file when `results` is a path; refused unless it holds `key`."
     if isinstance(results, (str, Path)):
         if not Path(results).is_file(): raise FileNotFoundError(f"results: no such file {str(results)!r}")
         results = json.loads(Path(results).read_text())
-    if not isinstance(results, dict) or 'table' not in results: raise ValueError("results: expected reproduce_scar_ablation's results")
+    if not isinstance(results, dict) or key not in results: raise ValueError(f"results: expected {maker}'s results")
+    return results
+
+def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the dict it holds
+                          )->str:
+    "Markdown: the scar ablation's table (myocardium Dice, scar AUC of the thinnest wall and of the latent probe, with CIs) and its verdict."
+    results = _load_results(results, 'table', 'reproduce_scar_ablation')
     t = results['table']
     ci = lambda r, k: '–' if r.get(f'{k} AUC') is None else f"{r[f'{k} AUC']:.3f} [{r[f'{k} lo']:.3f}, {r[f'{k} hi']:.3f}]"
     rows = [f"| {name} | {'–' if r['myocardium_dice'] is None else format(r['myocardium_dice'], '.3f')} | {ci(r, 'wall')} | {ci(r, 'probe')} |"
@@ -1064,3 +1074,199 @@ def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the di
                       f"{results['n_subjects']} CRT subjects (scale `{results['scale']}`; 95% bootstrap CIs by subject; {results['seconds'] / 60:.1f} min):", '',
                       '| label maps read | myocardium Dice | scar AUC, thinnest wall | scar AUC, latent probe (5-fold CV) |', '|---|---|---|---|', *rows, '',
                       f"Measured on the reconstruction: {verdicts}."])
+
+# %% ../../nbs/08a_experiments.crt.ipynb #92dab157
+@dataclass
+class CRTLearningCurve:
+    "What `crt_learning_curve` measured: BACC per (training-set size, model) on one test set, and every score behind it."
+    table: pd.DataFrame # one row per (training subjects, model): subjects per model, BACC/SEN/SPE, gap to the oracle and change from the smallest size, with CIs
+    test_idx: np.ndarray # the fixed test subjects
+    train_idx: dict # training-set size -> its subjects (each set holds every smaller one)
+    scores: dict # (size, row name) -> (inner out-of-fold scores of the training subjects, scores of the test subjects)
+    thresholds: dict # (size, row name) -> Youden threshold on the inner out-of-fold scores
+    epochs_trained: int = 0 # epochs this call trained (0 when every model was loaded from its checkpoints)
+
+def _digest(*arrays)->str:
+    "A short hash of arrays' bytes: what a folder's checkpoints were trained on."
+    h = hashlib.sha1()
+    for a in arrays: h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+def _nested_training_sets(y:np.ndarray, pool:np.ndarray, sizes:list, seed:int)->dict:
+    "Each size's first subjects of one shuffle of `pool` that interleaves the classes in proportion, so every set keeps the responder rate and holds the smaller ones."
+    rng, rank = np.random.default_rng(seed), np.zeros(len(pool))
+    for c in (0, 1):
+        m = np.flatnonzero(y[pool] == c)
+        rank[m[rng.permutation(len(m))]] = (np.arange(len(m)) + 0.5) / len(m)
+    order = pool[np.argsort(rank, kind='stable')]
+    return {s: np.sort(order[:s]) for s in sizes}
+
+def _curve_job(shared:dict, tr, iv, kind, folder, seed)->tuple:
+    "Train (or load) one model of the curve and score its inner-validation subjects and the test subjects: (epochs trained, inner scores, test scores)."
+    counter, cohort, dev = EpochCounter(), shared['cohort'], shared['device']
+    model, _ = _train_arm(kind, cohort.subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, dev, [counter], False)
+    p = lambda idx: predict_cohort(model, cohort.segs[idx], device=dev)['crt_response'].to_numpy()
+    return counter.n, p(tr[iv]), p(shared['test_idx'])
+
+def _bacc(y, pred): return _rates(y, pred)[0]
+
+def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`): the label maps the models and the reader read
+                       config:dict, # from `crt_config`: models, epochs and `inner_k`
+                       path, # checkpoints go under `path/n_<size>/<kind>_<j>`; a rerun with the same subjects loads them
+                       sizes=(67, 133, 267), # training-set sizes, increasing; each model trains on (inner_k - 1) / inner_k of one
+                       n_test:int=133, # subjects held out once and scored at every size
+                       kinds=('concept',), # which of `KINDS` to train at every size
+                       truth:CineCohort|None=None, # the same subjects' true label maps: adds the reader of hand measurements on them
+                       vae_state:dict|None=None, # pretrained VAE weights (`pretrain_crt_vae`)
+                       seed:int=0, # seeds the test split, the training sets, the inner folds, the fits and the bootstrap
+                       workers:int=1, # CPU processes training the models side by side (`map_in_processes`); 1: this process
+                       n_boot:int=1000, # bootstrap replicates (resampling test subjects) of the CIs
+                       device=None, # see `default_device`; the worker processes use the CPU
+                       progress:bool=False # a progress bar over the models
+                      )->CRTLearningCurve:
+    "BACC on one fixed test set of the models trained on nested, growing training sets, beside the reader of hand measurements and the oracle, with paired CIs."
+    c = _check_config(config)
+    if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
+    if not isinstance(sizes, (list, tuple)) or not sizes: raise ValueError(f"sizes: expected a list of training-set sizes, got {sizes!r}")
+    sizes = [check_positive(s, 'sizes', integer=True) for s in sizes]
+    if sizes != sorted(set(sizes)): raise ValueError(f"sizes: expected strictly increasing sizes, got {sizes}")
+    check_positive(n_test, 'n_test', integer=True); check_positive(n_boot, 'n_boot', integer=True)
+    check_positive(workers, 'workers', integer=True)
+    if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
+    if not isinstance(kinds, (list, tuple)) or not kinds: raise ValueError(f"kinds: expected a list drawn from {KINDS}, got {kinds!r}")
+    for k in kinds: check_choice(k, 'kinds', KINDS)
+    n, lab = len(cohort), cohort.labels
+    if n_test + sizes[-1] > n: raise ValueError(f"sizes: the largest training set ({sizes[-1]}) and n_test ({n_test}) need {n_test + sizes[-1]} subjects; the cohort has {n}")
+    if truth is not None and (not isinstance(truth, CineCohort) or truth.segs is None or len(truth) != n):
+        raise ValueError(f"truth: expected a CineCohort with the true segmentations of the same {n} subjects")
+    y = lab['crt_response'].to_numpy().astype(int)
+    pool, te = train_test_split(np.arange(n), test_size=n_test, stratify=y, random_state=seed)
+    te = np.sort(te)
+    train = _nested_training_sets(y, np.sort(pool), sizes, seed)
+    k = c['inner_k']
+    for s, tr in train.items():
+        if min((y[tr] == 0).sum(), (y[tr] == 1).sum()) < k:
+            raise ValueError(f"sizes: a training set of {s} subjects holds fewer than inner_k = {k} of a class; use larger sizes")
+    jobs, inner = [], {}
+    vae = None if vae_state is None else _digest(*[v.cpu().numpy() for v in vae_state.values()])   # models continue from these weights
+    for s, tr in train.items():
+        folder = Path(path)/f'n_{s}'
+        record_settings(folder, dict(config=c, n_subjects=n, train=_digest(tr), test=_digest(te), labels=_digest(y), vae_state=vae), 'path', file='split.json')
+        inner[s] = list(StratifiedKFold(k, shuffle=True, random_state=seed + s).split(tr, y[tr]))
+        jobs += [(tr, iv, kind, folder/f'{kind}_{j}', seed + 101 * s + j) for kind in kinds for j, (_, iv) in enumerate(inner[s])]
+    jobs.sort(key=lambda job: -len(job[0]))   # the largest sets take longest: start them first
+    import interpret_vae.experiments.crt as here   # the workers import the job by name: the module's, also from a notebook
+    segs_only = CineCohort(None, cohort.segs, lab, cohort.spacing)
+    shared = dict(cohort=segs_only, config=c, vae_state=vae_state, test_idx=te, device='cpu' if workers > 1 else device)
+    done = map_in_processes(here._curve_job, jobs, workers, shared, progress)
+    scores, epochs = {}, 0
+    for (tr, iv, kind, folder, _), (ep, p_in, p_te) in zip(jobs, done):
+        s, epochs = len(tr), epochs + ep
+        oof, test = scores.setdefault((s, ROW_NAMES[kind]), (np.full(s, np.nan), np.zeros(len(te))))
+        oof[iv] = p_in; test += p_te / k
+    readers = {f'segmentation features ({who})': segmentation_features(ch.segs, ch.spacing).to_numpy(float)
+               for who, ch in (('U-Net', cohort), ('truth', truth)) if ch is not None}
+    oracle = response_probability(lab)
+    for s, tr in train.items():
+        for name, X in readers.items(): scores[(s, name)] = _logistic_fold(X, y, tr, te, inner[s], 1.)
+        scores[(s, 'oracle')] = (oracle[tr], oracle[te])   # not fitted: only its threshold comes from the training subjects
+    thresholds = {key: youden_threshold(y[train[key[0]]], oof) for key, (oof, _) in scores.items()}
+    pred = {key: (test >= thresholds[key]).astype(int) for key, (_, test) in scores.items()}
+    yt, boot = y[te], lambda stat, *a: bootstrap_ci(stat, yt, *a, n_boot=n_boot, seed=seed)
+    learned, rows = [ROW_NAMES[kind] for kind in kinds], {}
+    for s, name in [(s, name) for s in sizes for name in (*learned, *readers, 'oracle')]:
+        p = pred[(s, name)]
+        r = dict(zip(('BACC', 'SEN', 'SPE'), _rates(yt, p)))
+        b, gap, grow = boot(_bacc, p), boot(lambda yy, po, pp: _bacc(yy, po) - _bacc(yy, pp), pred[(s, 'oracle')], p), boot(lambda yy, pp, p0: _bacc(yy, pp) - _bacc(yy, p0), p, pred[(sizes[0], name)])
+        per_model = np.mean([len(a) for a, _ in inner[s]]) if name in learned else s   # the reader and the oracle's threshold use every training subject
+        rows[(s, name)] = {'subjects per model': per_model, **r, 'BACC lo': b['lo'], 'BACC hi': b['hi'],
+                           'oracle - row': gap['estimate'], 'oracle - row lo': gap['lo'], 'oracle - row hi': gap['hi'],
+                           'change from smallest': grow['estimate'], 'change lo': grow['lo'], 'change hi': grow['hi']}
+    table = pd.DataFrame(rows).T.astype(float)
+    table.index.names = ['training subjects', 'row']
+    return CRTLearningCurve(table, te, train, scores, thresholds, epochs)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #d351c545
+LEARNING_CURVE_FILE = 'crt_learning_curve.json'
+"Name of the results file `reproduce_crt_learning_curve` writes (its figure is `crt_learning_curve.png`)."
+
+def _curve_figure(table:pd.DataFrame, file:Path):
+    "BACC with its CI against the subjects each model trains on, one line per row of the curve."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(4.6, 3.2), dpi=72)
+    for name, t in table.groupby(level='row', sort=False):
+        x = t['subjects per model'].to_numpy()
+        ax.errorbar(x, t['BACC'], yerr=[t['BACC'] - t['BACC lo'], t['BACC hi'] - t['BACC']], marker='o', ms=3, capsize=2, label=name,
+                    ls='--' if name == 'oracle' else '-')
+    ax.set(xscale='log', xlabel='training subjects per model (log)', ylabel='CRT BACC on the held-out test set')
+    ax.legend(fontsize=6, loc='lower right'); fig.tight_layout()
+    fig.savefig(file, dpi=72); plt.close(fig)
+
+def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: models, epochs, image size
+                                 path='crt_medium_curve', # checkpoint folder (a rerun resumes); a new cohort, so not the experiment's folder
+                                 out='nbs/images', # where `crt_learning_curve.json` and its figure go
+                                 sizes=(133, 267, 533, 800), # training-set sizes (each model trains on (inner_k - 1) / inner_k of one)
+                                 n_test:int=400, # held-out test subjects, the same for every size
+                                 kinds=('concept',), # which of `KINDS` to train
+                                 seed:int=0, # seeds everything
+                                 workers:int=1, # CPU processes training the models side by side
+                                 n_boot:int=2000, # bootstrap replicates of the CIs
+                                 progress:bool=True, # a progress bar over the models
+                                 **overrides # any setting of `crt_config` but `n_subjects` (which is n_test + the largest size)
+                                )->Path:
+    "Simulate n_test + max(sizes) CRT subjects at `scale`, segment them, pretrain the VAE, run `crt_learning_curve` and write its table, figure and wall time to `out`."
+    if 'n_subjects' in overrides: raise ValueError("overrides: n_subjects is set by n_test and sizes (n_test + the largest size); leave it out")
+    if not isinstance(sizes, (list, tuple)) or not sizes: raise ValueError(f"sizes: expected a list of training-set sizes, got {sizes!r}")
+    check_positive(n_test, 'n_test', integer=True)
+    cfg = crt_config(scale, n_subjects=n_test + max(check_positive(s, 'sizes', integer=True) for s in sizes), **overrides)
+    path, seconds, trained, t = Path(path), {}, {}, time.time()
+    _check_run_folder(path, cfg, seed)
+    counter = EpochCounter()
+    data = simulate_crt_data(cfg, seed)
+    seconds['simulate'], t = time.time() - t, time.time()
+    cohort, _ = segment_crt_cohort(data, cfg, path, seed=seed, cbs=[counter])
+    seconds['segment'], t, trained['segment'], n = time.time() - t, time.time(), counter.n > 0, counter.n
+    vae_state = pretrain_crt_vae(data.pretrain, cfg, path, seed=seed, cbs=[counter])
+    seconds['pretrain'], t, trained['pretrain'] = time.time() - t, time.time(), counter.n > n
+    curve = crt_learning_curve(cohort, cfg, path, sizes, n_test, kinds, data.cohort, vae_state, seed, workers, n_boot, progress=progress)
+    seconds['curve'], trained['curve'] = time.time() - t, curve.epochs_trained > 0
+    seconds = _recorded_seconds(path, seconds, trained)
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    _curve_figure(curve.table, out/'crt_learning_curve.png')
+    clean = lambda v: None if not np.isfinite(v) else round(float(v), 4)
+    res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_test=int(n_test), sizes=[int(s) for s in sizes], kinds=list(kinds),
+               config={k: cfg[k] for k in ('size', 'n_frames', 'latent', 'inner_k', 'recon_frames', 'n_pretrain', 'epochs')},
+               table=[dict(training_subjects=int(s), row=name, **{c: clean(v) for c, v in r.items()}) for (s, name), r in curve.table.iterrows()],
+               epochs_trained=int(curve.epochs_trained), seconds={k: round(float(v), 1) for k, v in seconds.items()})
+    with atomic_path(out/LEARNING_CURVE_FILE) as tmp: tmp.write_text(json.dumps(res, indent=1))
+    return out/LEARNING_CURVE_FILE
+
+# %% ../../nbs/08a_experiments.crt.ipynb #8aa68117
+def _signed_ci(r:dict, est:str, lo:str, hi:str)->str: return f"{r[est]:+.3f} [{r[lo]:+.3f}, {r[hi]:+.3f}]"
+
+def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or the dict it holds
+                           )->str:
+    "Markdown: the learning curve's table (BACC, paired gap to the oracle, paired change from the smallest size) and a verdict per learned model, computed from the numbers."
+    res = _load_results(results, 'table', 'reproduce_crt_learning_curve')
+    t, c = res['table'], res['config']
+    lines = [f"| {r['training_subjects']} | {r['row']} | {r['subjects per model']:.0f} | {100 * r['BACC']:.1f} [{100 * r['BACC lo']:.1f}, {100 * r['BACC hi']:.1f}] "
+             f"| {'–' if r['row'] == 'oracle' else _signed_ci(r, 'oracle - row', 'oracle - row lo', 'oracle - row hi')} "
+             f"| {'–' if r['training_subjects'] == res['sizes'][0] else _signed_ci(r, 'change from smallest', 'change lo', 'change hi')} |" for r in t]
+    verdicts = []
+    for name in [ROW_NAMES[k] for k in res['kinds']] + ['segmentation features (U-Net)']:
+        rs = [r for r in t if r['row'] == name]
+        if len(rs) < 2: continue
+        a, b = rs[0], rs[-1]
+        moved = 'more data measurably helps' if b['change lo'] > 0 else 'more data measurably hurts' if b['change hi'] < 0 else 'no measurable change'
+        near = 'within' if b['oracle - row'] <= 0.05 else 'still more than'
+        verdicts.append(f"- **{name}**: from {a['subjects per model']:.0f} to {b['subjects per model']:.0f} training subjects per model, BACC "
+                        f"{a['BACC']:.3f} → {b['BACC']:.3f}, a change of {_signed_ci(b, 'change from smallest', 'change lo', 'change hi')} ({moved}); "
+                        f"its gap to the oracle goes from {a['oracle - row']:+.3f} to {_signed_ci(b, 'oracle - row', 'oracle - row lo', 'oracle - row hi')}, "
+                        f"{near} 0.05.")
+    minutes = sum(res['seconds'].values()) / 60
+    return '\n'.join([f"**Learning curve**: one stratified test set of {res['n_test']} simulated CRT subjects, models trained on nested training sets "
+                      f"drawn from the other {res['n_subjects'] - res['n_test']} (scale `{res['scale']}`: {c['size']} px, {c['n_frames']} frames; "
+                      f"{c['inner_k']} inner folds per size choose the epochs and the Youden thresholds, as in the experiment). Differences are paired "
+                      f"on the test subjects; 95% bootstrap CIs by subject; {minutes:.1f} min.", '',
+                      '| training subjects | row | subjects per model | BACC % [95% CI] | oracle − row [paired 95% CI] | change from the smallest size [paired 95% CI] |',
+                      '|---|---|---|---|---|---|', *lines, '', *verdicts])
