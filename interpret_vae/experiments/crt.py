@@ -1079,12 +1079,14 @@ def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the di
 @dataclass
 class CRTLearningCurve:
     "What `crt_learning_curve` measured: BACC per (training-set size, model) on one test set, and every score behind it."
-    table: pd.DataFrame # one row per (training subjects, model): subjects per model, BACC/SEN/SPE, gap to the oracle and change from the smallest size, with CIs
+    table: pd.DataFrame # one row per (training subjects, model): subjects per model, BACC/SEN/SPE; gaps to the oracle and to the U-Net reader, changes from the smallest and the previous size, with paired CIs
     test_idx: np.ndarray # the fixed test subjects
     train_idx: dict # training-set size -> its subjects (each set holds every smaller one)
     scores: dict # (size, row name) -> (inner out-of-fold scores of the training subjects, scores of the test subjects)
     thresholds: dict # (size, row name) -> Youden threshold on the inner out-of-fold scores
     epochs_trained: int = 0 # epochs this call trained (0 when every model was loaded from its checkpoints)
+
+_READER = 'segmentation features (U-Net)'   # the curve's reference: what the U-Net's label maps allow without deep learning
 
 def _digest(*arrays)->str:
     "A short hash of arrays' bytes: what a folder's checkpoints were trained on."
@@ -1135,6 +1137,7 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
     if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
     if not isinstance(kinds, (list, tuple)) or not kinds: raise ValueError(f"kinds: expected a list drawn from {KINDS}, got {kinds!r}")
     for k in kinds: check_choice(k, 'kinds', KINDS)
+    if len(set(kinds)) != len(kinds): raise ValueError(f"kinds: expected each kind once, got {kinds!r}")
     n, lab = len(cohort), cohort.labels
     if n_test + sizes[-1] > n: raise ValueError(f"sizes: the largest training set ({sizes[-1]}) and n_test ({n_test}) need {n_test + sizes[-1]} subjects; the cohort has {n}")
     if truth is not None and (not isinstance(truth, CineCohort) or truth.segs is None or len(truth) != n):
@@ -1177,11 +1180,16 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
     for s, name in [(s, name) for s in sizes for name in (*learned, *readers, 'oracle')]:
         p = pred[(s, name)]
         r = dict(zip(('BACC', 'SEN', 'SPE'), _rates(yt, p)))
-        b, gap, grow = boot(_bacc, p), boot(lambda yy, po, pp: _bacc(yy, po) - _bacc(yy, pp), pred[(s, 'oracle')], p), boot(lambda yy, pp, p0: _bacc(yy, pp) - _bacc(yy, p0), p, pred[(sizes[0], name)])
+        diff = lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb)   # paired: both predictions of the same resampled subjects
+        prev = sizes[max(sizes.index(s) - 1, 0)]
+        b, gap, grow = boot(_bacc, p), boot(diff, pred[(s, 'oracle')], p), boot(diff, p, pred[(sizes[0], name)])
+        below_reader, step = boot(diff, pred[(s, _READER)], p), boot(diff, p, pred[(prev, name)])
         per_model = np.mean([len(a) for a, _ in inner[s]]) if name in learned else s   # the reader and the oracle's threshold use every training subject
         rows[(s, name)] = {'subjects per model': per_model, **r, 'BACC lo': b['lo'], 'BACC hi': b['hi'],
                            'oracle - row': gap['estimate'], 'oracle - row lo': gap['lo'], 'oracle - row hi': gap['hi'],
-                           'change from smallest': grow['estimate'], 'change lo': grow['lo'], 'change hi': grow['hi']}
+                           'reader - row': below_reader['estimate'], 'reader - row lo': below_reader['lo'], 'reader - row hi': below_reader['hi'],
+                           'change from smallest': grow['estimate'], 'change lo': grow['lo'], 'change hi': grow['hi'],
+                           'change from previous': step['estimate'], 'step lo': step['lo'], 'step hi': step['hi']}
     table = pd.DataFrame(rows).T.astype(float)
     table.index.names = ['training subjects', 'row']
     return CRTLearningCurve(table, te, train, scores, thresholds, epochs)
@@ -1207,7 +1215,7 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
                                  out='nbs/images', # where `crt_learning_curve.json` and its figure go
                                  sizes=(133, 267, 533, 800), # training-set sizes (each model trains on (inner_k - 1) / inner_k of one)
                                  n_test:int=400, # held-out test subjects, the same for every size
-                                 kinds=('concept',), # which of `KINDS` to train
+                                 kinds=('baseline', 'concept'), # which of `KINDS` to train
                                  seed:int=0, # seeds everything
                                  workers:int=1, # CPU processes training the models side by side
                                  n_boot:int=2000, # bootstrap replicates of the CIs
@@ -1246,27 +1254,30 @@ def _signed_ci(r:dict, est:str, lo:str, hi:str)->str: return f"{r[est]:+.3f} [{r
 
 def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or the dict it holds
                            )->str:
-    "Markdown: the learning curve's table (BACC, paired gap to the oracle, paired change from the smallest size) and a verdict per learned model, computed from the numbers."
+    "Markdown: the learning curve's table (BACC; paired gaps to the oracle and the U-Net reader; paired change from the previous size) and a verdict per learned model, computed from the numbers."
     res = _load_results(results, 'table', 'reproduce_crt_learning_curve')
     t, c = res['table'], res['config']
     lines = [f"| {r['training_subjects']} | {r['row']} | {r['subjects per model']:.0f} | {100 * r['BACC']:.1f} [{100 * r['BACC lo']:.1f}, {100 * r['BACC hi']:.1f}] "
              f"| {'–' if r['row'] == 'oracle' else _signed_ci(r, 'oracle - row', 'oracle - row lo', 'oracle - row hi')} "
-             f"| {'–' if r['training_subjects'] == res['sizes'][0] else _signed_ci(r, 'change from smallest', 'change lo', 'change hi')} |" for r in t]
+             f"| {'–' if r['row'] in ('oracle', _READER) else _signed_ci(r, 'reader - row', 'reader - row lo', 'reader - row hi')} "
+             f"| {'–' if r['training_subjects'] == res['sizes'][0] else _signed_ci(r, 'change from previous', 'step lo', 'step hi')} |" for r in t]
     verdicts = []
-    for name in [ROW_NAMES[k] for k in res['kinds']] + ['segmentation features (U-Net)']:
+    for name in [ROW_NAMES[k] for k in res['kinds']] + [_READER]:
         rs = [r for r in t if r['row'] == name]
         if len(rs) < 2: continue
         a, b = rs[0], rs[-1]
-        moved = 'more data measurably helps' if b['change lo'] > 0 else 'more data measurably hurts' if b['change hi'] < 0 else 'no measurable change'
+        moved = lambda lo, hi: 'measurably up' if lo > 0 else 'measurably down' if hi < 0 else 'no measurable change'
         near = 'within' if b['oracle - row'] <= 0.05 else 'still more than'
         verdicts.append(f"- **{name}**: from {a['subjects per model']:.0f} to {b['subjects per model']:.0f} training subjects per model, BACC "
-                        f"{a['BACC']:.3f} → {b['BACC']:.3f}, a change of {_signed_ci(b, 'change from smallest', 'change lo', 'change hi')} ({moved}); "
-                        f"its gap to the oracle goes from {a['oracle - row']:+.3f} to {_signed_ci(b, 'oracle - row', 'oracle - row lo', 'oracle - row hi')}, "
-                        f"{near} 0.05.")
+                        f"{a['BACC']:.3f} → {b['BACC']:.3f}, a change of {_signed_ci(b, 'change from smallest', 'change lo', 'change hi')} "
+                        f"({moved(b['change lo'], b['change hi'])}), of which the last step ({rs[-2]['training_subjects']} → {b['training_subjects']} training subjects) "
+                        f"gives {_signed_ci(b, 'change from previous', 'step lo', 'step hi')} ({moved(b['step lo'], b['step hi'])}); "
+                        f"at the largest size its gap to the oracle is {_signed_ci(b, 'oracle - row', 'oracle - row lo', 'oracle - row hi')}, {near} 0.05"
+                        + ("." if name == _READER else f", and it stays {_signed_ci(b, 'reader - row', 'reader - row lo', 'reader - row hi')} below the reader of the U-Net's label maps."))
     minutes = sum(res['seconds'].values()) / 60
     return '\n'.join([f"**Learning curve**: one stratified test set of {res['n_test']} simulated CRT subjects, models trained on nested training sets "
                       f"drawn from the other {res['n_subjects'] - res['n_test']} (scale `{res['scale']}`: {c['size']} px, {c['n_frames']} frames; "
                       f"{c['inner_k']} inner folds per size choose the epochs and the Youden thresholds, as in the experiment). Differences are paired "
                       f"on the test subjects; 95% bootstrap CIs by subject; {minutes:.1f} min.", '',
-                      '| training subjects | row | subjects per model | BACC % [95% CI] | oracle − row [paired 95% CI] | change from the smallest size [paired 95% CI] |',
-                      '|---|---|---|---|---|---|', *lines, '', *verdicts])
+                      '| training subjects | row | subjects per model | BACC % [95% CI] | oracle − row [paired 95% CI] | U-Net reader − row [paired 95% CI] | change from the previous size [paired 95% CI] |',
+                      '|---|---|---|---|---|---|---|', *lines, '', *verdicts])
