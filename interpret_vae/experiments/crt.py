@@ -225,6 +225,10 @@ def _train_kw(config:dict)->dict:
     return dict(scale=_module_scale(config), lr=config['lr'], beta=config['beta'], gamma=config['gamma'],
                 alphas=config['alpha'], wd=config['wd'], recon_frames=config['recon_frames'])
 
+def _last_epoch(kind:str, epochs:dict)->int:
+    "The 0-based index, within the fit `BestPrimaryEpoch` watches, of the last epoch a model of `kind` trains."
+    return epochs['baseline'] - 1 if kind == 'baseline' else epochs['primary'] + epochs['concepts'] - 1 if kind == 'vae_crt' else epochs['concepts'] - 1
+
 class _Frames:
     "Single frames (S,H,W) int64 of every subject at `frames`, as (x, x) pairs for a frame VAE."
     def __init__(self, segs, idx, frames): self.segs, self.idx, self.frames = segs, idx, frames
@@ -1085,6 +1089,7 @@ class CRTLearningCurve:
     scores: dict # (size, row name) -> (inner out-of-fold scores of the training subjects, scores of the test subjects)
     thresholds: dict # (size, row name) -> Youden threshold on the inner out-of-fold scores
     epochs_trained: int = 0 # epochs this call trained (0 when every model was loaded from its checkpoints)
+    best_epochs: dict = field(default_factory=dict) # (size, row name) -> the epoch of its final fit each inner model kept (0-based)
 
 _READER = 'segmentation features (U-Net)'   # the curve's reference: what the U-Net's label maps allow without deep learning
 
@@ -1104,11 +1109,11 @@ def _nested_training_sets(y:np.ndarray, pool:np.ndarray, sizes:list, seed:int)->
     return {s: np.sort(order[:s]) for s in sizes}
 
 def _curve_job(shared:dict, tr, iv, kind, folder, seed)->tuple:
-    "Train (or load) one model of the curve and score its inner-validation subjects and the test subjects: (epochs trained, inner scores, test scores)."
+    "Train (or load) one model of the curve and score its inner-validation subjects and the test subjects: (epochs trained, epoch kept, inner scores, test scores)."
     counter, cohort, dev = EpochCounter(), shared['cohort'], shared['device']
-    model, _ = _train_arm(kind, cohort.subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, dev, [counter], False)
+    model, best = _train_arm(kind, cohort.subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, dev, [counter], False)
     p = lambda idx: predict_cohort(model, cohort.segs[idx], device=dev)['crt_response'].to_numpy()
-    return counter.n, p(tr[iv]), p(shared['test_idx'])
+    return counter.n, best, p(tr[iv]), p(shared['test_idx'])
 
 def _bacc(y, pred): return _rates(y, pred)[0]
 
@@ -1162,9 +1167,10 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
     segs_only = CineCohort(None, cohort.segs, lab, cohort.spacing)
     shared = dict(cohort=segs_only, config=c, vae_state=vae_state, test_idx=te, device='cpu' if workers > 1 else device)
     done = map_in_processes(here._curve_job, jobs, workers, shared, progress)
-    scores, epochs = {}, 0
-    for (tr, iv, kind, folder, _), (ep, p_in, p_te) in zip(jobs, done):
+    scores, epochs, best_epochs = {}, 0, {}
+    for (tr, iv, kind, folder, _), (ep, best, p_in, p_te) in zip(jobs, done):
         s, epochs = len(tr), epochs + ep
+        best_epochs.setdefault((s, ROW_NAMES[kind]), []).append(int(best))
         oof, test = scores.setdefault((s, ROW_NAMES[kind]), (np.full(s, np.nan), np.zeros(len(te))))
         oof[iv] = p_in; test += p_te / k
     readers = {f'segmentation features ({who})': segmentation_features(ch.segs, ch.spacing).to_numpy(float)
@@ -1192,21 +1198,23 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
                            'change from previous': step['estimate'], 'step lo': step['lo'], 'step hi': step['hi']}
     table = pd.DataFrame(rows).T.astype(float)
     table.index.names = ['training subjects', 'row']
-    return CRTLearningCurve(table, te, train, scores, thresholds, epochs)
+    return CRTLearningCurve(table, te, train, scores, thresholds, epochs, best_epochs)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #d351c545
 LEARNING_CURVE_FILE = 'crt_learning_curve.json'
 "Name of the results file `reproduce_crt_learning_curve` writes (its figure is `crt_learning_curve.png`)."
 
 def _curve_figure(table:pd.DataFrame, file:Path):
-    "BACC with its CI against the subjects each model trains on, one line per row of the curve."
+    "BACC with its CI against the training-set size, one line per row of the curve (each learned model trains on its inner share of the set)."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(4.6, 3.2), dpi=72)
     for name, t in table.groupby(level='row', sort=False):
-        x = t['subjects per model'].to_numpy()
+        x = t.index.get_level_values('training subjects').to_numpy()
         ax.errorbar(x, t['BACC'], yerr=[t['BACC'] - t['BACC lo'], t['BACC hi'] - t['BACC']], marker='o', ms=3, capsize=2, label=name,
                     ls='--' if name == 'oracle' else '-')
-    ax.set(xscale='log', xlabel='training subjects per model (log)', ylabel='CRT BACC on the held-out test set')
+    xs = np.unique(table.index.get_level_values('training subjects'))
+    ax.set(xscale='log', xlabel='training subjects (log scale)', ylabel='CRT BACC on the held-out test set')
+    ax.set_xticks(xs, [f'{v:.0f}' for v in xs]); ax.minorticks_off()
     ax.legend(fontsize=6, loc='lower right'); fig.tight_layout()
     fig.savefig(file, dpi=72); plt.close(fig)
 
@@ -1242,9 +1250,12 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     _curve_figure(curve.table, out/'crt_learning_curve.png')
     clean = lambda v: None if not np.isfinite(v) else round(float(v), 4)
+    kind_of = {ROW_NAMES[k]: k for k in KINDS}
     res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_test=int(n_test), sizes=[int(s) for s in sizes], kinds=list(kinds),
                config={k: cfg[k] for k in ('size', 'n_frames', 'latent', 'inner_k', 'recon_frames', 'n_pretrain', 'epochs')},
                table=[dict(training_subjects=int(s), row=name, **{c: clean(v) for c, v in r.items()}) for (s, name), r in curve.table.iterrows()],
+               best_epochs=[dict(training_subjects=int(s), row=name, kept=e, last=_last_epoch(kind_of[name], cfg['epochs']))
+                            for (s, name), e in curve.best_epochs.items()],
                epochs_trained=int(curve.epochs_trained), seconds={k: round(float(v), 1) for k, v in seconds.items()})
     with atomic_path(out/LEARNING_CURVE_FILE) as tmp: tmp.write_text(json.dumps(res, indent=1))
     return out/LEARNING_CURVE_FILE
@@ -1275,6 +1286,12 @@ def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or 
                         f"at the largest size its gap to the oracle is {_signed_ci(b, 'oracle - row', 'oracle - row lo', 'oracle - row hi')}, {near} 0.05"
                         + ("." if name == _READER else f", and it stays {_signed_ci(b, 'reader - row', 'reader - row lo', 'reader - row hi')} below the reader of the U-Net's label maps."))
     minutes = sum(res['seconds'].values()) / 60
+    largest = [b for b in res.get('best_epochs', []) if b['training_subjects'] == res['sizes'][-1]]
+    kept_of = lambda b: f"{b['row']}: {', '.join(map(str, b['kept']))} of epochs 0-{b['last']}"
+    if largest:   # were the models still improving when training stopped?
+        verdicts.append(f"- Epoch kept by the inner validation loss at the largest size: the last one trained in "
+                        f"{sum(e == b['last'] for b in largest for e in b['kept'])} of {sum(len(b['kept']) for b in largest)} models "
+                        f"({'; '.join(kept_of(b) for b in largest)}).")
     return '\n'.join([f"**Learning curve**: one stratified test set of {res['n_test']} simulated CRT subjects, models trained on nested training sets "
                       f"drawn from the other {res['n_subjects'] - res['n_test']} (scale `{res['scale']}`: {c['size']} px, {c['n_frames']} frames; "
                       f"{c['inner_k']} inner folds per size choose the epochs and the Youden thresholds, as in the experiment). Differences are paired "
