@@ -1254,6 +1254,9 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
     res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_test=int(n_test), sizes=[int(s) for s in sizes], kinds=list(kinds),
                config={k: cfg[k] for k in ('size', 'n_frames', 'latent', 'inner_k', 'recon_frames', 'n_pretrain', 'epochs')},
                table=[dict(training_subjects=int(s), row=name, **{c: clean(v) for c, v in r.items()}) for (s, name), r in curve.table.iterrows()],
+               test=dict(subject_id=cohort.labels['subject_id'].to_numpy()[curve.test_idx].tolist(),
+                         crt_response=cohort.labels['crt_response'].to_numpy()[curve.test_idx].astype(int).tolist(),
+                         predictions={f'{s} / {name}': (test >= curve.thresholds[(s, name)]).astype(int).tolist() for (s, name), (_, test) in curve.scores.items()}),
                best_epochs=[dict(training_subjects=int(s), row=name, kept=e, last=_last_epoch(kind_of[name], cfg['epochs']))
                             for (s, name), e in curve.best_epochs.items()],
                epochs_trained=int(curve.epochs_trained), seconds={k: round(float(v), 1) for k, v in seconds.items()})
@@ -1285,6 +1288,12 @@ def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or 
                         f"gives {_signed_ci(b, 'change from previous', 'step lo', 'step hi')} ({moved(b['step lo'], b['step hi'])}); "
                         f"at the largest size its gap to the oracle is {_signed_ci(b, 'oracle - row', 'oracle - row lo', 'oracle - row hi')}, {near} 0.05"
                         + ("." if name == _READER else f", and it stays {_signed_ci(b, 'reader - row', 'reader - row lo', 'reader - row hi')} below the reader of the U-Net's label maps."))
+    if {'baseline', 'concept'} <= set(res['kinds']) and 'test' in res:   # the two learned models, paired on the same test subjects
+        yt, pr = np.asarray(res['test']['crt_response']), {k: np.asarray(v) for k, v in res['test']['predictions'].items()}
+        diff = [bootstrap_ci(lambda yy, a, b: _bacc(yy, a) - _bacc(yy, b), yt, pr[f"{s} / {ROW_NAMES['concept']}"], pr[f"{s} / {ROW_NAMES['baseline']}"],
+                             n_boot=2000, seed=res['seed']) for s in res['sizes']]
+        verdicts.append(f"- **{ROW_NAMES['concept']} − {ROW_NAMES['baseline']}**, paired, by training-set size: "
+                        + '; '.join(f"{s}: {_signed_ci(d, 'estimate', 'lo', 'hi')}" for s, d in zip(res['sizes'], diff)) + ".")
     minutes = sum(res['seconds'].values()) / 60
     largest = [b for b in res.get('best_epochs', []) if b['training_subjects'] == res['sizes'][-1]]
     kept_of = lambda b: f"{b['row']}: {', '.join(map(str, b['kept']))} of epochs 0-{b['last']}"
