@@ -13,7 +13,7 @@ SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 # Experiments that run independent jobs (folds, models) start WORKERS one-thread processes.
 WORKERS ?= 2
 
-.PHONY: test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-scar reproduce-crt-curve clean-venv
+.PHONY: help test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-scar reproduce-crt-curve clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ venv: $(STAMP)
 # The tutorials keep their runs' checkpoints here (`core.run_folder`, keyed by the code and the settings): `make test`
 # empties it and trains, and `make docs` right after it on the same code resumes from it instead of training again.
 RUN_CACHE := IVAE_RUN_CACHE=$(CURDIR)/_cache/runs
+
+## List the targets with what each does.
+help:
+	@awk '/^## /{if(!d)d=substr($$0,4); next} /^[a-z][a-z0-9-]*:/{if(d){split($$1,t,":"); printf "  make %-31s %s\n", t[1], d}; d=""} !/^## /{if(!/^[a-z]/)d=d}' $(MAKEFILE_LIST)
 
 ## Run every notebook as a test (what CI runs).
 test: $(STAMP)
@@ -45,20 +49,20 @@ demo: $(STAMP)
 ## The explanation benchmark at the paper's lesion ranges on CPU (128 px, every fold): bench/results/explain_benchmark_cpu_full.*
 ## Folds run WORKERS at a time; resumable: work files stay in runs/explain_benchmark.
 reproduce-explain: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results', work='runs/explain_benchmark', workers=$(WORKERS))"
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_full --path bench/results --work runs/explain_benchmark --workers $(WORKERS)
 
 ## Hyperintense lesions with two label-free hypointense distractors on every image, and the same lesions without them (the control):
 ## bench/results/explain_benchmark_cpu_distractors.* and explain_benchmark_cpu_hyper.*
 reproduce-explain-distractors: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_distractors', path='bench/results', work='runs/explain_benchmark_distractors', workers=$(WORKERS))"
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_hyper', path='bench/results', work='runs/explain_benchmark_hyper', workers=$(WORKERS))"
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_distractors --path bench/results --work runs/explain_benchmark_distractors --workers $(WORKERS)
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_hyper --path bench/results --work runs/explain_benchmark_hyper --workers $(WORKERS)
 
 ## The CRT experiment: nbs/images/crt_results.json and its figures, which the README and the CRT tutorial read.
 ## The folds' models train WORKERS at a time, one process per core; a rerun with the same folder loads the models.
 ## `make reproduce-crt SCALE=small` takes 5.8 min on one idle AMD EPYC core; medium's wall time is in the results file.
 SCALE   ?= medium
 reproduce-crt: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt; reproduce_crt('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images', workers=$(WORKERS))"
+	$(SERIAL) $(BIN)/ivae benchmark crt --scale $(SCALE) --path runs/crt_$(SCALE) --out nbs/images --workers $(WORKERS)
 
 ## Does a myocardium-weighted reconstruction loss, or longer pretraining, keep the scar? nbs/images/crt_scar_ablation.json (reuses reproduce-crt's U-Net).
 reproduce-crt-scar: $(STAMP)
@@ -106,5 +110,5 @@ clean-venv:
 
 ## The CPU benchmark (and the small one) with a second seed: bench/results/seed1/, which the explanation tutorial and the README compare with seed 0.
 reproduce-explain-seed1: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('cpu_full', path='bench/results/seed1', work='runs/explain_benchmark_full_seed1', seed=1, workers=$(WORKERS))"
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.explain import run_explain_benchmark as r; r('small', path='bench/results/seed1', work='runs/explain_benchmark_seed1', seed=1)"
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_full --path bench/results/seed1 --work runs/explain_benchmark_full_seed1 --seed 1 --workers $(WORKERS)
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale small --path bench/results/seed1 --work runs/explain_benchmark_seed1 --seed 1
