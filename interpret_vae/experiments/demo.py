@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from ..core import default_device, check_scale, check_choice, check_positive
-from ..io import atomic_dir, write_json, write_report, check_new_folder
+from ..io import atomic_dir, write_json, write_report, check_new_folder, read_json
 from ..data.cardiac import simulate_cohort, save_cohort, septal_line
 from ..data.lesion import simulate_lesion_set
 from ..data.oct import simulate_oct_set, OCT_LABELS
@@ -20,7 +20,8 @@ from .explain import lesion_experiment, oct_experiment, beside_paper, experiment
 from ..viz import plot_latent_pca, plot_mmode, plot_explanations
 
 # %% auto #0
-__all__ = ['SIMULATE_KINDS', 'simulate', 'demo']
+__all__ = ['SIMULATE_KINDS', 'CRT_REPORT_ROWS', 'simulate', 'ci_text', 'crt_report_table', 'explain_report_table',
+           'scale_verdict', 'committed_results', 'demo']
 
 # %% ../../nbs/08f_experiments.demo.ipynb #14db0e6c
 SIMULATE_KINDS = ('cardiac', 'lesion', 'oct')
@@ -53,6 +54,97 @@ def simulate(kind:str, # 'cardiac' (NIfTI cines), 'lesion' (brain slices with le
         s = simulate_oct_set(n, size=size, seed=seed)
         save_image_folder(out, s.images, s.labels.astype(int), s.masks, groups=[f'patient{p:03d}' for p in s.patient],
                           names=[f'bscan{i:04d}' for i in range(n)], label_cols=OCT_LABELS, progress=progress)
+    return out
+
+# %% ../../nbs/08f_experiments.demo.ipynb #5674286a
+def ci_text(estimate:float, # the point estimate
+            lo:float, # the CI's lower end
+            hi:float, # the CI's upper end
+            signed:bool=False # write a sign (for differences)
+           )->str:
+    "'estimate [lo, hi]' with three decimals; a dash where the estimate is missing."
+    if estimate is None or not np.isfinite(estimate): return '–'
+    f = '{:+.3f}' if signed else '{:.3f}'
+    return f"{f.format(estimate)} [{f.format(lo)}, {f.format(hi)}]"
+
+# %% ../../nbs/08f_experiments.demo.ipynb #6e575acd
+CRT_REPORT_ROWS = ('baseline', 'VAE + CRT', 'VAE + CRT + SF', 'oracle', 'chance')
+"The CRT rows the report shows: the three arms, the simulator's oracle (the ceiling) and chance (the floor)."
+
+def crt_report_table(intervals # `CRTExperiment.intervals`, or the `intervals` dict of a CRT results file
+                    )->pd.DataFrame:
+    "BACC, SEN, SPE, the paired BACC difference with the baseline and SF BACC, each 'estimate [lo, hi]', for `CRT_REPORT_ROWS`."
+    iv = pd.DataFrame(intervals).T if isinstance(intervals, dict) else intervals
+    if not isinstance(iv, pd.DataFrame) or 'CRT BACC' not in iv.columns:
+        raise ValueError("intervals: expected CRTExperiment.intervals or a results file's 'intervals' (with 'CRT BACC' columns)")
+    iv = iv.apply(pd.to_numeric, errors='coerce')
+    cell = lambda r, k, signed=False: ci_text(r.get(k), r.get(f'{k} lo'), r.get(f'{k} hi'), signed)
+    rows = [dict(model=m, **{k: cell(r, f'CRT {k}') for k in ('BACC', 'SEN', 'SPE')},
+                 **{'BACC - baseline': cell(r, 'BACC - baseline', True), 'SF BACC': cell(r, 'SF BACC')})
+            for m, r in iv.iterrows() if m in CRT_REPORT_ROWS]
+    return pd.DataFrame(rows).set_index('model')
+
+# %% ../../nbs/08f_experiments.demo.ipynb #a8695e7d
+def explain_report_table(verdicts:pd.DataFrame # `ExplanationRun.verdicts`: rows (label, method or floor), columns from `summarise_methods`
+                        )->pd.DataFrame:
+    "Per (label, method or floor): kind, mean AUC [CI], 'VAE - it' [CI], beats every floor."
+    need = {'kind', 'mean', 'lo', 'hi', 'diff', 'diff_lo', 'diff_hi'}
+    if not isinstance(verdicts, pd.DataFrame) or verdicts.index.nlevels != 2 or not need <= set(verdicts.columns):
+        raise ValueError(f"verdicts: expected ExplanationRun.verdicts, rows (label, method) and the columns {sorted(need)}")
+    v = verdicts
+    out = pd.DataFrame({'kind': v['kind'], 'AUC': [ci_text(*r) for r in v[['mean', 'lo', 'hi']].to_numpy(float)],
+                        'VAE - it': [ci_text(*r, signed=True) for r in v[['diff', 'diff_lo', 'diff_hi']].to_numpy(float)]}, index=v.index)
+    if 'beats_floors' in v.columns: out['beats every floor'] = v['beats_floors'].map({True: 'yes', False: 'no'}).fillna('')
+    return out
+
+# %% ../../nbs/08f_experiments.demo.ipynb #273ab6ae
+def _decided(lo:float, hi:float)->bool: return bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
+
+def scale_verdict(intervals, # the CRT run's intervals (as for `crt_report_table`)
+                  verdicts:pd.DataFrame # an explanation run's verdicts (as for `explain_report_table`)
+                 )->str:
+    "One computed sentence: how many of the run's paired comparisons its CIs decide, and how wide its CRT CIs are."
+    iv = (pd.DataFrame(intervals).T if isinstance(intervals, dict) else intervals).apply(pd.to_numeric, errors='coerce')
+    arms = [a for a in ('VAE + CRT', 'VAE + CRT + SF') if a in iv.index]
+    crt_decided = sum(_decided(iv.loc[a, 'BACC - baseline lo'], iv.loc[a, 'BACC - baseline hi']) for a in arms)
+    width = float(np.nanmedian((iv.loc[['baseline', *arms], 'CRT BACC hi'] - iv.loc[['baseline', *arms], 'CRT BACC lo']) / 2))
+    pairs = verdicts.dropna(subset=['diff_lo', 'diff_hi'])
+    pairs = pairs[pairs['kind'] == 'method']
+    ex_decided = sum(_decided(lo, hi) for lo, hi in pairs[['diff_lo', 'diff_hi']].to_numpy(float))
+    undecided = crt_decided < len(arms) or ex_decided < len(pairs)
+    return (f"At this scale the CRT arms' BACC CIs are about ±{width:.2f} wide; {crt_decided} of {len(arms)} paired differences with "
+            f"the baseline and {ex_decided} of {len(pairs)} paired differences between the VAE fill and another method exclude 0"
+            + (". The comparisons whose CIs include 0 are not shown by this run: read the committed runs below for the package's findings."
+               if undecided else "."))
+
+# %% ../../nbs/08f_experiments.demo.ipynb #b06aed2c
+def _checkout_root()->Path:
+    import interpret_vae
+    return Path(interpret_vae.__file__).resolve().parents[1]   # the checkout of an editable install
+
+def committed_results(root:str|Path|None=None # the repository checkout; None: the one this package was installed from, if any
+                     )->list:
+    "(heading, table) pairs of the committed medium CRT run and CPU explanation benchmark beside the papers; [] when their files are absent."
+    from interpret_vae.experiments.crt import PAPER_TABLE1 as CRT_PAPER
+    from interpret_vae.experiments.explain import PAPER_TABLE1 as EXPLAIN_PAPER
+    root = Path(root) if root is not None else _checkout_root()
+    out = []
+    crt_file, ex_file = root/'nbs'/'images'/'crt_results.json', root/'bench'/'results'/'explain_benchmark_cpu_full.json'
+    if crt_file.is_file():
+        r = read_json(crt_file, 'root')
+        t = crt_report_table(r['intervals'])
+        t['paper BACC'] = [f"{CRT_PAPER.loc[m, 'CRT BACC']:.3f}" if m in CRT_PAPER.index else '–' for m in t.index]
+        out.append((f"Committed CRT run ({r['config']['scale']}, {r['n_subjects']} subjects, {r['config']['k']}-fold CV), "
+                    "with the paper's Table 1 BACC (73 patients)", t))
+    if ex_file.is_file():
+        r = read_json(ex_file, 'root')
+        v = pd.DataFrame(r['summary']['auc_tissue']).set_index('method')
+        t = pd.DataFrame({'kind': v['kind'], 'in-brain AUC': [ci_text(*x) for x in v[['mean', 'lo', 'hi']].to_numpy(float)],
+                          'VAE - it': [ci_text(*x, signed=True) for x in v[['diff', 'diff_lo', 'diff_hi']].to_numpy(float)]})
+        paper = EXPLAIN_PAPER.loc[('LPBA40', 'Lesion')]
+        t['paper AUC'] = [f"{paper[m.replace('Const127', 'Const')]:.2f}" if m.replace('Const127', 'Const') in paper.index else '–' for m in t.index]
+        out.append((f"Committed explanation benchmark ({r['scale']}, {r['n_images']} lesioned images, in-brain AUC), "
+                    "with the paper's Table 1 lesion row", t))
     return out
 
 # %% ../../nbs/08f_experiments.demo.ipynb #f2bdfb6e
@@ -97,18 +189,23 @@ def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the p
                    seconds={k: round(v, 1) for k, v in seconds.items()},
                    machine=f"{os.cpu_count()} CPU cores, {default_device()}")
     explain_table = beside_paper(pd.concat([octr.table, les.table]))
+    metrics['scale_verdict'] = scale_verdict(c.intervals, les.verdicts)
     sections = [
         ('About', f"<p>Both methods on simulated data at scale <b>{scale}</b> (seed {seed}); every number is measured by "
-                  f"this run ({sum(seconds.values()) / 60:.1f} min). Settings and all metrics are in metrics.json.</p>"),
-        (f"CRT paper, Table 1 analogue: response and septal-flash prediction under {c.config['k']}-fold CV "
-         "(fractions; Dice: reconstruction; p-value: McNemar against the baseline; segmentation features: a logistic regression "
-         "on hand measurements of the U-Net's and of the true label maps, same folds and thresholds)", c.table),
+                  f"this run ({sum(seconds.values()) / 60:.1f} min), with its 95% bootstrap CI. {metrics['scale_verdict']} "
+                  "Settings and all metrics are in metrics.json.</p>"),
+        (f"CRT paper, Table 1 analogue: response and septal-flash prediction under {c.config['k']}-fold CV, estimate [95% CI by "
+         "subject]; BACC - baseline: paired difference; oracle: the simulator's true response probability (the ceiling); chance: the floor",
+         crt_report_table(c.intervals)),
         ('U-Net segmentation Dice per vendor', c.segmentation_dice),
         *_crt_figures(c),
-        ('Perturbation paper, Table 1 analogue: mean ROC AUC of each explanation map against the ground-truth mask', explain_table),
+        ('Perturbation paper, Table 1 analogue: ROC AUC of each explanation map against the ground-truth mask, mean [95% CI by '
+         'patient]; VAE - it: paired difference; floors: maps that ignore the classifier', explain_report_table(pd.concat([les.verdicts, octr.verdicts]))),
+        ("The same means beside the paper's Table 1", explain_table),
         ('Classifiers explained (out-of-fold)', pd.concat({'lesion': les.classification, 'OCT': octr.classification})),
         ('Explanations of simulated lesions (first row: image; then each method; red: true lesion)', _explain_figure(les)),
         ('Explanations of simulated OCT fluid (column title: the label explained)', _explain_figure(octr)),
+        *committed_results(),
     ]
     write_json(metrics, out/'metrics.json')
     write_report(out/'report.html', 'interpret_vae demo', sections)
