@@ -168,6 +168,27 @@ def _explain_figure(run, n:int=4):
     return plot_explanations(run.data.images[rows.image], {k: v[:n] for k, v in run.maps.items()}, masks,
                              titles=[str(l) for l in rows.label])
 
+def _report_sections(c, les, octr, scale:str, seed:int, minutes:float, verdict:str)->list:
+    "The report's (heading, content) pairs: the CRT and explanation tables with CIs and floors, figures, the committed runs."
+    explain_table = beside_paper(pd.concat([octr.table, les.table]))
+    return [
+        ('About', f"<p>Both methods on simulated data at scale <b>{scale}</b> (seed {seed}); every number is measured by "
+                  f"this run ({minutes:.1f} min), with its 95% bootstrap CI. {verdict} "
+                  "Settings and all metrics are in metrics.json.</p>"),
+        (f"CRT paper, Table 1 analogue: response and septal-flash prediction under {c.config['k']}-fold CV, estimate [95% CI by "
+         "subject]; BACC - baseline: paired difference; oracle: the simulator's true response probability (the ceiling); chance: the floor",
+         crt_report_table(c.intervals)),
+        ('U-Net segmentation Dice per vendor', c.segmentation_dice),
+        *_crt_figures(c),
+        ('Perturbation paper, Table 1 analogue: ROC AUC of each explanation map against the ground-truth mask, mean [95% CI by '
+         'patient]; VAE - it: paired difference; floors: maps that ignore the classifier', explain_report_table(pd.concat([les.verdicts, octr.verdicts]))),
+        ("The same means beside the paper's Table 1", explain_table),
+        ('Classifiers explained (out-of-fold)', pd.concat({'lesion': les.classification, 'OCT': octr.classification})),
+        ('Explanations of simulated lesions (first row: image; then each method; red: true lesion)', _explain_figure(les)),
+        ('Explanations of simulated OCT fluid (column title: the label explained)', _explain_figure(octr)),
+        *committed_results(),
+    ]
+
 def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the papers' sizes, GPU)
          out:str|Path='demo_out', # report.html, metrics.json and every experiment's checkpoints; re-running resumes
          *, seed:int=0, # seeds the data, the folds and the training
@@ -188,25 +209,8 @@ def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the p
     metrics = dict(scale=scale, seed=seed, crt=c.metrics(), lesion=les.metrics, oct=octr.metrics,
                    seconds={k: round(v, 1) for k, v in seconds.items()},
                    machine=f"{os.cpu_count()} CPU cores, {default_device()}")
-    explain_table = beside_paper(pd.concat([octr.table, les.table]))
     metrics['scale_verdict'] = scale_verdict(c.intervals, les.verdicts)
-    sections = [
-        ('About', f"<p>Both methods on simulated data at scale <b>{scale}</b> (seed {seed}); every number is measured by "
-                  f"this run ({sum(seconds.values()) / 60:.1f} min), with its 95% bootstrap CI. {metrics['scale_verdict']} "
-                  "Settings and all metrics are in metrics.json.</p>"),
-        (f"CRT paper, Table 1 analogue: response and septal-flash prediction under {c.config['k']}-fold CV, estimate [95% CI by "
-         "subject]; BACC - baseline: paired difference; oracle: the simulator's true response probability (the ceiling); chance: the floor",
-         crt_report_table(c.intervals)),
-        ('U-Net segmentation Dice per vendor', c.segmentation_dice),
-        *_crt_figures(c),
-        ('Perturbation paper, Table 1 analogue: ROC AUC of each explanation map against the ground-truth mask, mean [95% CI by '
-         'patient]; VAE - it: paired difference; floors: maps that ignore the classifier', explain_report_table(pd.concat([les.verdicts, octr.verdicts]))),
-        ("The same means beside the paper's Table 1", explain_table),
-        ('Classifiers explained (out-of-fold)', pd.concat({'lesion': les.classification, 'OCT': octr.classification})),
-        ('Explanations of simulated lesions (first row: image; then each method; red: true lesion)', _explain_figure(les)),
-        ('Explanations of simulated OCT fluid (column title: the label explained)', _explain_figure(octr)),
-        *committed_results(),
-    ]
+    sections = _report_sections(c, les, octr, scale, seed, sum(seconds.values()) / 60, metrics['scale_verdict'])
     write_json(metrics, out/'metrics.json')
     write_report(out/'report.html', 'interpret_vae demo', sections)
     return metrics

@@ -41,6 +41,7 @@ def settings(experiment:str, # one of `EXPERIMENTS`: 'unet', 'healthy_vae', 'con
     "The sizes and schedules of `experiment` at `scale`, with `overrides` applied and checked; includes `scale`."
     return EXPERIMENTS[check_choice(experiment, 'experiment', list(EXPERIMENTS))][0](scale, **overrides)
 
+# %% ../../nbs/08g_experiments.settings.ipynb #52b9482d
 def scales(experiment:str # one of `EXPERIMENTS`
           )->tuple:
     "The scales `experiment` knows, smallest first."
