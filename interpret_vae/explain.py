@@ -17,8 +17,9 @@ from fastprogress import progress_bar
 from .core import check_shape, check_finite, check_dtype, check_choice, check_positive, to_numpy, check_model_runs
 
 # %% auto #0
-__all__ = ['METHODS', 'ConstantFill', 'BlurFill', 'VAEFill', 'perturbation_loss', 'meaningful_perturbation', 'grad_cam',
-           'guided_backprop', 'explain_images']
+__all__ = ['METHODS', 'EXTRA_METHODS', 'ConstantFill', 'BlurFill', 'VAEFill', 'RestorationFill', 'choose_restoration_weight',
+           'perturbation_loss', 'meaningful_perturbation', 'grad_cam', 'grad_cam_size', 'guided_backprop',
+           'explain_images']
 
 # %% ../nbs/06_explain.ipynb #45c4a3d2
 def _as_images(x, name:str='x')->torch.Tensor:
@@ -138,6 +139,68 @@ class VAEFill:
             raise ValueError(f"vae: expected a reconstruction tensor or a tuple starting with one, got {type(out).__name__}")
         return out.to(x.device, x.dtype)
     def __repr__(self): return f'VAEFill({type(self.vae).__name__})'
+
+# %% ../nbs/06_explain.ipynb #30d7f18f
+def _neg_elbo(vae:nn.Module, y:torch.Tensor)->torch.Tensor:
+    "-ELBO per image (N,) of a VAE whose forward returns (reconstruction, mu, logvar): squared error and KL, both per pixel."
+    out = vae(y)
+    if not (isinstance(out, (tuple, list)) and len(out) >= 3):
+        raise ValueError(f"vae: expected a forward pass returning (reconstruction, mu, logvar), got {type(out).__name__}")
+    recon, mu, logvar = out[:3]
+    kl = -0.5 * (1 + logvar.float() - mu.float().pow(2) - logvar.float().exp()).sum(1)
+    return 0.5 * (recon.float() - y.float()).pow(2).flatten(1).mean(1) + kl / y[0].numel()
+
+class RestorationFill:
+    "Fill deleted pixels with the image projected onto the healthy model: y* = argmin_y -ELBO(y) + weight*|y - x|_1, by Adam from x."
+    def __init__(self, vae:nn.Module, # healthy VAE; `vae(y)` in eval mode returns (reconstruction, mu, logvar)
+                 weight:float=0.1, # lambda: a pixel moves only where the healthy model's pull exceeds it, about an intensity difference in input units (see `choose_restoration_weight`)
+                 n_steps:int=50, # Adam steps
+                 lr:float=0.05, # Adam learning rate, in input units
+                 batch_size:int=64 # images restored together
+                ):
+        if not isinstance(vae, nn.Module): raise ValueError(f"vae: expected an nn.Module, got {type(vae).__name__}")
+        self.vae, self.weight = vae, float(check_positive(weight, 'weight', allow_zero=True))
+        self.n_steps, self.lr = check_positive(n_steps, 'n_steps', integer=True), float(check_positive(lr, 'lr'))
+        self.batch_size = check_positive(batch_size, 'batch_size', integer=True)
+    def __call__(self, x:torch.Tensor)->torch.Tensor:
+        x = _as_images(x); dev, dt = _device_dtype(self.vae)
+        out = []
+        with _frozen(self.vae), torch.enable_grad():
+            for s in range(0, len(x), self.batch_size):
+                xb = x[s:s + self.batch_size].to(dev, dt)
+                y = xb.clone().requires_grad_()
+                opt = torch.optim.Adam([y], lr=self.lr)
+                for _ in range(self.n_steps):   # images are independent (eval mode): the sum's gradient is each image's own
+                    loss = (_neg_elbo(self.vae, y) + self.weight * (y - xb).abs().flatten(1).mean(1)).sum()
+                    opt.zero_grad(); loss.backward(); opt.step()
+                out.append(y.detach())
+        return torch.cat(out).to(x.device, x.dtype)
+    def __repr__(self): return f'RestorationFill({type(self.vae).__name__}, weight={self.weight:g})'
+
+# %% ../nbs/06_explain.ipynb #047294dd
+def choose_restoration_weight(vae:nn.Module, # the healthy VAE the fill will use
+                              images, # (N,C,H,W) held-out lesioned images -- never the images to be explained
+                              healthy, # (N,C,H,W) the same images without their lesions
+                              masks, # (N,H,W) binary lesion masks of `images`
+                              *, tissue=None, # (N,H,W) binary region whose healthy pixels count (the brain); None: the whole image
+                              weights:Sequence[float]=(0.03, 0.1, 0.3), # the candidates
+                              **fill_kwargs # other `RestorationFill` settings (n_steps, lr, batch_size)
+                             )->tuple:
+    "The weight whose restoration is closest to the healthy images (balanced error: lesion and healthy pixels weigh half each), and each candidate's errors."
+    x = _as_images(images, 'images'); h = _as_images(healthy, 'healthy'); check_shape(h, 'healthy', shape=x.shape)
+    m = torch.as_tensor(to_numpy(masks, 'masks')); check_shape(m, 'masks', shape=(len(x), *x.shape[-2:]))
+    m = m.bool()
+    if not m.flatten(1).any(1).all(): raise ValueError("masks: expected every held-out image to have a lesion")
+    region = torch.ones_like(m) if tissue is None else check_shape(torch.as_tensor(to_numpy(tissue, 'tissue')), 'tissue', shape=m.shape).bool()
+    if isinstance(weights, (int, float)) or not len(weights): raise ValueError(f"weights: expected a non-empty list of candidates, got {weights!r}")
+    errors = {}
+    for w in weights:
+        e = (RestorationFill(vae, w, **fill_kwargs)(x) - h).abs().mean(1)   # (N,H,W)
+        lesion = (e * m).flatten(1).sum(1) / m.flatten(1).sum(1)
+        rest = region & ~m
+        errors[float(w)] = dict(lesion=float(lesion.mean()), healthy=float(((e * rest).flatten(1).sum(1) / rest.flatten(1).sum(1).clamp(min=1)).mean()))
+        errors[float(w)]['balanced'] = (errors[float(w)]['lesion'] + errors[float(w)]['healthy']) / 2
+    return min(errors, key=lambda w: errors[w]['balanced']), errors
 
 # %% ../nbs/06_explain.ipynb #9529f63d
 def _area(mask:torch.Tensor)->torch.Tensor: return (1 - mask).flatten(1).mean(1)
@@ -402,6 +465,21 @@ def grad_cam(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_clas
     maps = torch.cat(maps)
     return maps[:, 0] if one else maps
 
+# %% ../nbs/06_explain.ipynb #a2b7b279
+def grad_cam_size(model:nn.Module, # classifier: images (N,C,H,W) -> logits
+                  x, # one or more images (N,C,H,W); the first is run
+                  *, layer:nn.Module|str|None=None # as in `grad_cam`
+                 )->tuple:
+    "(h, w) of the feature map Grad-CAM upsamples for images like `x`: its resolution, the coarseness a reader should know."
+    x = _as_images(x); dev, dt = _device_dtype(model); mod = _find_layer(model, layer)
+    size = []
+    hook = mod.register_forward_hook(lambda m, i, out: size.append(tuple(out.shape[-2:])))
+    try:
+        with _frozen(model), torch.no_grad(): model(x[:1].to(dev, dt))
+    finally: hook.remove()
+    if not size: raise ValueError("layer: the layer did not run in the model's forward pass")
+    return size[-1]
+
 # %% ../nbs/06_explain.ipynb #68434f40
 class _GuidedReLU(torch.autograd.Function):
     "ReLU whose backward pass lets through only positive gradients at positive inputs."
@@ -446,20 +524,26 @@ def guided_backprop(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N
 
 # %% ../nbs/06_explain.ipynb #d6019460
 METHODS = ('VAE', 'Const0', 'Const127', 'Const255', 'Blur', 'BP', 'GC')  # the perturbation paper's Table 1 columns
+EXTRA_METHODS = ('Restore', 'Oracle')  # beyond the paper: the restoration fill, and each image's own healthy image as the fill (a ceiling)
 _CONSTANTS = dict(Const0=0., Const127=127., Const255=255.)
 
-def _check_methods(methods, vae)->tuple:
+def _check_methods(methods, vae, healthy=None)->tuple:
     if methods is None: return tuple(m for m in METHODS if vae is not None or m != 'VAE')
-    if isinstance(methods, str) or not len(methods): raise ValueError(f"methods: expected a non-empty list drawn from {list(METHODS)}, got {methods!r}")
-    for m in methods: check_choice(m, 'methods', METHODS)
-    if 'VAE' in methods and vae is None: raise ValueError("vae: the 'VAE' method needs a trained healthy VAE, got None")
+    known = METHODS + EXTRA_METHODS
+    if isinstance(methods, str) or not len(methods): raise ValueError(f"methods: expected a non-empty list drawn from {list(known)}, got {methods!r}")
+    for m in methods: check_choice(m, 'methods', known)
+    for m in ('VAE', 'Restore'):
+        if m in methods and vae is None: raise ValueError(f"vae: the {m!r} method needs a trained healthy VAE, got None")
+    if 'Oracle' in methods and healthy is None: raise ValueError("healthy: the 'Oracle' method needs each image's healthy image (N,C,H,W), got None")
     return tuple(methods)
 
 def explain_images(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_classes)
                    x, # images (N,C,H,W), numpy or torch
                    target, # class(es) to explain: int, (N,) or (N,T)
-                   *, methods:Sequence[str]|None=None, # subset of `METHODS`; None: all (without 'VAE' when `vae` is None)
-                   vae:nn.Module|None=None, # healthy VAE for the 'VAE' fill (`vae(x)` returns the reconstruction first)
+                   *, methods:Sequence[str]|None=None, # subset of `METHODS` and `EXTRA_METHODS`; None: all of `METHODS` (without 'VAE' when `vae` is None)
+                   vae:nn.Module|None=None, # healthy VAE for the 'VAE' and 'Restore' fills (`vae(x)` returns the reconstruction first; (recon, mu, logvar) for 'Restore')
+                   healthy=None, # (N,C,H,W) each image without what is to be found, for the 'Oracle' fill (known only for simulated data)
+                   restore_weight:float=0.1, # `RestorationFill`'s weight for 'Restore'
                    score:str|None=None, # perturbation class score, see `meaningful_perturbation`; None: 'softmax' for 'l1_tv', 'logit' for 'area'
                    objective:str='l1_tv', # perturbation objective, see `meaningful_perturbation`
                    area:float=0.05, # kept fraction for `objective='area'`
@@ -471,7 +555,8 @@ def explain_images(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,
                   )->dict:
     "Maps of every method in `methods`, each (N,H,W) (or (N,T,H,W)) float32 numpy, high where the image matters for `target`."
     x = _as_images(x); _device_dtype(model)
-    methods = _check_methods(methods, vae); check_choice(objective, 'objective', ['l1_tv', 'area']); score = _check_score(score, objective)
+    methods = _check_methods(methods, vae, healthy); check_choice(objective, 'objective', ['l1_tv', 'area']); score = _check_score(score, objective)
+    if 'Oracle' in methods: healthy = check_shape(_as_images(healthy, 'healthy'), 'healthy', shape=x.shape)
     width = x.shape[-1] / 224  # the paper's pixel sigmas are for 224-pixel images
     inner = progress and len(methods) == 1
     maps = {}
@@ -479,7 +564,8 @@ def explain_images(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,
         if m == 'GC': out = grad_cam(model, x, target, batch_size=batch_size, progress=inner)
         elif m == 'BP': out = guided_backprop(model, x, target, sigma=5. * width, batch_size=batch_size, progress=inner)
         else:
-            fill = VAEFill(vae) if m == 'VAE' else BlurFill(10. * width) if m == 'Blur' else ConstantFill(_CONSTANTS[m])
+            fill = (VAEFill(vae) if m == 'VAE' else RestorationFill(vae, restore_weight) if m == 'Restore' else healthy if m == 'Oracle'
+                    else BlurFill(10. * width) if m == 'Blur' else ConstantFill(_CONSTANTS[m]))
             out = meaningful_perturbation(model, x, target, fill, objective=objective, area=area, n_iter=n_iter, mask_scale=mask_scale,
                                           score=score, temperature=temperature, batch_size=batch_size, progress=inner)
         maps[m] = out.numpy().astype(np.float32)

@@ -17,8 +17,8 @@ from .evaluate import bootstrap_ci
 
 # %% auto #0
 __all__ = ['LOCALISATION_METRICS', 'FLOORS', 'localisation_auc', 'average_precision', 'pointing_game', 'relevance_mass',
-           'relevance_rank', 'localisation_scores', 'floor_maps', 'randomisation_check', 'deletion_insertion',
-           'summarise_methods']
+           'relevance_rank', 'localisation_scores', 'floor_maps', 'fill_quality', 'map_ssim', 'randomisation_check',
+           'randomisation_summary', 'deletion_insertion', 'summarise_methods']
 
 # %% ../nbs/07a_explain_metrics.ipynb #7d239d21
 def _localisation_inputs(maps, masks, tissue):
@@ -129,6 +129,28 @@ def floor_maps(images, # (N,C,H,W) images to "explain"
     if vae is not None: out['RecError'] = ndimage.gaussian_filter(reconstruction_error(vae, x.astype(np.float32)), (0, sigma, sigma))
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
+# %% ../nbs/07a_explain_metrics.ipynb #17254e97
+def fill_quality(filled, # (N,C,H,W) fills of the images (what a deletion puts in place of the image)
+                 images, # (N,C,H,W) the lesioned images
+                 healthy, # (N,C,H,W) the same images without their lesions
+                 masks, # (N,H,W) binary lesion masks
+                 *, tissue=None # (N,H,W) binary region whose healthy pixels count (the brain); None: the whole image
+                )->pd.DataFrame:
+    "Per image: `lesion_removed`, the share of the lesion's error to the healthy image that the fill removes inside the mask (1: all, 0: none, < 0: worse), and `healthy_changed`, the fill's mean error to the healthy image elsewhere in `tissue`."
+    f, x, h = (np.asarray(to_numpy(v, k), np.float64) for v, k in ((filled, 'filled'), (images, 'images'), (healthy, 'healthy')))
+    check_shape(x, 'images', ndim=4); check_shape(f, 'filled', shape=x.shape); check_shape(h, 'healthy', shape=x.shape)
+    for v, k in ((f, 'filled'), (x, 'images'), (h, 'healthy')): check_finite(v, k)
+    n, hw = len(x), x.shape[-2:]
+    m = check_labels(check_shape(to_numpy(masks, 'masks'), 'masks', shape=(n, *hw)), 'masks', [0, 1]).astype(bool)
+    t = np.ones_like(m) if tissue is None else check_labels(check_shape(to_numpy(tissue, 'tissue'), 'tissue', shape=(n, *hw)), 'tissue', [0, 1]).astype(bool)
+    err_f, err_x = np.abs(f - h).mean(1), np.abs(x - h).mean(1)   # (N,H,W), over channels
+    inside = lambda e: (e * m).reshape(n, -1).sum(1)
+    rest = (t & ~m).reshape(n, -1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        removed = np.where(inside(err_x) > 0, 1 - inside(err_f) / inside(err_x), np.nan)   # NaN: nothing to remove
+        changed = np.where(rest.any(1), (err_f.reshape(n, -1) * rest).sum(1) / rest.sum(1), np.nan)
+    return pd.DataFrame(dict(lesion_removed=removed, healthy_changed=changed))
+
 # %% ../nbs/07a_explain_metrics.ipynb #981e4ac9
 def _spearman(a:np.ndarray, b:np.ndarray)->np.ndarray:
     "Per-row Spearman correlation of (N,P) arrays; 0 where a row is constant."
@@ -136,6 +158,27 @@ def _spearman(a:np.ndarray, b:np.ndarray)->np.ndarray:
     ra, rb = ra - ra.mean(1, keepdims=True), rb - rb.mean(1, keepdims=True)
     den = np.sqrt((ra ** 2).sum(1) * (rb ** 2).sum(1))
     with np.errstate(invalid='ignore', divide='ignore'): return np.where(den > 0, (ra * rb).sum(1) / np.where(den > 0, den, 1), 0.)
+
+def _unit(m:np.ndarray)->np.ndarray:
+    "Maps (N,H,W) scaled to [0, 1] each (a flat map becomes 0)."
+    lo, span = m.min((1, 2), keepdims=True), np.ptp(m, (1, 2), keepdims=True)
+    return (m - lo) / np.where(span > 0, span, 1)
+
+def map_ssim(a, # (N,H,W) maps
+             b, # (N,H,W) maps
+             sigma:float=1.5 # std in pixels of the Gaussian window
+            )->np.ndarray:
+    "Per image (N,): the structural similarity (Wang et al. 2004) of two maps, each first scaled to [0, 1]."
+    a, b = (np.asarray(to_numpy(v, n), np.float64) for v, n in ((a, 'a'), (b, 'b')))
+    check_shape(a, 'a', ndim=3); check_shape(b, 'b', shape=a.shape)
+    a, b = _unit(a), _unit(b)
+    g = lambda v: ndimage.gaussian_filter(v, (0, sigma, sigma), truncate=3.5)
+    ma, mb = g(a), g(b)
+    va, vb, cov = g(a * a) - ma ** 2, g(b * b) - mb ** 2, g(a * b) - ma * mb
+    c1, c2 = 0.01 ** 2, 0.03 ** 2   # the usual constants for data range 1
+    s = (2 * ma * mb + c1) * (2 * cov + c2) / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2))
+    r = int(3.5 * sigma + 0.5)   # the window's radius: the border, where it leaves the map, is left out (as scikit-image does)
+    return s[:, r:s.shape[1] - r, r:s.shape[2] - r].reshape(len(s), -1).mean(1)
 
 def _randomise(module:nn.Module):
     "Re-initialise `module`'s own parameters (and a norm layer's running statistics) in place."
@@ -148,25 +191,49 @@ def randomisation_check(model:nn.Module, # the trained classifier
                         explain:Callable, # `explain(model, x, target) -> (N,H,W)` maps, e.g. a `meaningful_perturbation` call
                         x, # (N,C,H,W) images
                         target, # class(es) to explain, as `explain` takes them
-                        *, seed:int=0 # seeds the re-initialisation
+                        *, groups=None, # (N,) patient of each image, kept for the CIs of `randomisation_summary`; None: each image its own
+                        seed:int=0 # seeds the re-initialisation
                        )->pd.DataFrame:
-    "Spearman correlation per image (columns) between the maps of `model` and of copies randomised from the top layer down to each layer (rows, in cascade order)."
+    "One row per (layer, image): |Spearman| and SSIM between the maps of `model` and of a copy randomised from the top layer down to that layer (cascade order); a flat map scores 1 on both, a failure."
     if not isinstance(model, nn.Module): raise ValueError(f"model: expected an nn.Module, got {type(model).__name__}")
     if not callable(explain): raise ValueError(f"explain: expected a callable (model, x, target) -> maps, got {type(explain).__name__}")
-    layers = [n for n, m in model.named_modules() if not list(m.children()) and list(m.parameters(recurse=False))]
+    n = len(x)
+    g = np.arange(n) if groups is None else check_shape(np.asarray(to_numpy(groups, 'groups')), 'groups', shape=(n,))
+    layers = [k for k, m in model.named_modules() if not list(m.children()) and list(m.parameters(recurse=False))]
     if not layers: raise ValueError("model: expected layers with parameters to randomise, found none")
-    flat = lambda m: np.asarray(to_numpy(m, 'maps'), np.float64).reshape(len(m), -1)
-    base = flat(explain(model, x, target))
+    maps = lambda net: np.asarray(to_numpy(explain(net, x, target), 'maps'), np.float64).reshape(n, *np.shape(x)[-2:])
+    flat = lambda m: np.ptp(m.reshape(n, -1), 1) <= 1e-12 * (np.abs(m).reshape(n, -1).max(1) + 1e-30)
+    base = maps(model)
     rnd = copy.deepcopy(model); named = dict(rnd.named_modules())
-    rows = {}
+    rows = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for name in reversed(layers):
             _randomise(named[name])
-            rows[name] = _spearman(base, flat(explain(rnd, x, target)))
-    out = pd.DataFrame(rows).T
-    out.index.name = 'randomised_down_to'
-    return out
+            r = maps(rnd)
+            f = flat(base) | flat(r)   # no ranking to compare: no evidence the map depends on the model
+            rows.append(pd.DataFrame(dict(layer=name, image=np.arange(n), group=g, flat=f,
+                                          spearman=np.where(f, 1., np.abs(_spearman(base.reshape(n, -1), r.reshape(n, -1)))),
+                                          ssim=np.where(f, 1., map_ssim(base, r)))))
+    return pd.concat(rows, ignore_index=True)
+
+def randomisation_summary(scores:pd.DataFrame, # `randomisation_check`'s rows
+                          *, threshold:float=0.5, # the check passes where both upper CI bounds (|Spearman| and SSIM) lie below it
+                          n_boot:int=2000, # bootstrap resamples of the groups (patients)
+                          seed:int=0 # seeds the bootstrap
+                         )->pd.DataFrame:
+    "Per layer, in cascade order: images, patients, flat maps, mean |Spearman| and SSIM [95% CI by patient], and whether the check passes there."
+    need = {'layer', 'image', 'group', 'flat', 'spearman', 'ssim'}
+    if not isinstance(scores, pd.DataFrame) or not need <= set(scores.columns): raise ValueError(f"scores: expected randomisation_check's rows with columns {sorted(need)}")
+    if not 0 < threshold < 1: raise ValueError(f"threshold: expected a number in (0, 1), got {threshold!r}")
+    rows = []
+    for layer, d in scores.groupby('layer', sort=False):
+        g = d.group.to_numpy()
+        ci = {k: bootstrap_ci(np.mean, d[k].to_numpy(np.float64), groups=g, n_boot=n_boot, seed=seed) for k in ('spearman', 'ssim')}
+        rows.append(dict(layer=layer, n_images=len(d), n_patients=len(np.unique(g)), n_flat=int(d.flat.sum()),
+                         **{f'{k}{s}': ci[k][c] for k in ci for s, c in (('', 'estimate'), ('_lo', 'lo'), ('_hi', 'hi'))},
+                         passed=bool(ci['spearman']['hi'] < threshold and ci['ssim']['hi'] < threshold)))
+    return pd.DataFrame(rows).set_index('layer')
 
 # %% ../nbs/07a_explain_metrics.ipynb #a38b6862
 def deletion_insertion(model:nn.Module, # classifier: images (N,C,H,W) -> logits

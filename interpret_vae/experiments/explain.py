@@ -22,17 +22,18 @@ from ..data.oct import simulate_oct_set, simulate_oct_controls, OCT_LABELS
 from ..data.core import group_split
 from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
 from ..models.vae import train_healthy_vae
-from ..explain import meaningful_perturbation, ConstantFill, BlurFill, VAEFill, grad_cam, guided_backprop, explain_images, METHODS
+from ..explain import (meaningful_perturbation, ConstantFill, BlurFill, VAEFill, RestorationFill, choose_restoration_weight, grad_cam,
+                       grad_cam_size, guided_backprop, explain_images, METHODS, EXTRA_METHODS)
 from ..evaluate import explanation_auc, binary_metrics
-from ..explain_metrics import (localisation_scores, floor_maps, randomisation_check, deletion_insertion, relevance_mass,
-                                        summarise_methods, LOCALISATION_METRICS, FLOORS)
+from ..explain_metrics import (localisation_scores, floor_maps, randomisation_check, randomisation_summary, deletion_insertion, relevance_mass,
+                               summarise_methods, fill_quality, LOCALISATION_METRICS, FLOORS)
 from ..evaluate import bootstrap_ci
 
 # %% auto #0
 __all__ = ['EXPLAIN_SETTINGS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'cached_maps', 'ExplanationRun',
            'lesion_experiment', 'oct_background', 'oct_experiment', 'mass_fractions', 'ShortcutRun',
            'shortcut_experiment', 'beside_paper', 'benchmark_settings', 'run_explain_benchmark', 'benchmark_markdown',
-           'distractor_markdown', 'seed_agreement']
+           'distractor_markdown', 'seed_agreement', 'paper_verdicts_markdown']
 
 # %% ../../nbs/08b_experiments.explain.ipynb #8331e89d
 EXPLAIN_SETTINGS = dict(
@@ -120,8 +121,10 @@ def cached_maps(folder:str|Path, # where each method's maps are kept, as maps_<m
                 model:nn.Module, # the classifier explained
                 x, # (N,C,H,W) images
                 target, # class (label) explained: an int or one per image
-                *, methods:Sequence[str], # subset of `METHODS`
-                vae:nn.Module|None=None, # healthy VAE for the 'VAE' method
+                *, methods:Sequence[str], # subset of `METHODS` and `EXTRA_METHODS`
+                vae:nn.Module|None=None, # healthy VAE for the 'VAE' and 'Restore' methods
+                healthy=None, # (N,C,H,W) each image's healthy image, for the 'Oracle' method
+                restore_weight:float=0.1, # `RestorationFill`'s weight for 'Restore'
                 score:str='softmax', # 'softmax' (classes) or 'sigmoid' (independent labels): the perturbation's class score
                 n_iter:int=300, # optimisation steps of each perturbation mask
                 mask_scale:int=1, # perturbation masks are optimised at 1/mask_scale resolution
@@ -138,7 +141,7 @@ def cached_maps(folder:str|Path, # where each method's maps are kept, as maps_<m
         f = folder/f'maps_{m}.npy'
         if f.exists(): maps[m] = np.load(f); log['maps_loaded'] += 1; continue
         t0 = time.time()
-        maps[m] = explain_images(model, x, target, methods=[m], vae=vae, score=score, n_iter=n_iter, mask_scale=mask_scale,
+        maps[m] = explain_images(model, x, target, methods=[m], vae=vae, healthy=healthy, restore_weight=restore_weight, score=score, n_iter=n_iter, mask_scale=mask_scale,
                                  temperature=temperature, batch_size=batch_size, progress=progress)[m]
         log['seconds'][m] = log['seconds'].get(m, 0.) + time.time() - t0
         with atomic_path(f) as tmp:
@@ -390,16 +393,19 @@ def beside_paper(table:pd.DataFrame # an explanation table (rows (dataset, label
 BENCHMARK_SCALES = dict(
     small=dict(size=64, n_healthy=16, lesions_per_image=4, radius=(0.06, 0.15), contrast=(0.4, 1.0), n_vae=200, vae_scale='small',
                vae_epochs=8, classifier='small_cnn', width=8, weights=None, epochs=12, lr=1e-2, bs=32, k=2, n_iter=60, mask_scale=4,
-               temperature=5., batch_size=64, di_steps=8, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'GC'), marker=0.1, n_boot=500,
-               hyper_frac=0.5, distractors=0),
+               temperature=5., batch_size=64, di_steps=8, di_fraction=0.2, n_sanity=8, sanity_methods=('VAE', 'GC'), marker=0.1, n_boot=500,
+               hyper_frac=0.5, distractors=0,
+               extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8),
     cpu_full=dict(size=128, n_healthy=120, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=400, vae_scale='small',
                   vae_epochs=10, classifier='small_cnn', width=8, weights=None, epochs=20, lr=1e-2, bs=32, k=4, n_iter=60, mask_scale=4,
-                  temperature=5., batch_size=64, di_steps=10, di_fraction=0.2, n_sanity=4, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.08,
-                  n_boot=2000, hyper_frac=0.5, distractors=0),
+                  temperature=5., batch_size=64, di_steps=10, di_fraction=0.2, n_sanity=32, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.08,
+                  n_boot=2000, hyper_frac=0.5, distractors=0,
+                  extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8),
     paper=dict(size=224, n_healthy=40, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=2000, vae_scale='paper',
                vae_epochs=1000, classifier='densenet121', width=16, weights=None, epochs=30, lr=1e-3, bs=32, k=4, n_iter=300, mask_scale=1,
-               temperature=5., batch_size=32, di_steps=20, di_fraction=0.2, n_sanity=16, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.06,
-               n_boot=2000, hyper_frac=0.5, distractors=0))
+               temperature=5., batch_size=32, di_steps=20, di_fraction=0.2, n_sanity=32, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.06,
+               n_boot=2000, hyper_frac=0.5, distractors=0,
+               extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8))
 # the same run with a second kind of anomaly that carries no label: lesions only hyperintense, and on every image, healthy or
 # not, two hypointense lesion-like blobs, so that finding anomalies and explaining the classifier are different tasks;
 # `cpu_hyper` is its control, the same lesions without the blobs; both at 40 subjects, a third of `cpu_full`
@@ -416,7 +422,7 @@ def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (t
         if k not in s or k == 'scale': raise ValueError(f"{k}: unknown setting, expected one of {sorted(BENCHMARK_SCALES['small'])}")
         s[k] = v
     for k in ('size', 'n_healthy', 'lesions_per_image', 'n_vae', 'vae_epochs', 'width', 'epochs', 'bs', 'k', 'n_iter', 'mask_scale',
-              'batch_size', 'di_steps', 'n_sanity', 'n_boot'): check_positive(s[k], k, integer=True)
+              'batch_size', 'di_steps', 'n_sanity', 'n_boot', 'n_select'): check_positive(s[k], k, integer=True)
     check_positive(s['lr'], 'lr'); check_positive(s['temperature'], 'temperature'); check_scale(s['vae_scale'])
     if s['size'] % 16 or s['size'] < 32: raise ValueError(f"size: expected a multiple of 16 of at least 32, got {s['size']}")
     if s['k'] < 2: raise ValueError(f"k: expected at least 2 folds, got {s['k']}")
@@ -424,7 +430,11 @@ def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (t
     if not 0 < s['marker'] <= 0.2: raise ValueError(f"marker: expected the marker's side as a fraction of the width in (0, 0.2], got {s['marker']!r}")
     if not 0 <= s['hyper_frac'] <= 1: raise ValueError(f"hyper_frac: expected the fraction of hyperintense lesions in [0, 1], got {s['hyper_frac']!r}")
     check_positive(s['distractors'], 'distractors', allow_zero=True, integer=True)
-    for m in s['sanity_methods']: check_choice(m, 'sanity_methods', METHODS)
+    s['extra_methods'] = tuple(s['extra_methods'])
+    for m in s['extra_methods']: check_choice(m, 'extra_methods', EXTRA_METHODS)
+    for m in s['sanity_methods']: check_choice(m, 'sanity_methods', METHODS + s['extra_methods'])
+    if isinstance(s['restore_weights'], (int, float)) or not len(s['restore_weights']) or min(s['restore_weights']) < 0:
+        raise ValueError(f"restore_weights: expected a non-empty list of candidate weights >= 0, got {s['restore_weights']!r}")
     check_choice(s['classifier'], 'classifier', _CLASSIFIERS)
     return s
 
@@ -446,13 +456,14 @@ def _plant_distractors(images:np.ndarray, masks:np.ndarray, tissue:np.ndarray, n
     return out, where
 
 def _benchmark_data(s:dict, seed:int)->tuple:
-    "The benchmark's lesion set (with its distractors), brain masks, each image's subject without lesion or distractor, and the distractors' masks."
+    "The benchmark's lesion set (with its distractors), brain masks, each image's subject without lesion or distractor, the distractors' masks, and each image without its lesion (the oracle fill)."
     data = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed, radius=s['radius'],
                                contrast=s['contrast'], hyper_frac=s['hyper_frac'])
     tissue = lesion_set_tissue(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed)
-    healthy = data.images[np.searchsorted(data.patient, data.patient)]
+    healthy = data.images[np.searchsorted(data.patient, data.patient)]   # every subject's first image is its healthy slice
     images, distractors = _plant_distractors(data.images, data.masks, tissue, s['distractors'], s['radius'], s['contrast'], seed)
-    return data._replace(images=images), tissue, healthy, distractors
+    oracle = np.clip(healthy + (images - data.images), 0, 1)   # the healthy slice with this image's own distractors: the image minus its lesion
+    return data._replace(images=images), tissue, healthy, distractors, oracle
 
 # %% ../../nbs/08b_experiments.explain.ipynb #961cb291
 def _plant_marker(images:np.ndarray, on:np.ndarray, side:float, seed:int):
@@ -468,9 +479,10 @@ def _plant_marker(images:np.ndarray, on:np.ndarray, side:float, seed:int):
     out[:, 0][masks] = 1.
     return out, masks
 
-def _explain_all(model, x, vae, s, progress):
-    "Maps (N,H,W) of every method for class 1 of images `x`."
-    return explain_images(model, x, 1, vae=vae, progress=progress, **_map_settings(s))
+def _explain_all(model, x, vae, s, progress, healthy=None, restore_weight=0.1, extra=()):
+    "Maps (N,H,W) of every method of `METHODS` and of `extra` (some of `EXTRA_METHODS`) for class 1 of images `x`."
+    return explain_images(model, x, 1, methods=METHODS + tuple(extra), vae=vae, healthy=healthy, restore_weight=restore_weight,
+                          progress=progress, **_map_settings(s))
 
 def _marker_experiment(s, vae, work, seed, progress):
     "Train on lesion images that all carry the marker; where do the maps of held-out lesioned images with the marker fall?"
@@ -498,10 +510,38 @@ def _summaries(per_image:pd.DataFrame, s:dict, seed:int)->dict:
     lower = ['deletion_auc'] + (['distractor_mass'] if per_image['distractor_mass'].notna().any() else [])
     for metric, better in [(m, True) for m in LOCALISATION_METRICS] + [(m, False) for m in lower] + [('insertion_auc', True)]:
         wide = per_image.pivot(index='row', columns='method', values=metric)
-        order = [m for m in METHODS + FLOORS if m in wide.columns]
+        order = [m for m in METHODS + EXTRA_METHODS + FLOORS if m in wide.columns]
         groups = per_image.drop_duplicates('row').set_index('row').loc[wide.index, 'patient'].to_numpy()
         summ = summarise_methods(wide[order], groups, higher_is_better=better, n_boot=s['n_boot'], seed=seed)
         out[metric] = json.loads(summ.reset_index().to_json(orient='records'))
+    return out
+
+def _fill_summaries(per_image:pd.DataFrame, s:dict, seed:int)->dict:
+    "`summarise_methods` of the fills' `lesion_removed` (higher better) and `healthy_changed` (lower better), paired with the VAE fill."
+    fills = per_image.dropna(subset=['lesion_removed'])
+    out = {}
+    for metric, better in (('lesion_removed', True), ('healthy_changed', False)):
+        wide = fills.pivot(index='row', columns='method', values=metric)
+        order = [m for m in METHODS + EXTRA_METHODS if m in wide.columns]
+        groups = fills.drop_duplicates('row').set_index('row').loc[wide.index, 'patient'].to_numpy()
+        summ = summarise_methods(wide[order], groups, floors=(), reference='VAE' if 'VAE' in order else None, higher_is_better=better,
+                                 n_boot=s['n_boot'], seed=seed)
+        out[metric] = json.loads(summ.reset_index().to_json(orient='records'))
+    return out
+
+def _randomisation_results(scores:pd.DataFrame, s:dict, seed:int)->dict:
+    "`randomisation_summary` of one method's rows as lists per column (JSON-able), and whether it passes once the whole model is random."
+    summ = randomisation_summary(scores, n_boot=s['n_boot'], seed=seed)
+    out = json.loads(summ.round(4).reset_index().to_json(orient='columns'))
+    return dict({k: list(v.values()) for k, v in out.items()}, passed=bool(summ['passed'].iloc[-1]))
+
+def _fills(x:np.ndarray, vae:nn.Module, s:dict, oracle:np.ndarray, restore_weight:float)->dict:
+    "What each perturbation method of the benchmark puts in place of a deleted pixel, (N,C,H,W) numpy, as `explain_images` builds it."
+    width, xt = x.shape[-1] / 224, torch.as_tensor(x)
+    fills = dict(VAE=VAEFill(vae), Const0=ConstantFill(0.), Const127=ConstantFill(127.), Const255=ConstantFill(255.), Blur=BlurFill(10. * width))
+    out = {m: f(xt).numpy() for m, f in fills.items()}
+    if 'Restore' in s['extra_methods']: out['Restore'] = RestorationFill(vae, restore_weight)(xt).numpy()
+    if 'Oracle' in s['extra_methods']: out['Oracle'] = oracle
     return out
 
 def _benchmark_fold(shared:dict, fold:int, tr:np.ndarray, te:np.ndarray)->dict:
@@ -514,25 +554,38 @@ def _benchmark_fold(shared:dict, fold:int, tr:np.ndarray, te:np.ndarray)->dict:
     timing['classifiers'] = time.time() - t
     p = _predict(model, d.images[te])
     sel = te[(d.labels[te] == 1) & (p >= 0.5)]   # every correctly classified lesioned test image
+    well = te[d.labels[te] == 0]                 # the healthy test slices: how specific is the classifier?
     info = dict(fold=fold, n_test=len(te), n_test_lesioned=int(d.labels[te].sum()), n_explained=len(sel),
-                auc=_auc_or_nan(d.labels[te].astype(np.float64), p))
-    rows, curves = [], {}
-    if not len(sel): return dict(info=info, sel=sel, rows=rows, curves=curves, timing=timing)
+                auc=_auc_or_nan(d.labels[te].astype(np.float64), p), grad_cam_size=list(grad_cam_size(model, d.images[te[:1]])),
+                mean_p_lesion_healthy=float(p[d.labels[te] == 0].mean()) if len(well) else None)
+    rows, curves, sanity = [], {}, []
+    out = dict(info=info, sel=sel, rows=rows, curves=curves, timing=timing, sanity=sanity,
+               healthy_p=p[d.labels[te] == 0], healthy_patient=d.patient[well])
+    if not len(sel): return out
     t = time.time()
-    maps = _explain_all(model, d.images[sel], vae, s, False)
+    oracle, w = shared['oracle'][sel], shared['restore_weight']
+    maps = _explain_all(model, d.images[sel], vae, s, False, healthy=oracle, restore_weight=w, extra=s['extra_methods'])
     timing['methods'] = time.time() - t
     tissue, healthy = shared['tissue'][sel], shared['healthy'][sel]
+    quality = {m: fill_quality(f, d.images[sel], oracle, d.masks[sel], tissue=tissue) for m, f in _fills(d.images[sel], vae, s, oracle, w).items()}
     maps.update(floor_maps(d.images[sel], tissue, d.masks[tr], vae=vae, seed=seed + fold))
     t = time.time()
     for m, v in maps.items():
         loc = localisation_scores(v, d.masks[sel], tissue)
+        if m in quality: loc = pd.concat([loc, quality[m]], axis=1)
         di = deletion_insertion(model, d.images[sel], 1, v, healthy, tissue=tissue, steps=s['di_steps'], max_fraction=s['di_fraction'], seed=seed)
         curves[m] = np.stack([di['deletion'], di['insertion']])
         rows.append(loc.assign(fold=fold, image=sel, patient=d.patient[sel], method=m, kind='floor' if m in FLOORS else 'method',
                                deletion_auc=di['deletion_auc'], insertion_auc=di['insertion_auc'],
                                distractor_mass=relevance_mass(v, shared['distractors'][sel], tissue=tissue)))   # NaN without distractors
     timing['scoring'] = time.time() - t
-    return dict(info=info, sel=sel, rows=rows, curves=curves, timing=timing)
+    t, pick = time.time(), sel[_spread(len(sel), -(-s['n_sanity'] // s['k']))]   # this fold's share, spread over its patients
+    for m in s['sanity_methods']:
+        ex = lambda net, x, tg, m=m: explain_images(net, x, tg, methods=[m], vae=vae, healthy=shared['oracle'][pick], restore_weight=w,
+                                                   progress=False, **_map_settings(s))[m]
+        sanity.append(randomisation_check(model, ex, d.images[pick], 1, groups=d.patient[pick], seed=seed + fold).assign(method=m, fold=fold))
+    timing['randomisation'] = time.time() - t
+    return out
 
 def _benchmark_job(shared:dict, kind:str, *args):
     "A worker's job: one fold (`'fold', fold, tr, te`) or the planted-marker experiment (`'marker'`), with its seconds."
@@ -557,14 +610,22 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
     work = Path(tempfile.mkdtemp() if work is None else work)
     log = (lambda *a: print(f'[{time.time() - t0:6.0f} s]', *a, flush=True)) if progress else (lambda *a: None)
     set_seed(seed); timing = {}
-    data, tissue, healthy, distractors = _benchmark_data(s, seed)
+    data, tissue, healthy, distractors, oracle = _benchmark_data(s, seed)
     t = time.time()
     vae = train_healthy_vae(healthy_slices(s['n_vae'], size=s['size'], seed=seed + 1), s['vae_scale'], n_epoch=s['vae_epochs'],
                             path=work, name='benchmark_vae', seed=seed, progress=False).model.float().eval()
     timing['vae'] = time.time() - t; log('healthy VAE trained')
+    t, restore = time.time(), None
+    if 'Restore' in s['extra_methods']:   # its weight is chosen on subjects of another seed, never on the explained images
+        hd, ht, _, _, ho = _benchmark_data(dict(s, n_healthy=s['n_select']), seed + 2)
+        les = hd.labels == 1
+        w, errors = choose_restoration_weight(vae, hd.images[les], ho[les], hd.masks[les], tissue=ht[les], weights=s['restore_weights'])
+        restore = dict(weight=w, seed=seed + 2, n_subjects=s['n_select'], errors={str(k): v for k, v in errors.items()})
+        timing['restore weight'] = time.time() - t; log(f'restoration weight {w:g} chosen on held-out subjects')
     splits = list(StratifiedGroupKFold(s['k'], shuffle=True, random_state=seed).split(data.labels, data.labels, data.patient))
     import interpret_vae.experiments.explain as here   # the workers import the job by name: the module's, also from a notebook
-    shared = dict(data=data, settings=s, vae=vae, seed=seed, work=work, tissue=tissue, healthy=healthy, distractors=distractors)
+    shared = dict(data=data, settings=s, vae=vae, seed=seed, work=work, tissue=tissue, healthy=healthy, distractors=distractors, oracle=oracle,
+                  restore_weight=restore['weight'] if restore else 0.1)
     jobs = [('marker',)] + [('fold', fold, tr, te) for fold, (tr, te) in enumerate(splits)]
     t = time.time()
     (marker, marker_rows, timing['marker']), *done = map_in_processes(here._benchmark_job, jobs, workers, shared, progress)
@@ -574,26 +635,22 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
         log(f"fold {r['info']['fold']}: {len(r['sel'])} images explained")
     if not any(len(r['sel']) for r in done):
         raise RuntimeError("no lesioned test image was classified correctly in any fold: the classifiers learnt nothing; train longer (`epochs`) or use larger lesions")
-    folds, first = [r['info'] for r in done], next(r for r in done if len(r['sel']))   # the randomisation check: on the first explained images
+    folds, first = [r['info'] for r in done], next(r for r in done if len(r['sel']))
     curves = {m: [r['curves'][m] for r in done if r['curves']] for m in first['curves']}
     per_image = pd.concat([row for r in done for row in r['rows']], ignore_index=True)
     per_image['row'] = per_image['fold'].astype(str) + '/' + per_image['image'].astype(str)
-    t, f = time.time(), first['info']['fold']
-    model, _ = _fit_classifier(data.images[splits[f][0]], data.labels[splits[f][0]], data.patient[splits[f][0]], s, s['epochs'], work,
-                               f'benchmark_fold{f}', False, seed + f, False)   # the checkpoint of its fold: trains nothing
-    xs, sanity = data.images[first['sel'][:s['n_sanity']]], {}
-    for m in s['sanity_methods']:
-        ex = lambda net, x, tg, m=m: explain_images(net, x, tg, methods=[m], vae=vae, progress=False, **_map_settings(s))[m]
-        sanity[m] = randomisation_check(model, ex, xs, 1, seed=seed)
-    timing['randomisation'] = time.time() - t
+    sanity = pd.concat([x for r in done for x in r['sanity']], ignore_index=True)
+    hp, hg = np.concatenate([r['healthy_p'] for r in done]), np.concatenate([r['healthy_patient'] for r in done])
+    specificity = dict(mean_p_lesion_healthy=bootstrap_ci(np.mean, hp, groups=hg, n_boot=s['n_boot'], seed=seed),
+                       healthy_called_lesion=float((hp >= 0.5).mean()), n_healthy=len(hp))
     marker['mass'] = {m: dict(marker=bootstrap_ci(np.nanmean, g.marker_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed),
                               lesion=bootstrap_ci(np.nanmean, g.lesion_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed))
                       for m, g in marker_rows.groupby('method', sort=False)}
     curve = {m: np.concatenate(v, 1).mean(1) for m, v in curves.items()}
     res = dict(scale=scale, seed=seed, settings=json.loads(json.dumps(s, default=str)), n_images=int(per_image.row.nunique()),
-               folds=folds, summary=_summaries(per_image, s, seed),
-               randomisation={m: dict(layers=list(v.index), mean=v.mean(axis=1).round(4).tolist(), last_per_image=v.iloc[-1].round(4).tolist())
-                              for m, v in sanity.items()},
+               folds=folds, summary=_summaries(per_image, s, seed), fill_quality=_fill_summaries(per_image, s, seed), restore=restore,
+               specificity=specificity, grad_cam_size=first['info']['grad_cam_size'],
+               randomisation={m: _randomisation_results(g, s, seed) for m, g in sanity.groupby('method', sort=False)},
                curves=dict(fractions=np.linspace(0, s['di_fraction'], s['di_steps'] + 1).tolist(),
                            deletion={m: c[0].round(4).tolist() for m, c in curve.items()},
                            insertion={m: c[1].round(4).tolist() for m, c in curve.items()}),
@@ -615,6 +672,55 @@ def _results(r, name:str)->dict:
 
 def _fmt(r:dict)->str: return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
 
+def _caption_extras(results:dict)->str:
+    "The classifier's specificity and Grad-CAM's map size, for runs that recorded them (runs before both were added did not)."
+    out = []
+    sp = results.get('specificity')
+    if sp:
+        m = sp['mean_p_lesion_healthy']
+        out.append(f"healthy test slices' mean P(lesion) {m['estimate']:.2f} [{m['lo']:.2f}, {m['hi']:.2f}], {sp['healthy_called_lesion']:.0%} of "
+                   f"{sp['n_healthy']} called lesioned")
+    elif results.get('curves'):   # older runs: the insertion curve at 0 is each explained image's own healthy slice
+        out.append(f"the explained images' healthy slices' mean P(lesion) {next(iter(results['curves']['insertion'].values()))[0]:.2f} "
+                   "(insertion curve at 0; healthy test slices not recorded in this run)")
+    if results.get('grad_cam_size'):
+        h, w = results['grad_cam_size']
+        out.append(f"Grad-CAM map {h}x{w} at {results['settings']['size']} px ({results['settings']['size'] // w}-pixel cells)")
+    if results.get('restore'): out.append(f"restoration weight {results['restore']['weight']:g}, chosen on {results['restore']['n_subjects']} held-out subjects")
+    return ('; ' + '; '.join(out)) if out else ''
+
+def _fill_quality_lines(results:dict)->list:
+    "Markdown lines of the fill-quality table, when the run measured it."
+    fq = results.get('fill_quality')
+    if not fq: return []
+    rem, chg = ({r['method']: r for r in fq[k]} for k in ('lesion_removed', 'healthy_changed'))
+    diff = lambda r, better: '' if 'diff' not in r or r['diff'] is None else f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] ({_verdict(r['diff_lo'], r['diff_hi'], better)})"
+    lines = ['', "Fill quality, per explained image against its own healthy image (the image without its lesion): share of the lesion's "
+             "error the fill removes inside the mask (1: all) and the fill's mean absolute error on the rest of the brain (0: unchanged); "
+             'mean [95% CI], bootstrap by subject; paired VAE - fill.', '',
+             '| fill | lesion removed | VAE - fill | healthy brain changed (lower better) | VAE - fill |', '|---|---|---|---|---|']
+    return lines + [f"| {m} | {_fmt(r)} | {diff(r, True)} | {_fmt(chg[m])} | {diff(chg[m], False)} |" for m, r in rem.items()]
+
+def _randomisation_lines(rnd:dict)->list:
+    "Markdown lines of the randomisation check: |Spearman| and SSIM per layer with CIs (runs before they were measured: the mean Spearman)."
+    if not rnd: return []
+    first = next(iter(rnd.values()))
+    if 'layers' in first:   # results written before the check could fail: signed Spearman, no CI, flat maps scored 0
+        return ['', 'Randomisation check (signed Spearman correlation of the maps of the trained and the randomised classifier, mean over images, '
+                'no CI, flat maps scored 0; an older run, before the check could fail):', '',
+                '| method | ' + ' | '.join(f'down to `{l}`' for l in first['layers']) + ' |', '|---|' + '---|' * len(first['layers'])] + \
+               [f"| {m} | " + ' | '.join(f'{v:.2f}' for v in r['mean']) + ' |' for m, r in rnd.items()]
+    ci = lambda r, k, i: f"{r[k][i]:.2f} [{r[k + '_lo'][i]:.2f}, {r[k + '_hi'][i]:.2f}]"
+    lines = ['', f"Randomisation check (Adebayo et al. 2018): layers re-initialised cumulatively from the top; |Spearman| and SSIM between the maps "
+             f"of the trained and the randomised classifier, mean [95% CI by subject] over {first['n_images'][0]} images of {first['n_patients'][0]} "
+             "subjects; a flat map scores 1 on both (a failure) and is counted; the check passes once the whole classifier is random when both "
+             'upper bounds are below 0.5.', '',
+             '| method | randomised down to | |Spearman| | SSIM | flat maps | passes |', '|---|---|---|---|---|---|']
+    for m, r in rnd.items():
+        lines += [f"| {m} | `{l}` | {ci(r, 'spearman', i)} | {ci(r, 'ssim', i)} | {r['n_flat'][i]} | "
+                  + ('**' + ('yes' if r['passed'] else 'no') + '**' if i == len(r['layer']) - 1 else '') + ' |' for i, l in enumerate(r['layer'])]
+    return lines
+
 def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
     "What a paired difference's CI supports."
     if lo > 0: return 'VAE better' if higher_is_better else 'VAE worse'
@@ -633,7 +739,7 @@ def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results
     lines = [f"Lesion benchmark, scale `{results['scale']}`: {s['size']} px, lesion radius {s['radius'][0]:.0%}-{s['radius'][1]:.0%} of the width, "
              f"strength {s['contrast'][0]:g}-{s['contrast'][1]:g}{extra}, {s['k']}-fold CV by subject, {results['n_images']} correctly classified lesioned "
              f"images explained (classifier AUC per fold: {aucs}); "
-             f"mean [95% CI], bootstrap by subject; wall time {results['seconds'] / 60:.0f} min, {results.get('workers', 1)} process(es) of {results['threads']} thread(s).", '',
+             f"mean [95% CI], bootstrap by subject{_caption_extras(results)}; wall time {results['seconds'] / 60:.0f} min, {results.get('workers', 1)} process(es) of {results['threads']} thread(s).", '',
              f"| map | kind | in-brain AUC | VAE - map [CI] | verdict | beats every floor | whole-image AUC | AP | pointing | mass | deletion AUC, first {s['di_fraction']:.0%} (lower better) | insertion AUC, first {s['di_fraction']:.0%} |"
              + (' mass on distractors (lower better) |' if 'distractor_mass' in S else ''), '|---' * (12 + ('distractor_mass' in S)) + '|']
     for m, r in S['auc_tissue'].items():
@@ -643,15 +749,12 @@ def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results
         beats = '' if r['kind'] == 'floor' else ('yes' if r.get('beats_floors') else '**no**')
         cells = [_fmt(S[k][m]) for k in ('auc', 'ap', 'pointing', 'mass', 'deletion_auc', 'insertion_auc', 'distractor_mass') if k in S]
         lines.append(f"| {m} | {r['kind']} | {_fmt(r)} | {diff} | {verdict} | {beats} | " + ' | '.join(cells) + ' |')
-    rnd = results.get('randomisation', {})
-    if rnd:
-        lines += ['', 'Randomisation check (Spearman correlation of the maps of the trained and the randomised classifier, mean over images; '
-                  'layers randomised cumulatively from the top):', '',
-                  '| method | ' + ' | '.join(f'down to `{l}`' for l in next(iter(rnd.values()))['layers']) + ' |',
-                  '|---|' + '---|' * len(next(iter(rnd.values()))['layers'])]
-        lines += [f"| {m} | " + ' | '.join(f'{v:.2f}' for v in r['mean']) + ' |' for m, r in rnd.items()]
+    lines += _fill_quality_lines(results) + _randomisation_lines(results.get('randomisation', {}))
     mk = results.get('marker')
-    if mk:
+    if mk and not mk['n_explained']:
+        lines += ['', f"Planted marker (a bright square on every lesioned training image): held-out accuracy {mk['accuracy']:.2f}; "
+                  "no held-out lesioned image with the marker was classified correctly, so none was explained."]
+    elif mk:
         lines += ['', f"Planted marker (a bright square on every lesioned training image): held-out accuracy {mk['accuracy']:.2f}, "
                   f"{mk['accuracy_marker_swapped']:.2f} with the marker moved to the healthy images; {mk['n_explained']} images explained. "
                   f"Share of each map's mass on the marker (area {mk['area']['marker']:.1%} of the image) and on the lesion (area {mk['area']['lesion']:.1%}):", '',
@@ -694,3 +797,59 @@ def seed_agreement(results0:dict|str|Path, # results (or file) of a benchmark ru
     verdict = lambda s: s.apply(lambda r: None if pd.isna(r.get('diff_lo')) else _verdict(r['diff_lo'], r['diff_hi']), axis=1)
     t['verdict 0'], t['verdict 1'] = verdict(s0), verdict(s1)   # missing for the VAE itself
     return t
+
+# %% ../../nbs/08b_experiments.explain.ipynb #cfddd7a0
+_PAPER_COLUMNS = dict(VAE='VAE', Const='Const127', Blur='Blur', BP='BP', GC='GC')   # the paper's Table 1 column -> our map ("Const" is its grey, 127)
+
+def _claim(lo:float|None, hi:float|None)->str:
+    "What a paired CI of VAE - map says of the paper's claim that the VAE map scores higher."
+    if lo is None or hi is None or np.isnan(lo): return 'not measured'
+    return 'reproduced' if lo > 0 else 'reversed' if hi < 0 else 'not reproduced'
+
+def _run_label(r:dict)->str: return f"`{r['scale']}`" + (f" seed {r['seed']}" if r['seed'] else '')
+
+def paper_verdicts_markdown(*results:dict|str|Path # `run_explain_benchmark` results (or their files), one per scale or seed
+                           )->str:
+    "The paper's Table 1 beside every run, one computed sentence per claim of the paper (reproduced, not reproduced, reversed from the paired CI), and every paired verdict of the VAE fill."
+    if not results: raise ValueError("results: expected at least one benchmark results file")
+    runs = [_results(r, 'results') for r in results]
+    S = [{k: {r['method']: r for r in run['summary'][k]} for k in ('auc', 'auc_tissue')} for run in runs]
+    paper = PAPER_TABLE1.droplevel(0)
+    cell = lambda s, k, m: _fmt(s[k][m]) if m in s[k] else 'not in this run'
+    head = '| map (paper column) | paper, LPBA40 lesions | ' + ' | '.join(_run_label(r) for r in runs) + ' |'
+    lines = ["The perturbation paper's Table 1 beside this package's benchmark. The paper scores whole-image ROC AUC (mean over images); "
+             "each run's cell gives that, then the in-brain AUC (the benchmark's headline). Mean [95% CI], bootstrap by subject.", '',
+             head, '|---|---|' + '---|' * len(runs)]
+    maps = list(_PAPER_COLUMNS.items()) + [(None, m) for m in EXTRA_METHODS + FLOORS]
+    for col, m in maps:
+        name = f"{m} ({col})" if col and col != m else m
+        ours = ' | '.join(f"{cell(s, 'auc', m)}; in-brain {cell(s, 'auc_tissue', m)}" if m in s['auc'] else 'not in this run' for s in S)
+        lines.append(f"| {name} | {paper.loc['Lesion', col]:.2f} | {ours} |" if col else f"| {name} | -- | {ours} |")
+    lines += [f"| OCT {l} | " + ' · '.join(f"{c} {paper.loc[l, c]:.2f}" for c in _PAPER_COLUMNS) + ' | ' + ' | '.join('not run' for _ in runs) + ' |'
+              for l in ('IRF', 'SRF', 'PED')]
+    lines += ['', "The paper's claims for the lesion row, that the VAE fill's map scores higher than each other method's, judged by the "
+              "paired difference VAE - map and its 95% CI (bootstrap by subject): reproduced when the CI lies above 0, reversed when "
+              "below, not reproduced when it holds 0.", '']
+    for col, m in list(_PAPER_COLUMNS.items())[1:]:
+        said = f"Paper: VAE {paper.loc['Lesion', 'VAE']:.2f} > {col} {paper.loc['Lesion', col]:.2f}."
+        per_run = []
+        for run, s in zip(runs, S):
+            parts = []
+            for k, what in (('auc', 'whole-image'), ('auc_tissue', 'in-brain')):
+                r = s[k].get(m, {})
+                lo, hi = r.get('diff_lo'), r.get('diff_hi')
+                parts.append(f"{what} {r['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}], {_claim(lo, hi)}" if lo is not None else f"{what} {_claim(None, None)}")
+            per_run.append(f"{_run_label(run)}: VAE - {m} " + '; '.join(parts))
+        lines.append(f"- {said} " + '. '.join(per_run) + '.')
+    lines += ['- The OCT rows (IRF, SRF, PED): not run by the benchmark, so none of their claims is judged here.', '',
+              "Every paired verdict of the VAE fill, in-brain AUC (VAE - map [95% CI]; 'VAE better' when the CI lies above 0):", '',
+              '| map | ' + ' | '.join(_run_label(r) for r in runs) + ' |', '|---|' + '---|' * len(runs)]
+    others = [m for m in METHODS + EXTRA_METHODS + FLOORS if m != 'VAE' and any(m in s['auc_tissue'] for s in S)]
+    for m in others:
+        cells = []
+        for s in S:
+            r = s['auc_tissue'].get(m)
+            cells.append('not in this run' if r is None or r.get('diff_lo') is None else
+                         f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] {_verdict(r['diff_lo'], r['diff_hi'])}")
+        lines.append(f"| {m} | " + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
