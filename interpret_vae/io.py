@@ -201,9 +201,9 @@ def resolve_out(path:str|Path, # an output file or folder
                 inputs:dict|None=None # {option: file or folder} the command reads
                )->Path:
     "`path` with the links of its parent folders resolved once: refused when it is a link itself, or is, holds or lies inside an input."
-    p = Path(os.path.abspath(path))
+    p = Path(path)
     if p.is_symlink(): raise ValueError(f"{name} {path}: is a symbolic link; outputs are never written through a link, give the real folder")
-    real = p.parent.resolve()/p.name
+    real = p.resolve() if p.name in ('', '.', '..') else p.parent.resolve()/p.name   # `x/..` as the file system reads it
     for opt, inp in (inputs or {}).items():
         if inp is None: continue
         q = Path(inp).resolve()
