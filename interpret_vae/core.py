@@ -214,7 +214,8 @@ def atomic_path(path:str|Path # the finished file's name; its folder is created
     finally:
         if tmp.is_symlink() or tmp.exists(): tmp.unlink()
 
-def remove_stale_parts(folder:str|Path # a folder the package writes in
+def remove_stale_parts(folder:str|Path, # a folder the package writes in
+                       targets:Sequence[str]|None=None # only the temporary files of these names (in a user's folder); `None`: all (a run folder)
                       )->list:
     "Delete the temporary files and folders of `atomic_path` (and `io.atomic_dir`) in `folder` whose process has ended; returns their names."
     folder, gone = Path(folder), []
@@ -222,6 +223,7 @@ def remove_stale_parts(folder:str|Path # a folder the package writes in
     for p in folder.iterdir():
         m = _PART.match(p.name)
         if not m or p.is_symlink() or psutil.pid_exists(int(m.group(1))): continue   # not ours, planted, or a live run's
+        if targets is not None and not any(p.name.startswith(f'.{t}.') for t in targets): continue
         if p.is_dir(): shutil.rmtree(p)
         else: p.unlink()
         gone.append(p.name)

@@ -95,6 +95,7 @@ def atomic_dir(path:str|Path, # final folder; it must not exist, or be empty
     if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
         raise ValueError(f"{name} {path}: already exists and is not an empty folder; choose a new one")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(path.parent, [path.name])   # what a killed earlier attempt left
     while True:
         tmp = _part_name(path)
         try: tmp.mkdir(); break   # fails on anything already there, a link included
@@ -300,7 +301,7 @@ def check_out_file(path:str|Path, # the output file
     parent = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p.is_symlink())
     if not parent.is_dir(): raise ValueError(f"{name} {path}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK): raise ValueError(f"{name} {path}: no permission to write in {parent}")
-    remove_stale_parts(path.parent)   # a killed earlier run's temporary files
+    remove_stale_parts(path.parent, [path.name, rec.name])   # a killed earlier run's temporary files of this output, nothing else
     return path
 
 
