@@ -40,8 +40,12 @@ def _on_grid(data:Path, config:dict)->bool:
     try: return all(tuple(nib.load(f).shape) == grid for k in ('images', 'segs') for f in (data/k).glob('*.nii*'))
     except Exception: return False   # an unreadable file: `load_cohort` names it
 
-def _check_subject_ids(table:Path):
-    "Raise unless every subject_id of `table` names a file inside the cohort's folders: no '/', no '..', no hidden name."
+def _check_native_files(data:Path):
+    "Raise unless the cohort's files are regular files (a named pipe would block the reader) and every subject_id names one inside its folders."
+    for p in [data/'labels.csv', *[f for k in ('images', 'segs') if (data/k).is_dir() for f in (data/k).iterdir()]]:
+        if p.exists() and not p.name.startswith('.') and not p.is_file() and not (p.is_dir() and p.parent != data):
+            raise ValueError(f"{p}: not a regular file (a named pipe or device is never read)")
+    table = data/'labels.csv'
     if not table.is_file(): return   # `load_cohort` says it is missing
     ids = pd.read_csv(table, dtype=str, keep_default_na=False).get('subject_id', pd.Series([], dtype=str))
     bad = [s for s in ids if '/' in s or '\\' in s or s.startswith('.')]
@@ -61,7 +65,7 @@ def load_crt_cohort(data:str|Path, # cohort folder: labels.csv and images/ and/o
     except ValueError as e: raise ValueError(f"--data {data}: {_msg(e)} (or pass --layout)") from None
     if labels is not None and not Path(labels).is_file(): raise ValueError(f"--labels {labels}: no such file")
     if layout == 'native' and labels is None:
-        _check_subject_ids(data/'labels.csv')
+        _check_native_files(data)
         try: cohort = load_cohort(data, normalise=not _on_grid(data, config), target_spacing=FIELD_OF_VIEW_MM / config['size'],
                                   n_frames=config['n_frames'], size=config['size'])
         except (ValueError, FileNotFoundError) as e: raise ValueError(f"--data {data}: {_msg(e)}") from e
