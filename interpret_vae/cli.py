@@ -6,19 +6,20 @@
 from __future__ import annotations
 import sys
 try:   # torch and fastai take seconds to import: a Ctrl-C meanwhile ends quietly, like one during a command
-    import argparse, inspect, json, traceback, warnings
+    import argparse, errno, inspect, json, os, traceback, warnings
     from pathlib import Path
     from typing import Callable, NamedTuple
     from fastcore.docments import docments
     from fastcore.imports import in_ipython
     from fastai.torch_core import rank_distrib, num_distrib
-    from interpret_vae.core import SCALES
+    from PIL import Image
+    from interpret_vae.core import SCALES, default_device
     from interpret_vae.data.cine_layouts import CINE_LAYOUTS
     from interpret_vae.data.brain_volumes import make_lesion_set
     from interpret_vae.model_files import CRT_KINDS, CLASSIFIER_KINDS
     from interpret_vae.experiments.crt_cohort import crt_train, crt_evaluate, crt_predict, Interrupted
-    from interpret_vae.experiments.crt import reproduce_crt, CRT_SCALES
-    from interpret_vae.experiments.explain import run_explain_benchmark, benchmark_markdown, BENCHMARK_SCALES
+    from interpret_vae.experiments.crt import reproduce_crt, crt_config, CRT_SCALES
+    from interpret_vae.experiments.explain import run_explain_benchmark, benchmark_markdown, experiment_settings, BENCHMARK_SCALES
     from interpret_vae.experiments.explain_folder import explain_folder, train_vae, train_classifier
     from interpret_vae.experiments.demo import demo, simulate, SIMULATE_KINDS
 except KeyboardInterrupt:
@@ -45,6 +46,7 @@ class Command(NamedTuple):
     say: Callable             # (result, {parameter: value}) -> the text printed on success
     choices: dict = {}        # parameter -> the values it may take
     positional: tuple = ()    # parameters given without `--name`
+    settings: dict = {}       # `--set`: the `**kwargs` or `dict` parameter -> the keys it may take (model and schedule settings)
 
 # %% ../nbs/09_cli.ipynb #298483d7
 def _rank_prefix()->str: return f"rank {rank_distrib()}/{num_distrib()}: " if num_distrib() > 1 else ''
@@ -66,14 +68,21 @@ def _evaluated(r, a)->str:
     if 'reconstruction_dice' in r: lines.append(f"reconstruction Dice {r['reconstruction_dice']:.3f}")
     return '\n'.join(lines)
 
+_CRT_SETTINGS = tuple(k for k in crt_config('small') if k != 'scale')
+# `crt train` reads a cohort of the user's: the sizes of the simulated cohorts are no settings of it
+_CRT_TRAIN_SETTINGS = tuple(k for k in _CRT_SETTINGS if k not in ('n_subjects', 'n_pretrain', 'n_unet', 'n_finetune', 'held_out_vendor', 'motion'))
+_EXPLAIN_SETTINGS = tuple(k for k in experiment_settings('small') if k != 'scale')
+_BENCHMARK_SETTINGS = tuple(dict.fromkeys(k for s in BENCHMARK_SCALES.values() for k in s if k != 'scale'))
+
 COMMANDS = {
     'demo': Command(demo, lambda m, a: f"report: {Path(a['out'])/'report.html'}\nmetrics: {Path(a['out'])/'metrics.json'} "
-                                       f"({sum(m['seconds'].values()) / 60:.1f} min)", dict(scale=SCALES)),
+                                       f"({sum(m['seconds'].values()) / 60:.1f} min)", dict(scale=SCALES),
+                    settings=dict(crt=_CRT_SETTINGS, explain=_EXPLAIN_SETTINGS)),
     'simulate': Command(simulate, lambda p, a: f"{a['kind']} data set written to {p}", dict(kind=SIMULATE_KINDS), ('kind',)),
     'make-lesion-set': Command(make_lesion_set, lambda p, a: f"lesion set written to {p}"),
     'crt train': Command(crt_train, lambda m, a: f"{_rank_prefix()}trained {m['epochs_trained']} epoch(s); validation loss "
                          f"{m['valid_loss']:.6g}; weight sum {m['weight_sum']:.9g}" + ('' if rank_distrib() else f"\nmodel: {Path(a['out'])/'model.pt'}"),
-                         dict(scale=SCALES, kind=CRT_KINDS, layout=('auto',) + CINE_LAYOUTS)),
+                         dict(scale=SCALES, kind=CRT_KINDS, layout=('auto',) + CINE_LAYOUTS), settings=dict(overrides=_CRT_TRAIN_SETTINGS)),
     'crt evaluate': Command(crt_evaluate, _evaluated, dict(layout=('auto',) + CINE_LAYOUTS)),
     'crt predict': Command(crt_predict, lambda p, a: f"{len(p)} predictions written to {a['out']}", dict(layout=('auto',) + CINE_LAYOUTS)),
     'explain': Command(explain_folder, _explained, dict(score=('softmax', 'sigmoid'))),
@@ -81,27 +90,32 @@ COMMANDS = {
                          f"mean |x - f(x)| {r['mean_abs_error']:.4f}) written to {a['out']}", dict(scale=SCALES)),
     'train-classifier': Command(train_classifier, lambda r, a: f"{a['kind']} trained {r['epochs']} epochs on {r['n_images']} images; "
                                 f"validation AUC {r['valid_auc']:.3f} on {r['n_valid']}; written to {a['out']}", dict(kind=CLASSIFIER_KINDS)),
-    'benchmark explain': Command(run_explain_benchmark, lambda r, a: benchmark_markdown(r), dict(scale=tuple(BENCHMARK_SCALES))),
+    'benchmark explain': Command(run_explain_benchmark, lambda r, a: benchmark_markdown(r), dict(scale=tuple(BENCHMARK_SCALES)),
+                                 settings=dict(overrides=_BENCHMARK_SETTINGS)),
     'benchmark crt': Command(reproduce_crt, lambda p, a: f"results: {p}", dict(scale=CRT_SCALES)),
 }
 "Every sub-command of `ivae` (two words: a group and its action) and the function it calls."
 
 # %% ../nbs/09_cli.ipynb #eaf1c0a2
 def _settings(pairs:list, # `KEY=VALUE` (or `GROUP.KEY=VALUE`) strings; values are JSON when they parse, strings otherwise
-              groups:tuple=() # the `dict` parameters; empty: plain keys for the function's `**kwargs`
+              allowed:dict, # the `**kwargs` or `dict` parameters -> the keys each may take (`Command.settings`)
+              grouped:bool=False # True: the function takes `dict` parameters, one per GROUP
              )->dict:
-    "The `--set` values as keyword arguments: `{KEY: value}`, or `{GROUP: {KEY: value}}` when the function takes dicts."
-    out = {g: {} for g in groups}
+    "The `--set` values as keyword arguments: `{KEY: value}`, or `{GROUP: {KEY: value}}` when the function takes dicts; only `allowed` keys."
+    out = {g: {} for g in allowed} if grouped else {}
     for p in pairs:
         k, eq, v = p.partition('=')
         if not eq or not k: raise ValueError(f"--set {p!r}: expected KEY=VALUE")
         try: v = json.loads(v)
         except json.JSONDecodeError: pass
         v = tuple(v) if isinstance(v, list) else v
-        if not groups: out[k] = v; continue
-        g, dot, k = k.partition('.')
-        if not dot or g not in groups: raise ValueError(f"--set {p!r}: expected {' or '.join(f'{x}.KEY=VALUE' for x in groups)}")
-        out[g][k] = v
+        g, dot, key = k.partition('.') if grouped else ('', '.', k)
+        if not dot or (grouped and g not in allowed): raise ValueError(f"--set {p!r}: expected {' or '.join(f'{x}.KEY=VALUE' for x in allowed)}")
+        keys = allowed[g] if grouped else next(iter(allowed.values()), ())
+        if key not in keys:   # options (--trust-pickle, --out, --restart) are never reachable through --set
+            raise ValueError(f"--set {p!r}: {key!r} is not a model or schedule setting; expected one of {', '.join(keys)}")
+        if grouped: out[g][key] = v
+        else: out[key] = v
     return out
 
 def _as_option(msg:str, params)->str:
@@ -111,12 +125,13 @@ def _as_option(msg:str, params)->str:
 
 def _call(cmd:Command, a:argparse.Namespace):
     "Run `cmd.fn` with the parsed options and print what it says."
+    if os.environ.get('IVAE_DEVICE'): default_device()   # first: a device that is not there fails before any work
     params = inspect.signature(cmd.fn).parameters
     kw = {k: getattr(a, k) for k in params if hasattr(a, k)}
     if 'progress' in params: kw['progress'] = not a.quiet
     if hasattr(a, 'set'):
-        dicts = tuple(k for k, p in params.items() if str(p.annotation).startswith('dict'))
-        kw.update(_settings(a.set, dicts))
+        grouped = any(str(p.annotation).startswith('dict') for p in params.values())
+        kw.update(_settings(a.set, cmd.settings, grouped))
     try: result = cmd.fn(**kw)
     except ValueError as e: raise ValueError(_as_option(str(e), params)) from e
     print(cmd.say(result, kw))
@@ -145,9 +160,10 @@ def _add_options(p:argparse.ArgumentParser, cmd:Command):
             if prm.default is not None and name not in _HIDDEN: kw['help'] += f' (default: {prm.default})'
         if name in cmd.positional: p.add_argument(name, **kw)
         else: p.add_argument('--' + name.replace('_', '-'), dest=name, required=prm.default is prm.empty, **kw)
-    if sets:
+    if sets:   # the keys each may take are listed: nothing else is accepted
         p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE' if sets[0][1] else 'GROUP.KEY=VALUE',
-                       help='advanced, VALUE is JSON: ' + '; '.join(('KEY' if var else f'{name}.KEY') + f': {doc}' for name, var, doc in sets))
+                       help='advanced, VALUE is JSON: ' + '; '.join(('KEY' if var else f'{name}.KEY') + f': {doc}, one of '
+                                                                    + ', '.join(cmd.settings.get(name, ())) for name, var, doc in sets))
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.add_argument('--debug', action='store_true', help='print the full traceback of an error')
 
@@ -176,7 +192,10 @@ def main(argv:list|None=None # arguments after `ivae`; `None` reads `sys.argv`
     debug = '--debug' in argv
     try:
         with warnings.catch_warnings():
-            if not debug: warnings.simplefilter('ignore')
+            if not debug:   # the libraries' notices about their own futures are not the user's business
+                for category in (DeprecationWarning, FutureWarning, UserWarning): warnings.simplefilter('ignore', category)
+            # an image near PIL's decompression-bomb limit is refused by the reader that opens it, never read quietly
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
             args = _parser().parse_args(argv)
             _call(args.cmd, args)
         return 0
@@ -187,8 +206,10 @@ def main(argv:list|None=None # arguments after `ivae`; `None` reads `sys.argv`
         if debug: traceback.print_exc()
         if isinstance(e, Interrupted): return _fail(str(e), 3)
         if isinstance(e, (ValueError, FileNotFoundError)): return _fail(str(e))
-        if isinstance(e, OSError) and e.filename: return _fail(f"{e.filename}: {e.strerror or e}")
-        return _fail(f"{type(e).__name__}: {e} (run with --debug for the traceback)", 1)
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _fail(f"{e.filename or 'an output file'}: {e.strerror}; free some space and run the same command again (it resumes)")
+        if isinstance(e, OSError): return _fail(f"{e.filename or 'a file'}: {e.strerror or e}")
+        return _fail(f"internal error, please report it with the output of --debug ({type(e).__name__}: {e})", 1)
 
 # %% ../nbs/09_cli.ipynb #98d7167b
 if __name__ == '__main__' and not in_ipython(): sys.exit(main())

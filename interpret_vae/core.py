@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #d9387905
 from __future__ import annotations
-import os, random, json, warnings, secrets, functools, hashlib, tempfile
+import os, re, random, json, warnings, secrets, functools, hashlib, tempfile, shutil
 import psutil
 # fastai calls torch.jit.script at import time, which torch 2.10+ deprecates: noise in every notebook, not ours to fix
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
@@ -25,25 +25,35 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['SCALES', 'default_device', 'set_seed', 'to_numpy', 'check_shape', 'check_finite', 'check_dtype', 'check_labels',
-           'check_choice', 'check_positive', 'check_model_runs', 'check_scale', 'atomic_path', 'record_settings',
-           'code_fingerprint', 'run_folder', 'CheckpointEvery', 'checkpoint_epochs', 'fit_resumable', 'StopAfterEpochs',
-           'AnyDeviceDistributedTrainer', 'distributed', 'free_port', 'launch_distributed', 'map_in_processes',
-           'moved_getattr', 'renamed_kwargs']
+__all__ = ['SCALES', 'MAX_EPOCHS', 'default_device', 'set_seed', 'to_numpy', 'check_shape', 'check_finite', 'check_dtype',
+           'check_labels', 'check_choice', 'check_positive', 'check_model_runs', 'check_scale', 'atomic_path',
+           'remove_stale_parts', 'record_settings', 'code_fingerprint', 'run_folder', 'CheckpointEvery',
+           'checkpoint_epochs', 'fit_resumable', 'StopAfterEpochs', 'AnyDeviceDistributedTrainer', 'distributed',
+           'free_port', 'launch_distributed', 'map_in_processes', 'moved_getattr', 'renamed_kwargs']
 
 # %% ../nbs/00_core.ipynb #b5962fbc
+_DEVICE_TYPES = ('cpu', 'cuda', 'mps')
+
 def default_device(device:str|torch.device|None=None # explicit choice; `None` reads `IVAE_DEVICE`, then picks cuda, mps, cpu
                   )->torch.device:
-    "The torch device to train and infer on."
+    "The torch device to train and infer on; a device that is not there (or not one to compute on, like 'meta') is refused by name."
+    name = 'device' if device is not None else 'IVAE_DEVICE'
     device = device if device is not None else os.environ.get('IVAE_DEVICE') or None
     if device is not None:
         try: device = torch.device(device)
-        except (RuntimeError, TypeError) as e: raise ValueError(f"device: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}") from e
-        if device.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device: {device} requested but CUDA is not available")
+        except (RuntimeError, TypeError): device = None if isinstance(device, str) else device
+        if not isinstance(device, torch.device) or device.type not in _DEVICE_TYPES:
+            raise ValueError(f"{name}: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {os.environ.get('IVAE_DEVICE') if name == 'IVAE_DEVICE' else device!r}")
+        if device.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"{name}: {device} requested but CUDA is not available")
+        if device.type == 'cuda' and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(f"{name}: {device} requested but there are {torch.cuda.device_count()} CUDA device(s)")
+        if device.type == 'mps' and not (getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()):
+            raise ValueError(f"{name}: mps requested but this PyTorch has no usable MPS (Apple GPU) device")
         return device
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
 
 # %% ../nbs/00_core.ipynb #4970cbae
 def set_seed(seed:int, # any non-negative integer
@@ -178,11 +188,15 @@ def check_scale(scale:str # 'small' or 'paper'
     return check_choice(scale, 'scale', SCALES)
 
 # %% ../nbs/00_core.ipynb #898d5f1c
+_PART = re.compile(r'^\..+\.(\d+)-[0-9a-f]{12}\.part$')   # the temporary names below: .<name>.<pid>-<random>.part
+
+def _part_name(path:Path)->Path: return path.with_name(f'.{path.name}.{os.getpid()}-{secrets.token_hex(6)}.part')
+
 def _exclusive_temp(path:Path)->Path:
     "Create an empty file with a new random name next to `path`, refusing to follow or reuse anything already there."
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, 'O_NOFOLLOW', 0)
     while True:
-        tmp = path.with_name(f'.{path.name}.{secrets.token_hex(6)}.part')
+        tmp = _part_name(path)
         try: os.close(os.open(tmp, flags, 0o666)); return tmp
         except FileExistsError: continue   # a name taken (or planted): draw another
 
@@ -199,6 +213,22 @@ def atomic_path(path:str|Path # the finished file's name; its folder is created
         os.replace(tmp, path)   # rename replaces a link at `path` itself, never the file it points to
     finally:
         if tmp.is_symlink() or tmp.exists(): tmp.unlink()
+
+def remove_stale_parts(folder:str|Path, # a folder the package writes in
+                       targets:Sequence[str]|None=None # only the temporary files of these names (in a user's folder); `None`: all (a run folder)
+                      )->list:
+    "Delete the temporary files and folders of `atomic_path` (and `io.atomic_dir`) in `folder` whose process has ended; returns their names."
+    folder, gone = Path(folder), []
+    if not folder.is_dir() or folder.is_symlink(): return gone
+    for p in folder.iterdir():
+        m = _PART.match(p.name)
+        if not m or p.is_symlink() or psutil.pid_exists(int(m.group(1))): continue   # not ours, planted, or a live run's
+        if targets is not None and not any(p.name.startswith(f'.{t}.') for t in targets): continue
+        if p.is_dir(): shutil.rmtree(p)
+        else: p.unlink()
+        gone.append(p.name)
+    return sorted(gone)
+
 
 # %% ../nbs/00_core.ipynb #cb7a5fa0
 def record_settings(folder:str|Path, # the run's folder; created when missing
@@ -246,6 +276,8 @@ def run_folder(name:str, # what runs there, e.g. 'crt_tutorial'; letters, digits
     return folder
 
 # %% ../nbs/00_core.ipynb #44df161c
+MAX_EPOCHS = 100_000   # more than any schedule here: a checkpoint claiming more was not written by one
+
 def _state_path(learn, name): return Path(learn.path)/learn.model_dir/f'{name}.state.pt'
 
 def _rng_state(learn)->dict:
@@ -269,8 +301,12 @@ def _read_state(p:Path)->dict|None:
     except Exception as e:
         raise ValueError(f"{p}: not a checkpoint this package can read as data ({type(e).__name__}); "
                          "delete the checkpoint folder to start over") from None
-    if not isinstance(st, dict) or not isinstance(st.get('epochs_done'), int) or not isinstance(st.get('rng'), dict):
+    if not isinstance(st, dict) or not isinstance(st.get('rng'), dict):
         raise ValueError(f"{p}: not a checkpoint written by CheckpointEvery; delete the checkpoint folder to start over")
+    done, total = st.get('epochs_done'), st.get('n_epoch')
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (done, total)) or not 0 <= done <= total <= MAX_EPOCHS:
+        raise ValueError(f"{p}: not a checkpoint written by CheckpointEvery (epochs_done {done!r} of n_epoch {total!r}, expected "
+                         f"0 <= epochs_done <= n_epoch <= {MAX_EPOCHS}); delete the checkpoint folder to start over")
     return st
 
 class CheckpointEvery(Callback):

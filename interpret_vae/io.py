@@ -4,9 +4,9 @@
 
 # %% ../nbs/00b_io.ipynb #a3a7899a
 from __future__ import annotations
-import base64, hashlib, io, json, os, pickle, secrets, shutil
+import base64, hashlib, io, json, math, os, pickle, shutil, stat
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
@@ -15,12 +15,13 @@ from torch import nn
 import matplotlib.pyplot as plt
 from safetensors import safe_open
 from safetensors.torch import save_file
-from .core import atomic_path
+from .core import atomic_path, remove_stale_parts, _part_name, _PART
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'write_json', 'read_json', 'fig_to_png', 'html_report', 'write_report', 'atomic_dir',
-           'file_fingerprint', 'fingerprint', 'fingerprint_changes', 'start_run', 'check_out_file', 'check_new_folder',
-           'save_model_file', 'read_model_file', 'build_model', 'load_model_file']
+__all__ = ['RUN_FORMAT', 'MODEL_FORMAT', 'write_json', 'read_json', 'fig_to_png', 'html_report', 'write_report', 'atomic_dir',
+           'file_fingerprint', 'input_files', 'listed_file', 'fingerprint', 'fingerprint_changes', 'resolve_out',
+           'start_run', 'record_file', 'check_out_file', 'check_new_folder', 'save_model_file', 'read_model_file',
+           'build_model', 'load_model_file']
 
 # %% ../nbs/00b_io.ipynb #a999b80b
 def _json_default(o):
@@ -94,8 +95,9 @@ def atomic_dir(path:str|Path, # final folder; it must not exist, or be empty
     if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
         raise ValueError(f"{name} {path}: already exists and is not an empty folder; choose a new one")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(path.parent, [path.name])   # what a killed earlier attempt left
     while True:
-        tmp = path.with_name(f'.{path.name}.{secrets.token_hex(6)}.part')
+        tmp = _part_name(path)
         try: tmp.mkdir(); break   # fails on anything already there, a link included
         except FileExistsError: continue
     try:
@@ -121,26 +123,50 @@ def file_fingerprint(path:str|Path, # a file
     return dict(size=size, sampled_sha256=h.hexdigest(), mtime_ns=path.stat().st_mtime_ns)
 
 # %% ../nbs/00b_io.ipynb #50ea8c23
-def _files(folder:Path, exclude:Sequence[Path]):
-    "Regular files under `folder`, hidden names and the `exclude`d folders left out, links not followed."
-    exclude = [Path(os.path.abspath(e)) for e in exclude]
-    for root, dirs, files in os.walk(folder):
-        r = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.') and Path(os.path.abspath(r/d)) not in exclude)
-        yield from (r/f for f in sorted(files) if not f.startswith('.') and (r/f).is_file())
+def input_files(folder:str|Path, # a folder a command reads
+                recursive:bool=True # also the files of its sub-folders
+               )->list:
+    "The files a command may read in `folder`: regular files, links followed, hidden names (`.x`) skipped; what `fingerprint` covers."
+    out, seen = [], set()
+    def walk(d:Path):
+        real = d.resolve()
+        if real in seen: return   # a link back up the tree
+        seen.add(real)
+        for e in sorted(os.scandir(d), key=lambda e: e.name):
+            if e.name.startswith('.'): continue
+            p = Path(e.path)
+            try: mode = p.stat().st_mode   # the link's target
+            except OSError: continue       # a dangling link: nothing to read
+            if stat.S_ISREG(mode): out.append(p)
+            elif stat.S_ISDIR(mode) and recursive: walk(p)
+    walk(Path(folder))
+    return out
 
-def fingerprint(inputs:dict, # {option: path of a file or folder, or None}
-                exclude:Sequence=() # folders left out, e.g. the run's own output folder inside a data folder
+def listed_file(folder:str|Path, # the folder the table's names are relative to
+                file:str, # a name from the table
+                table:str|Path # the table (e.g. labels.csv), for the message
+               )->Path:
+    "`folder/file` for a name read from `table`: a relative path without `..` or hidden parts; when it exists, a regular file."
+    parts = PurePath(str(file).replace('\\', '/')).parts
+    if not parts or PurePath(str(file)).is_absolute() or str(file).startswith(('/', '\\')) or any(p == '..' or p.startswith('.') for p in parts):
+        raise ValueError(f"{table}: {file!r} is not a file inside {folder}; absolute paths, '..' and hidden names are never read")
+    f = Path(folder)/file
+    if f.exists() and not f.is_file(): raise ValueError(f"{f}: not a regular file (a folder, named pipe or device is never read)")
+    return f
+
+def fingerprint(inputs:dict # {option: path of a file or folder, or None}
                )->dict:
-    "Fingerprints of a run's inputs: `None`, a file's `file_fingerprint`, or `{'files': {name: fingerprint}}` for a folder."
+    "Fingerprints of a run's inputs: `None`, a file's `file_fingerprint`, or `{'files': {name: fingerprint}}` of a folder's `input_files`."
     out = {}
     for name, p in inputs.items():
         if p is None: out[name] = None; continue
         p = Path(p)
-        if p.is_file(): out[name] = file_fingerprint(p)
-        elif p.is_dir(): out[name] = dict(files={f.relative_to(p).as_posix(): file_fingerprint(f) for f in _files(p, exclude)})
+        if p.is_dir(): out[name] = dict(files={f.relative_to(p).as_posix(): file_fingerprint(f) for f in input_files(p)})
+        elif p.is_file(): out[name] = file_fingerprint(p)
+        elif p.exists(): raise ValueError(f"{name} {p}: not a regular file or folder (a named pipe or device is never read)")
         else: raise FileNotFoundError(f"{name} {p}: no such file or folder")
     return out
+
 
 # %% ../nbs/00b_io.ipynb #5a50d9d6
 def _names(v:list)->str: return ', '.join(v[:3]) + (f' and {len(v) - 3} more' if len(v) > 3 else '')
@@ -163,64 +189,121 @@ def fingerprint_changes(old:dict, # a recorded `fingerprint`
     return out
 
 # %% ../nbs/00b_io.ipynb #e42cfec0
+RUN_FORMAT = 'interpret_vae.run/1'   # the marker of the package's own records: a run folder's settings.json, a file's record
+
+def _version()->str:
+    from interpret_vae import __version__
+    return __version__
+
+def _marked(record)->bool: return isinstance(record, dict) and record.get('package') == 'interpret_vae' and record.get('format') == RUN_FORMAT
+
+def resolve_out(path:str|Path, # an output file or folder
+                name:str='--out', # the option that named it, for messages
+                inputs:dict|None=None # {option: file or folder} the command reads
+               )->Path:
+    "`path` with the links of its parent folders resolved once: refused when it is a link itself, or is, holds or lies inside an input."
+    p = Path(path)
+    if p.is_symlink(): raise ValueError(f"{name} {path}: is a symbolic link; outputs are never written through a link, give the real folder")
+    real = p.resolve() if p.name in ('', '.', '..') else p.parent.resolve()/p.name   # `x/..` as the file system reads it
+    for opt, inp in (inputs or {}).items():
+        if inp is None: continue
+        q = Path(inp).resolve()
+        how = 'is' if real == q else 'is inside' if q in real.parents else 'holds' if real in q.parents else None
+        if how: raise ValueError(f"{name} {path}: {how} the input {opt} {inp}; outputs never overwrite or mix with inputs, choose another place")
+    return real
+
 def _links(folder:Path)->list:
     return [Path(r)/n for r, ds, fs in os.walk(folder) for n in ds + fs if (Path(r)/n).is_symlink()]
 
-def _clear(folder:Path, outputs:Sequence[str]):
-    "Delete the run outputs matching the glob patterns `outputs` at the top of `folder`, nothing else."
-    for pattern in outputs:
-        for p in folder.glob(pattern):
-            if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
-            else: p.unlink()
+def _clear(folder:Path, names:Sequence[str]):
+    "Delete the files and folders `names` at the top of `folder`, nothing else."
+    for n in names:
+        p = folder/n
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+        elif p.exists() or p.is_symlink(): p.unlink()
 
-def start_run(out:str|Path, # the run folder: new, empty, or holding this run's settings.json
+def start_run(out:str|Path, # the run folder: new, empty, or holding this command's settings.json
               settings:dict, # what must match for a rerun to resume (made JSON-able, `str` for the rest)
               inputs:dict|None=None, # {option: file or folder} whose contents must match too (see `fingerprint`)
-              *, name:str='--out', # the option that named `out`, for messages
-              restart:bool=False, # delete the outputs of a previous run in `out` and start over
-              outputs:Sequence[str]=(), # glob patterns of everything the command writes in `out`: what `restart` deletes
+              *, command:str, # the command that runs, e.g. 'crt train': a folder of another command's run is refused
+              name:str='--out', # the option that named `out`, for messages
+              restart:bool=False, # delete the outputs of a previous run of this command in `out` and start over
+              outputs:Sequence[str]=(), # names of everything the command writes at the top of `out`: all that `restart` deletes
               ignore:Sequence[str]=(), # settings recorded but not compared (e.g. epoch counts a rerun may extend)
-              write:bool=True, # False: check only (every rank but the first under distributed training)
-              file:str='settings.json' # the record in `out`
-             )->dict:
-    "Check that `out` can hold this run (resuming a previous one only if its settings and inputs are unchanged), then record it."
-    out = Path(out)
+              write:bool=True # False: check only (every rank but the first under distributed training)
+             )->Path:
+    "Check that `out` can hold this run (resuming a previous one only if it is this command's, with unchanged settings and inputs), then record it; returns `out` resolved."
+    out = resolve_out(out, name, inputs)
+    bad = [o for o in outputs if not isinstance(o, str) or '/' in o or o.startswith('.') or o == 'settings.json' or any(c in o for c in '*?[')]
+    if bad: raise ValueError(f"outputs: expected plain names of files or folders, got {bad[0]!r}")
     if out.exists() and not out.is_dir(): raise ValueError(f"{name} {out}: is a file, expected a folder for the run")
     if out.is_dir():
         links = _links(out)
         if links: raise ValueError(f"{name} {out}: holds a symbolic link ({links[0]}); runs do not write through links, choose a new folder")
-    record = json.loads(json.dumps(dict(settings, inputs=fingerprint(inputs or {}, exclude=[out])), default=str))
-    f = out/file
-    if out.is_dir() and any(out.iterdir()):
-        if not f.is_file(): raise ValueError(f"{name} {out}: holds files but no {file}, so it is not the folder of an ivae run "
-                                             "(it may hold your data); choose a new or empty folder")
-        old = read_json(f, name)
-        if not isinstance(old, dict): raise ValueError(f"{name} {f}: does not hold a run's settings (a JSON object)")
+    record = json.loads(json.dumps(dict(settings, command=command, inputs=fingerprint(inputs or {})), default=str))
+    f = out/'settings.json'
+    if out.is_dir() and any(not _PART.match(p.name) for p in out.iterdir()):
+        old = read_json(f, name) if f.is_file() else None
+        if not _marked(old): raise ValueError(f"{name} {out}: holds files but no settings.json of an ivae run, so it is not a run folder "
+                                              "of this package (it may hold your data); choose a new or empty folder")
+        if old.get('command') != command:
+            raise ValueError(f"{name} {out}: holds a run of `ivae {old.get('command')}`; `ivae {command}` never writes into another "
+                             "command's run folder, choose a new one")
+        skip = {*ignore, 'inputs', 'package', 'format', 'version', 'outputs'}
         changes = [f"{k}: {old.get(k)!r} there, {record.get(k)!r} now" for k in sorted(set(old) | set(record))
-                   if k not in (*ignore, 'inputs') and old.get(k) != record.get(k)]
+                   if k not in skip and old.get(k) != record.get(k)]
         changes += fingerprint_changes(old.get('inputs') or {}, record['inputs']) if 'inputs' in old else ['inputs: not recorded there']
         if changes and not restart:
             raise ValueError(f"{name} {out}: holds a run with other settings or inputs ({'; '.join(changes)}); "
                              "pass --restart to delete its outputs and start over, or use a new folder")
-        if restart and write: _clear(out, [*outputs, file])
+        # only names this command writes *and* the record lists: a planted record cannot name a user's file
+        if restart and write: _clear(out, sorted(set(old.get('outputs') or []) & set(outputs)))
     if write:
-        with atomic_path(f) as tmp: tmp.write_text(json.dumps(record, indent=1))
-    return record
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(out)   # what a killed run of this command left
+        marker = dict(package='interpret_vae', format=RUN_FORMAT, version=_version(), outputs=sorted(outputs))
+        with atomic_path(f) as tmp: tmp.write_text(json.dumps(dict(marker, **record), indent=1))
+    return out
+
 
 # %% ../nbs/00b_io.ipynb #88be3e76
+def _record_of(path:Path)->Path: return path.with_name(f'.{path.name}.ivae.json')
+
+def _written_by(path:Path, command:str)->bool:
+    "True when the record beside `path` says `command` wrote it, and the file is unchanged since."
+    try: r = json.loads(_record_of(path).read_text())
+    except (OSError, ValueError, UnicodeDecodeError): return False
+    if not _marked(r) or r.get('command') != command or r.get('file') != path.name: return False
+    fp = file_fingerprint(path)
+    return all(r.get(k) == v for k, v in fp.items())
+
+def record_file(path:str|Path, # a file a command just wrote
+                command:str # the command, e.g. 'crt predict'
+               )->Path:
+    "Record beside `path` (`.<name>.ivae.json`) that `command` wrote it, with its fingerprint: what lets a rerun replace it."
+    path = Path(path)
+    return write_json(dict(package='interpret_vae', format=RUN_FORMAT, version=_version(), command=command, file=path.name,
+                           **file_fingerprint(path)), _record_of(path))
+
 def check_out_file(path:str|Path, # the output file
                    name:str='--out', # the option that named it, for messages
-                   may_replace:bool=False # an existing file is an earlier output of this command and may be replaced
+                   *, command:str, # the command that writes it: only a file it wrote before (and unchanged) is replaced
+                   inputs:dict|None=None # {option: file or folder} the command reads: `path` must not be, or lie inside, one
                   )->Path:
-    "Raise a `ValueError` naming `name` unless `path` can be written as a new (or replaceable) file; returns it."
-    path = Path(path)
-    if path.is_symlink(): raise ValueError(f"{name} {path}: is a symbolic link; outputs are not written through links")
+    "Raise a `ValueError` naming `name` unless `path` can be written as a new file, or replaces this command's own earlier output; returns it resolved."
+    path = resolve_out(path, name, inputs)
     if path.is_dir(): raise ValueError(f"{name} {path}: is a folder, expected a file name")
-    if path.exists() and not may_replace: raise ValueError(f"{name} {path}: already exists and was not written by this command; choose a new name")
+    if path.exists() and not _written_by(path, command):
+        raise ValueError(f"{name} {path}: already exists and was not written by `ivae {command}` (or was changed since); choose a new name")
+    rec = _record_of(path)
+    if (rec.exists() or rec.is_symlink()) and not (rec.is_file() and not rec.is_symlink() and _marked(read_json(rec, name))):
+        raise ValueError(f"{name} {path}: {rec} is in the way (the package keeps its record of the file under that name); choose a new name")
     parent = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p.is_symlink())
     if not parent.is_dir(): raise ValueError(f"{name} {path}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK): raise ValueError(f"{name} {path}: no permission to write in {parent}")
+    remove_stale_parts(path.parent, [path.name, rec.name])   # a killed earlier run's temporary files of this output, nothing else
     return path
+
 
 # %% ../nbs/00b_io.ipynb #6adb341e
 def check_new_folder(path:str|Path, # the folder to create
@@ -255,10 +338,60 @@ def save_model_file(path:str|Path, # the file to write (atomically)
     return Path(path)
 
 # %% ../nbs/00b_io.ipynb #d3c7c90c
-def _is_safetensors(path:Path)->bool:
-    "True when `path` starts like a safetensors file: an 8-byte header length, then a JSON object."
-    with open(path, 'rb') as f: head = f.read(9)
-    return len(head) == 9 and head[8:9] == b'{' and 0 < int.from_bytes(head[:8], 'little') < path.stat().st_size
+_MAX_HEADER = 100 << 20   # bytes of a safetensors header; a longer one is not this package's
+_DTYPES = dict(F64=torch.float64, F32=torch.float32, F16=torch.float16, BF16=torch.bfloat16, I64=torch.int64, I32=torch.int32,
+               U8=torch.uint8, BOOL=torch.bool)   # the dtypes of modules' weights and buffers
+
+def _safetensors_header(path:Path, name:str)->dict|None:
+    "The JSON header of a safetensors file, `None` when `path` does not start like one; a truncated or corrupt one is refused by name."
+    size = path.stat().st_size
+    with open(path, 'rb') as f:
+        head = f.read(9)
+        n = int.from_bytes(head[:8], 'little') if len(head) == 9 else 0
+        if head[8:9] != b'{' or not 0 < n <= _MAX_HEADER: return None
+        if 8 + n > size: raise ValueError(f"{name} {path}: a truncated safetensors file (its header needs {8 + n} bytes, the file has {size}); copy it again")
+        f.seek(8); raw = f.read(n)
+    try: header = json.loads(raw)
+    except (ValueError, UnicodeDecodeError): raise ValueError(f"{name} {path}: a safetensors file whose header is not readable JSON") from None
+    try: end = max((int(v['data_offsets'][1]) for k, v in header.items() if k != '__metadata__'), default=0)
+    except (TypeError, KeyError, IndexError, ValueError, AttributeError): raise ValueError(f"{name} {path}: a safetensors file with a corrupt header") from None
+    if end > size - 8 - n: raise ValueError(f"{name} {path}: a truncated safetensors file (its tensors need {8 + n + end} bytes, the file has {size}); copy it again")
+    return header
+
+_MAX_INT, _MAX_ITEMS, _MAX_DEPTH = 100_000, 64, 4   # sizes a config may hold: far above every model here, far below a memory exhaustion
+
+def _check_config(v, where:str, depth:int=0):
+    "Raise unless `v` is a config of bounded size: numbers at most `_MAX_INT`, lists and dicts of at most `_MAX_ITEMS`, nesting at most `_MAX_DEPTH`."
+    if v is None or isinstance(v, bool): return
+    if isinstance(v, int) and abs(v) <= _MAX_INT: return
+    if isinstance(v, float) and math.isfinite(v) and abs(v) <= _MAX_INT: return
+    if isinstance(v, str) and len(v) <= 200: return
+    if isinstance(v, (list, dict)) and len(v) <= _MAX_ITEMS and depth < _MAX_DEPTH:
+        for k, x in (v.items() if isinstance(v, dict) else enumerate(v)):
+            if isinstance(v, dict) and not isinstance(k, str): break
+            _check_config(x, f'{where}.{k}', depth + 1)
+        else: return
+    raise ValueError(f"{where} = {str(v)[:60]}: outside the sizes a model file's config may hold (numbers up to {_MAX_INT}, "
+                     f"lists of up to {_MAX_ITEMS}, nesting up to {_MAX_DEPTH})")
+
+def _check_model_header(header:dict, name:str, path:Path)->tuple[dict, dict]:
+    "The `parts` ({key: dict(kind, config)}) and `info` of a model file's header, every field checked; tensors' dtypes and names too."
+    meta = header.get('__metadata__')
+    if not isinstance(meta, dict) or 'interpret_vae' not in meta: raise ValueError("no interpret_vae metadata")
+    h = json.loads(meta['interpret_vae'])
+    if not isinstance(h, dict) or h.get('format') != MODEL_FORMAT: raise ValueError(f"format {h.get('format') if isinstance(h, dict) else h!r}")
+    parts, info = h.get('parts'), h.get('info', {})
+    if not isinstance(parts, dict) or 'model' not in parts: raise ValueError("its parts hold no 'model'")
+    if not isinstance(info, dict): raise ValueError(f"info: expected a JSON object, got {type(info).__name__}")
+    for k, p in parts.items():
+        if not isinstance(p, dict) or not isinstance(p.get('kind'), str) or not isinstance(p.get('config'), dict):
+            raise ValueError(f"part {k!r}: expected a kind (a string) and a config (a JSON object)")
+        _check_config(p['config'], f'part {k!r} config')
+    for t, v in header.items():
+        if t == '__metadata__': continue
+        if v.get('dtype') not in _DTYPES: raise ValueError(f"tensor {t}: dtype {v.get('dtype')!r}, expected one of {sorted(_DTYPES)}")
+        if t.split('/')[0] not in parts: raise ValueError(f"tensor {t}: belongs to no part")
+    return parts, info
 
 def _pickled(path:Path, name:str)->dict:
     "A module, or the dict of modules and extras that earlier versions wrote, unpickled: only on `trust_pickle`."
@@ -274,21 +407,23 @@ def read_model_file(path:str|Path, # a file from `save_model_file`; a folder mea
                     name:str='--model', # the option or argument that named it, for messages
                     *, trust_pickle:bool=False # also unpickle a `torch.save(module)` file: this runs any code the file holds
                    )->dict:
-    "A model file's `parts` ({key: dict(kind, config, state)}) and `info`, read as data; pickles only with `trust_pickle`."
+    "A model file's `parts` ({key: dict(kind, config, state)}) and `info`, read as data and checked; pickles only with `trust_pickle`."
     path = Path(path)
     if path.is_dir(): path = path/'model.pt'
+    if path.exists() and not path.is_file(): raise ValueError(f"{name} {path}: not a regular file (a named pipe or device is never read)")
     if not path.is_file(): raise FileNotFoundError(f"{name} {path}: no such file")
-    if _is_safetensors(path):
+    header = _safetensors_header(path, name)
+    if header is not None:
         try:
-            with safe_open(str(path), 'pt') as f: meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
-            header = json.loads(meta['interpret_vae'])
-            if header.get('format') != MODEL_FORMAT: raise ValueError(f"format {header.get('format')!r}")
-            parts = {k: dict(kind=p['kind'], config=p['config'],
-                             state={n[len(k) + 1:]: t for n, t in tensors.items() if n.startswith(k + '/')})
-                     for k, p in header['parts'].items()}
+            parts, info = _check_model_header(header, name, path)
+            with safe_open(str(path), 'pt') as f: tensors = {k: f.get_tensor(k) for k in f.keys()}
         except Exception as e:
-            raise ValueError(f"{name} {path}: a safetensors file, but not a model file of interpret_vae ({type(e).__name__}: {e})") from None
-        return dict(parts=parts, info=header.get('info', {}), path=path)
+            raise ValueError(f"{name} {path}: a safetensors file, but not a model file of interpret_vae ({e})") from None
+        bad = next((k for k, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
+        if bad: raise ValueError(f"{name} {path}: tensor {bad} holds NaN or infinite values; the file is damaged or the training diverged")
+        parts = {k: dict(kind=p['kind'], config=p['config'],
+                         state={n[len(k) + 1:]: t for n, t in tensors.items() if n.startswith(k + '/')}) for k, p in parts.items()}
+        return dict(parts=parts, info=info, path=path)
     if trust_pickle: return _pickled(path, name)
     try: torch.load(path, map_location='cpu', weights_only=True)   # the restricted unpickler: tensors and plain types only
     except Exception as e:
@@ -300,22 +435,38 @@ def read_model_file(path:str|Path, # a file from `save_model_file`; a folder mea
     raise ValueError(f"{name} {path}: holds weights but no model kind and config to rebuild the module from; "
                      "write it with interpret_vae.io.save_model_file")
 
+
 # %% ../nbs/00b_io.ipynb #ff31cdcc
+def _fit_mismatch(want:dict, have:dict)->str|None:
+    "The first difference between a module's state (name -> tensor) and a file's, as a phrase; `None` when they fit."
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    if missing: return f"{len(missing)} tensor(s) missing, e.g. {missing[0]}"
+    if extra: return f"{len(extra)} unexpected tensor(s), e.g. {extra[0]}"
+    for k in want:
+        (ws, wd), (hs, hd) = (tuple(want[k].shape), want[k].dtype), (tuple(have[k].shape), have[k].dtype)
+        if (ws, wd) != (hs, hd): return f"{k}: the config makes {ws} {str(wd)[6:]}, the file holds {hs} {str(hd)[6:]}"
+    return None
+
 def build_model(part:dict, # one entry of `read_model_file(...)['parts']`
                 builders:dict, # {kind: callable(**config) -> module}
                 name:str='--model', # the option or argument that named the file, for messages
                 path:str|Path='' # the file, for messages
                )->nn.Module:
-    "The module of a model file's part, rebuilt by `builders[kind](**config)` and given its weights strictly, in eval mode."
+    "The module of a model file's part: its shapes checked on the meta device (no memory), then rebuilt by `builders[kind](**config)` and given its weights, in eval mode."
     if 'module' in part: return part['module'].eval()   # unpickled, on the user's explicit trust
     kind, config = part['kind'], part['config']
     if kind not in builders: raise ValueError(f"{name} {path}: holds a {kind!r} model; expected one of {sorted(builders)}")
-    try: m = builders[kind](**config)
-    except Exception as e: raise ValueError(f"{name} {path}: cannot rebuild a {kind} model from its config ({type(e).__name__}: {e})") from None
-    try: m.load_state_dict(part['state'], strict=True)
-    except RuntimeError as e:
-        raise ValueError(f"{name} {path}: its weights do not fit a {kind} model with its config ({str(e).splitlines()[0][:160]})") from None
+    def build(device):
+        try:
+            with torch.device(device): return builders[kind](**config)
+        except Exception as e: raise ValueError(f"{name} {path}: cannot rebuild a {kind} model from its config ({e or type(e).__name__})") from None
+    # a config may ask for any size: the shapes it makes are compared with the file's before any memory is spent
+    why = _fit_mismatch(build('meta').state_dict(), part['state'])
+    if why: raise ValueError(f"{name} {path}: its weights do not fit a {kind} model with its config ({why})")
+    m = build('cpu')
+    m.load_state_dict(part['state'], strict=True)
     return m.eval()
+
 
 # %% ../nbs/00b_io.ipynb #38f473d5
 def load_model_file(path:str|Path, # a file from `save_model_file`; a folder means its `model.pt`

@@ -14,7 +14,7 @@ from PIL import Image
 from scipy import ndimage
 from fastprogress.fastprogress import progress_bar
 from ..core import to_numpy, check_shape, check_finite, check_choice
-from ..io import atomic_dir
+from ..io import atomic_dir, listed_file
 from .core import check_image_size
 from .lesion import LesionSet
 from .oct import OCTSet
@@ -53,9 +53,11 @@ def _raw_mask(path):
         return np.squeeze(np.asarray(nib.load(str(path)).dataobj))
     except Exception as e: raise ValueError(f"{path}: could not read the mask ({e})") from e
 
-def _find(folder, stem):
+def _find(folder, stem, table):
+    "The file `stem` + one of the image extensions in `folder` (a regular file, see `io.listed_file`), `None` when there is none."
     for ext in _IMG_EXTS:
-        if (folder/f'{stem}{ext}').exists(): return folder/f'{stem}{ext}'
+        f = listed_file(folder, f'{stem}{ext}', table)
+        if f.exists(): return f
     return None
 
 def _stem(fname):
@@ -79,6 +81,7 @@ def load_image_folder(path, # folder with `images/`, optional `masks/` and `labe
     if not root.is_dir(): raise FileNotFoundError(f"path: folder {root} does not exist")
     csv = root/'labels.csv'
     if not csv.exists(): raise FileNotFoundError(f"path: expected {csv}")
+    if not csv.is_file(): raise ValueError(f"path: {csv} is not a regular file (a folder, named pipe or device is never read)")
     df = pd.read_csv(csv, dtype=str, keep_default_na=False)
     cols = ['label'] if label_cols is None else list(label_cols)
     missing = [c for c in ['file'] + cols if c not in df.columns]
@@ -89,7 +92,7 @@ def load_image_folder(path, # folder with `images/`, optional `masks/` and `labe
     classes = [str(c) for c in classes]
     images, labels, all_masks, shape0 = [], [], [], None
     for _, row in df.iterrows():
-        f = root/'images'/row['file']
+        f = listed_file(root/'images', row['file'], csv)   # inside images/, a regular file: what the run's fingerprint covers
         if not f.exists(): raise FileNotFoundError(f"{f}: image listed in labels.csv not found")
         img = _read_image(f)
         if size is None and shape0 is not None and img.shape != shape0:
@@ -104,7 +107,7 @@ def load_image_folder(path, # folder with `images/`, optional `masks/` and `labe
             labels.append([float(row[c]) for c in cols])
         ms = []
         for sub in ([root/'masks'] if label_cols is None else [root/'masks'/c for c in cols]) if use_masks else []:
-            mf = _find(sub, _stem(row['file']))
+            mf = _find(sub, _stem(row['file']), csv)
             if mf is None: raise FileNotFoundError(f"{sub/_stem(row['file'])}: mask for {f.name} not found (.png, .nii or .nii.gz)")
             m = _raw_mask(mf)
             if m.shape != img.shape: raise ValueError(f"{mf}: mask size mismatch, expected {img.shape} like its image, got {m.shape}")

@@ -14,7 +14,7 @@ import nibabel as nib
 from fastai.torch_core import rank_distrib, num_distrib
 from fastai.callback.core import Callback
 from ..core import atomic_path, check_choice, check_model_runs, set_seed, checkpoint_epochs, StopAfterEpochs, AnyDeviceDistributedTrainer
-from ..io import write_json, start_run, check_out_file, save_model_file
+from ..io import write_json, start_run, check_out_file, record_file, save_model_file
 from ..data.core import stratified_split
 from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, load_cohort, cine_sequence_dls
 from ..data.cine_layouts import (CINE_LAYOUTS, detect_cine_layout, load_cine_cohort, labelled_frame_mask,
@@ -40,6 +40,17 @@ def _on_grid(data:Path, config:dict)->bool:
     try: return all(tuple(nib.load(f).shape) == grid for k in ('images', 'segs') for f in (data/k).glob('*.nii*'))
     except Exception: return False   # an unreadable file: `load_cohort` names it
 
+def _check_native_files(data:Path):
+    "Raise unless the cohort's files are regular files (a named pipe would block the reader) and every subject_id names one inside its folders."
+    for p in [data/'labels.csv', *[f for k in ('images', 'segs') if (data/k).is_dir() for f in (data/k).iterdir()]]:
+        if p.exists() and not p.name.startswith('.') and not p.is_file() and not (p.is_dir() and p.parent != data):
+            raise ValueError(f"{p}: not a regular file (a named pipe or device is never read)")
+    table = data/'labels.csv'
+    if not table.is_file(): return   # `load_cohort` says it is missing
+    ids = pd.read_csv(table, dtype=str, keep_default_na=False).get('subject_id', pd.Series([], dtype=str))
+    bad = [s for s in ids if '/' in s or '\\' in s or s.startswith('.')]
+    if bad: raise ValueError(f"{table}: subject_id {bad[0]!r} is not a file name inside the cohort folder; '/', '..' and hidden names are never read")
+
 def load_crt_cohort(data:str|Path, # cohort folder: labels.csv and images/ and/or segs/ (see above), or a public dataset's layout
                     config:dict, # from `crt_config`: the grid (`size`, `n_frames`, `n_slices`) the model reads
                     targets=('crt_response',), # label columns that must hold 0 or 1 for every subject
@@ -54,6 +65,7 @@ def load_crt_cohort(data:str|Path, # cohort folder: labels.csv and images/ and/o
     except ValueError as e: raise ValueError(f"--data {data}: {_msg(e)} (or pass --layout)") from None
     if labels is not None and not Path(labels).is_file(): raise ValueError(f"--labels {labels}: no such file")
     if layout == 'native' and labels is None:
+        _check_native_files(data)
         try: cohort = load_cohort(data, normalise=not _on_grid(data, config), target_spacing=FIELD_OF_VIEW_MM / config['size'],
                                   n_frames=config['n_frames'], size=config['size'])
         except (ValueError, FileNotFoundError) as e: raise ValueError(f"--data {data}: {_msg(e)}") from e
@@ -164,9 +176,8 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
     partial = _partly_segmented(cohort)   # public datasets label ED and ES only: a U-Net fills the other frames
     if partial and cohort.images is None: raise ValueError(f"--data {data}: some frames have no segmentation and there are no images to segment")
     # every check is done: the run starts, recorded with the cohort's and the U-Net's fingerprints
-    start_run(out, dict(command='crt train', kind=kind, valid_pct=valid_pct, seed=seed, layout=layout, **cfg),
-              {'--data': data, '--unet': unet, '--labels': labels},
-              restart=restart, outputs=_CRT_TRAIN_OUTPUTS, write=rank == 0)
+    out = start_run(out, dict(kind=kind, valid_pct=valid_pct, seed=seed, layout=layout, **cfg), {'--data': data, '--unet': unet, '--labels': labels},
+                    command='crt train', restart=restart, outputs=_CRT_TRAIN_OUTPUTS, write=rank == 0)
     cbs = _training_cbs(stop_after)
     if cohort.images is not None and cohort.segs is not None and unet_model is None:
         ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=scale, frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'], path=out/'unet',
@@ -234,12 +245,6 @@ def _crt_bundle(model, trust_pickle:bool)->dict:
         raise ValueError(f"--model {b['path']}: not a CRT model file written by `ivae crt train`")
     return b
 
-def _is_predictions(path:Path)->bool:
-    "True when `path` is a CSV that `crt predict` wrote, which a rerun may replace."
-    try:
-        with open(path) as f: return f.readline().startswith('subject_id,')
-    except (OSError, UnicodeDecodeError): return False
-
 def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and images/ and/or segs/
                 model:str|Path, # `model.pt` of `crt train`, or its run folder
                 out:str|Path='predictions.csv', # CSV: subject_id, probability and decision per target
@@ -250,12 +255,14 @@ def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and 
                )->pd.DataFrame:
     "Probabilities and thresholded decisions of a trained CRT model for every subject of `data`; written to `out`."
     b = _crt_bundle(model, trust_pickle)
-    out = check_out_file(out, '--out', may_replace=_is_predictions(Path(out)))
+    # a new file, or this command's own earlier output (its record says so): never an input, never a user's file
+    out = check_out_file(out, '--out', command='crt predict', inputs={'--data': data, '--model': b['path'], '--unet': unet})
     cohort = load_crt_cohort(data, b['config'], targets=(), layout=layout)
     net = _segmenter(b, unet, cohort, data, trust_pickle)
     p = _predictions(b, cohort if net is None else _full_segs(cohort, net, progress))
     if _world()[1] == 0:
         with atomic_path(out) as tmp: p.to_csv(tmp, index=False)
+        record_file(out, 'crt predict')
     return p
 
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #5c7d08c7
@@ -274,8 +281,8 @@ def crt_evaluate(data:str|Path, # labelled cohort folder (crt_response, and sept
     cohort = load_crt_cohort(data, b['config'], targets=net.targets, layout=layout, labels=labels)
     seg = _segmenter(b, unet, cohort, data, trust_pickle)
     if out is not None:   # evaluation recomputes everything: an earlier evaluation's outputs are replaced, nothing else
-        start_run(out, dict(command='crt evaluate', layout=layout), {'--data': data, '--model': b['path'], '--unet': unet, '--labels': labels}, restart=True,
-                  outputs=['evaluation.json', 'predictions.csv'], write=_world()[1] == 0)
+        out = start_run(out, dict(layout=layout), {'--data': data, '--model': b['path'], '--unet': unet, '--labels': labels}, command='crt evaluate',
+                        restart=True, outputs=['evaluation.json', 'predictions.csv'], write=_world()[1] == 0)
     segmented = cohort if seg is None else _full_segs(cohort, seg, progress)
     p = _predictions(b, segmented)
     metrics, not_scored = {}, {}

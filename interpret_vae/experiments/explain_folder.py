@@ -12,7 +12,7 @@ from torch import nn
 from PIL import Image
 from scipy import ndimage
 from ..core import default_device, atomic_path, check_scale, check_choice, check_positive, check_model_runs, checkpoint_epochs
-from ..io import write_json, fig_to_png, start_run, check_out_file, save_model_file
+from ..io import write_json, fig_to_png, start_run, check_out_file, record_file, save_model_file, input_files, listed_file
 from ..data.folder import load_image_folder
 from ..data.oct import OCT_LABELS
 from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
@@ -42,7 +42,7 @@ def _read_slice(f:Path, mask:bool=False)->np.ndarray:
             else: a = a.astype(np.float32) / (1. if a.dtype == bool else 65535. if a.dtype == np.uint16 or a.max() > 255 else 255.)
         else:
             a = np.squeeze(np.asarray(nib.load(str(f)).dataobj, dtype=np.float32))
-    except Exception as e: raise ValueError(f"{f}: cannot read it ({type(e).__name__})") from e
+    except Exception as e: raise ValueError(f"{f}: cannot read it ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})") from e
     if a.ndim != 2: raise ValueError(f"{f}: expected a 2-D slice, got shape {a.shape}")
     if a.shape[0] < 2 or a.shape[1] < 2: raise ValueError(f"{f}: expected an image of at least 2x2 pixels, got {a.shape}")
     if not np.isfinite(a).all(): raise ValueError(f"{f}: contains NaN or inf")
@@ -59,6 +59,7 @@ def _resize(a:np.ndarray, size:int|None, order:int)->np.ndarray:
 
 def _data_folder(root:Path, size:int|None, use_masks:bool)->tuple:
     "Names, images and masks ((N,H,W), or (N,K,H,W) for a multi-label folder) of a data folder, read by `load_image_folder`."
+    if not (root/'labels.csv').is_file(): raise ValueError(f"{root/'labels.csv'}: not a regular file (a folder, named pipe or device is never read)")
     df = pd.read_csv(root/'labels.csv', dtype=str, keep_default_na=False)
     if 'file' not in df.columns: raise ValueError(f"{root/'labels.csv'}: no 'file' column")
     multi = 'label' not in df.columns and set(OCT_LABELS) <= set(df.columns)
@@ -83,9 +84,9 @@ def read_slices(images:str|Path, # folder of .png/.nii/.nii.gz slices, or a data
     if (root/'labels.csv').exists() and (root/'images').is_dir():
         names, x, m = _data_folder(root, size, use_masks=masks is None)
         if masks is None: return names, x, m
-        files = [root/'images'/f for f in pd.read_csv(root/'labels.csv', dtype=str, keep_default_na=False)['file']]
-    else:
-        files = sorted(f for f in root.iterdir() if _stem(f))
+        files = [listed_file(root/'images', f, root/'labels.csv') for f in pd.read_csv(root/'labels.csv', dtype=str, keep_default_na=False)['file']]
+    else:   # the regular files the run's fingerprint covers: hidden names and named pipes are never read
+        files = [f for f in input_files(root, recursive=False) if _stem(f)]
         if not files: raise ValueError(f"--images {root}: no .png, .nii or .nii.gz files")
         imgs = []
         for f in files:
@@ -97,7 +98,7 @@ def read_slices(images:str|Path, # folder of .png/.nii/.nii.gz slices, or a data
         if masks is None: return names, x, None
     msks = []
     for f, name in zip(files, names):
-        mf = next((Path(masks)/f'{name}{e}' for e in _SLICE_EXTS if (Path(masks)/f'{name}{e}').exists()), None)
+        mf = next((f for e in _SLICE_EXTS if (f := listed_file(masks, f'{name}{e}', '--masks')).exists()), None)
         if mf is None: raise ValueError(f"--masks {masks}: no mask for {f.name} (expected {name}.png, .nii or .nii.gz)")
         m = _read_slice(mf, mask=True)
         if size is None and m.shape != x.shape[-2:]: raise ValueError(f"{mf}: mask size {m.shape} differs from its image's {x.shape[-2:]}")
@@ -105,7 +106,7 @@ def read_slices(images:str|Path, # folder of .png/.nii/.nii.gz slices, or a data
     return names, x, np.stack(msks).astype(np.uint8)
 
 # %% ../../nbs/08e_experiments.explain_folder.ipynb #820bff17
-_EXPLAIN_OUTPUTS = ('maps_*.npy', 'auc.csv', 'summary.json', 'explanations.png')   # what `explain` writes in its folder
+_EXPLAIN_OUTPUTS = (*[f'maps_{k}.npy' for k in METHODS], 'auc.csv', 'summary.json', 'explanations.png')   # what `explain` writes in its folder
 
 def _load_classifier(model, x:np.ndarray, target:int, score:str, trust_pickle:bool)->nn.Module:
     "The classifier of `--model`, checked to give logits for the images and to have output `target`."
@@ -146,20 +147,21 @@ def explain_folder(images:str|Path, # folder of slices, or a data folder (see `r
             progress:bool=True # progress bars
            )->dict:
     "Explanation maps of a classifier for every image of a folder, scored against masks when given; resumes finished methods."
+    device = default_device()   # first: a device that is not there fails before any work
     check_positive(target, 'target', allow_zero=True, integer=True); check_choice(score, 'score', ('softmax', 'sigmoid'))
     for k, v in dict(n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
     for k in methods or []: check_choice(k, 'methods', METHODS)
     if methods and 'VAE' in methods and vae is None: raise ValueError("--methods: 'VAE' needs a healthy VAE; pass --vae FILE")
     names, x, m = read_slices(images, masks, size)
-    clf = _load_classifier(model, x, target, score, trust_pickle).to(default_device())
-    net = None if vae is None else _load_vae(vae, x, trust_pickle).to(default_device())
+    clf = _load_classifier(model, x, target, score, trust_pickle).to(device)
+    net = None if vae is None else _load_vae(vae, x, trust_pickle).to(device)
     methods = list(methods) if methods else [k for k in METHODS if net is not None or k != 'VAE']
     if m is not None and m.ndim == 4:   # one mask per label (an OCT folder): the maps explain label `target`
         if target >= m.shape[1]: raise ValueError(f"--target {target}: the masks have {m.shape[1]} labels ({', '.join(OCT_LABELS)})")
         m = m[:, target]
-    out = Path(out)
-    start_run(out, dict(command='explain', target=target, score=score, size=size, n_iter=n_iter, mask_scale=mask_scale),
-              {'--images': images, '--masks': masks, '--model': model, '--vae': vae}, restart=restart, outputs=_EXPLAIN_OUTPUTS)
+    out = start_run(out, dict(target=target, score=score, size=size, n_iter=n_iter, mask_scale=mask_scale),
+                    {'--images': images, '--masks': masks, '--model': model, '--vae': vae}, command='explain', restart=restart,
+                    outputs=_EXPLAIN_OUTPUTS)
     log = dict(maps_loaded=0, maps_computed=0, seconds={})
     maps = cached_maps(out, clf, x, target, methods=methods, vae=net, score=score, n_iter=n_iter, mask_scale=mask_scale,
                        batch_size=batch_size, progress=progress, log=log)
@@ -178,12 +180,11 @@ def explain_folder(images:str|Path, # folder of slices, or a data folder (see `r
     return res
 
 # %% ../../nbs/08e_experiments.explain_folder.ipynb #50f27df1
-def _model_file_run(out, settings:dict, images, restart:bool)->tuple[Path, Path]:
-    "The model file `out` and the checkpoint folder beside it, both checked, and the run recorded there before training."
-    out = Path(out)
-    ckpt = out.with_name(f'{out.stem}_checkpoints')
-    check_out_file(out, '--out', may_replace=(ckpt/'settings.json').is_file())   # a rerun replaces its own model file only
-    start_run(ckpt, settings, {'--images': images}, restart=restart, outputs=['models'])
+def _model_file_run(out, command:str, settings:dict, images, restart:bool)->tuple[Path, Path]:
+    "The model file `out` and the checkpoint folder beside it, both checked (a rerun replaces only its own model file), and the run recorded there before training."
+    out = check_out_file(out, '--out', command=command, inputs={'--images': images})
+    ckpt = start_run(out.with_name(f'{out.stem}_checkpoints'), settings, {'--images': images}, command=command, name='--out (its checkpoints)',
+                     restart=restart, outputs=['models'])
     return out, ckpt
 
 def train_vae(images:str|Path, # folder of healthy .png/.nii/.nii.gz slices (a data folder: its images/)
@@ -202,12 +203,12 @@ def train_vae(images:str|Path, # folder of healthy .png/.nii/.nii.gz slices (a d
     h, w = x.shape[-2:]
     if h != w or h % 16: raise ValueError(f"--size: the VAE needs square images whose side is a multiple of 16, the images are "
                                         f"{h}x{w}; pass --size {max(16, 16 * round(max(h, w) / 16))}")
-    out, ckpt = _model_file_run(out, dict(command='train-vae', scale=scale, size=int(h), seed=seed), images, restart)
+    out, ckpt = _model_file_run(out, 'train-vae', dict(scale=scale, size=int(h), seed=seed), images, restart)
     learn = train_healthy_vae(x, scale, n_epoch=epochs, path=ckpt, seed=seed, progress=progress)
     res = dict(command='train-vae', n_images=len(names), size=int(h), epochs=checkpoint_epochs(learn, 'healthy_vae'),
                mean_abs_error=float(reconstruction_error(learn.model, x).mean()))
     vae = learn.model.float()
-    save_model_file(out, vae, 'healthy_vae', healthy_vae_config(vae), **res)
+    record_file(save_model_file(out, vae, 'healthy_vae', healthy_vae_config(vae), **res), 'train-vae')
     return res
 
 # %% ../../nbs/08e_experiments.explain_folder.ipynb #08f7d26d
@@ -234,8 +235,8 @@ def train_classifier(images:str|Path, # labelled image folder: labels.csv (a `la
     multi = label_cols is not None
     n_out = s.labels.shape[1] if multi else 2
     if not multi and len(np.unique(s.labels)) < 2: raise ValueError(f"images: {images} holds one class only; a classifier needs both")
-    out, ckpt = _model_file_run(out, dict(command='train-classifier', kind=kind, label_cols=label_cols, size=size, width=width,
-                                          bs=bs, lr=lr, valid_pct=valid_pct, seed=seed), images, restart)
+    out, ckpt = _model_file_run(out, 'train-classifier', dict(kind=kind, label_cols=label_cols, size=size, width=width,
+                                                              bs=bs, lr=lr, valid_pct=valid_pct, seed=seed), images, restart)
     config = dict(in_channels=s.images.shape[1], n_classes=n_out, **(dict(width=width) if kind == 'small_cnn' else {}))
     build = lambda: SmallCNN(**config) if kind == 'small_cnn' else densenet121_classifier(**config)
     learn, _ = fit_classifier(build, s.images, s.labels, groups=s.patient, valid_pct=valid_pct, bs=bs, lr=lr, n_epoch=epochs,
@@ -244,5 +245,5 @@ def train_classifier(images:str|Path, # labelled image folder: labels.csv (a `la
     with learn.no_bar(): loss, acc, auc = learn.validate()
     res = dict(command='train-classifier', n_images=len(s.images), n_valid=len(dls.valid_ds),
                epochs=checkpoint_epochs(learn, 'classifier'), valid_loss=float(loss), valid_accuracy=float(acc), valid_auc=float(auc))
-    save_model_file(out, learn.model.float().eval(), kind, config, **res)
+    record_file(save_model_file(out, learn.model.float().eval(), kind, config, **res), 'train-classifier')
     return res
