@@ -18,7 +18,7 @@ from ..data.oct import OCT_LABELS
 from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
 from ..models.vae import train_healthy_vae, reconstruction_error
 from ..evaluate import explanation_auc
-from .explain import cached_maps, METHODS
+from .explain import cached_maps, METHODS, EXTRA_METHODS
 from ..viz import plot_explanations
 from ..model_files import CLASSIFIER_KINDS, load_model, healthy_vae_config
 
@@ -106,7 +106,7 @@ def read_slices(images:str|Path, # folder of .png/.nii/.nii.gz slices, or a data
     return names, x, np.stack(msks).astype(np.uint8)
 
 # %% ../../nbs/08e_experiments.explain_folder.ipynb #820bff17
-_EXPLAIN_OUTPUTS = (*[f'maps_{k}.npy' for k in METHODS], 'auc.csv', 'summary.json', 'explanations.png')   # what `explain` writes in its folder
+_EXPLAIN_OUTPUTS = (*[f'maps_{k}.npy' for k in METHODS + EXTRA_METHODS], 'auc.csv', 'summary.json', 'explanations.png')   # what `explain` writes in its folder
 
 def _load_classifier(model, x:np.ndarray, target:int, score:str, trust_pickle:bool)->nn.Module:
     "The classifier of `--model`, checked to give logits for the images and to have output `target`."
@@ -130,13 +130,22 @@ def _load_vae(vae, x:np.ndarray, trust_pickle:bool)->nn.Module:
         raise ValueError(f"--vae {r['path']}: its reconstruction has shape {tuple(rec.shape)}, expected {(1, *x.shape[1:])}")
     return r['model']
 
+def _healthy_images(healthy, names:list, size:int|None)->np.ndarray:
+    "The images of `--healthy` in the order of `names`: every image needs its healthy version, under the same name."
+    hn, hx, _ = read_slices(healthy, None, size)
+    missing = sorted(set(names) - set(hn))
+    if missing: raise ValueError(f"--healthy {healthy}: no healthy version of {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+    return hx[[hn.index(n) for n in names]]
+
 def explain_folder(images:str|Path, # folder of slices, or a data folder (see `read_slices`)
             model:str|Path, # classifier model file (`io.save_model_file`, kind small_cnn or densenet121): (N,1,H,W) -> logits
             out:str|Path='explanations', # folder for maps_<method>.npy, auc.csv, summary.json, explanations.png
-            *, vae:str|Path|None=None, # healthy VAE file (`train-vae`) for the 'VAE' method
+            *, vae:str|Path|None=None, # healthy VAE file (`train-vae`) for the 'VAE' and 'Restore' methods
             masks:str|Path|None=None, # folder of ground-truth masks with the images' names
+            healthy:str|Path|None=None, # folder of each image's healthy version, with the images' names: the 'Oracle' fill
             target:int=1, # class (or label, with `score='sigmoid'`) whose score is explained
-            methods:list|None=None, # subset of `METHODS`; `None`: all (without 'VAE' when there is no `vae`)
+            methods:list|None=None, # subset of `METHODS` and `EXTRA_METHODS` ('Restore', 'Oracle'); `None`: `METHODS` (without 'VAE' when there is no `vae`)
+            restore_weight:float=0.1, # 'Restore': weight of the distance to the image in `RestorationFill`
             score:str='softmax', # 'softmax': the outputs are classes; 'sigmoid': independent labels (multi-label, e.g. OCT)
             size:int|None=None, # resize images to size x size
             n_iter:int=300, # optimisation steps per perturbation mask
@@ -150,21 +159,25 @@ def explain_folder(images:str|Path, # folder of slices, or a data folder (see `r
     device = default_device()   # first: a device that is not there fails before any work
     check_positive(target, 'target', allow_zero=True, integer=True); check_choice(score, 'score', ('softmax', 'sigmoid'))
     for k, v in dict(n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
-    for k in methods or []: check_choice(k, 'methods', METHODS)
-    if methods and 'VAE' in methods and vae is None: raise ValueError("--methods: 'VAE' needs a healthy VAE; pass --vae FILE")
+    for k in methods or []: check_choice(k, 'methods', METHODS + EXTRA_METHODS)
+    for k in ('VAE', 'Restore'):
+        if methods and k in methods and vae is None: raise ValueError(f"--methods: {k!r} needs a healthy VAE; pass --vae FILE")
+    if methods and 'Oracle' in methods and healthy is None: raise ValueError("--methods: 'Oracle' needs each image's healthy version; pass --healthy DIR")
+    check_positive(restore_weight, 'restore_weight')
     names, x, m = read_slices(images, masks, size)
+    fill = None if healthy is None else _healthy_images(healthy, names, size)
     clf = _load_classifier(model, x, target, score, trust_pickle).to(device)
     net = None if vae is None else _load_vae(vae, x, trust_pickle).to(device)
     methods = list(methods) if methods else [k for k in METHODS if net is not None or k != 'VAE']
     if m is not None and m.ndim == 4:   # one mask per label (an OCT folder): the maps explain label `target`
         if target >= m.shape[1]: raise ValueError(f"--target {target}: the masks have {m.shape[1]} labels ({', '.join(OCT_LABELS)})")
         m = m[:, target]
-    out = start_run(out, dict(target=target, score=score, size=size, n_iter=n_iter, mask_scale=mask_scale),
-                    {'--images': images, '--masks': masks, '--model': model, '--vae': vae}, command='explain', restart=restart,
+    out = start_run(out, dict(target=target, score=score, size=size, n_iter=n_iter, mask_scale=mask_scale, restore_weight=restore_weight),
+                    {'--images': images, '--masks': masks, '--model': model, '--vae': vae, '--healthy': healthy}, command='explain', restart=restart,
                     outputs=_EXPLAIN_OUTPUTS)
     log = dict(maps_loaded=0, maps_computed=0, seconds={})
-    maps = cached_maps(out, clf, x, target, methods=methods, vae=net, score=score, n_iter=n_iter, mask_scale=mask_scale,
-                       batch_size=batch_size, progress=progress, log=log)
+    maps = cached_maps(out, clf, x, target, methods=methods, vae=net, healthy=fill, restore_weight=restore_weight, score=score,
+                       n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size, progress=progress, log=log)
     ran = list(log['seconds'])   # the methods computed now, not loaded
     res = dict(command='explain', n_images=len(names), methods=methods, computed=ran)
     if m is not None:
