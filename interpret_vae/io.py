@@ -444,7 +444,8 @@ def _fit_mismatch(want:dict, have:dict)->str|None:
     if extra: return f"{len(extra)} unexpected tensor(s), e.g. {extra[0]}"
     for k in want:
         (ws, wd), (hs, hd) = (tuple(want[k].shape), want[k].dtype), (tuple(have[k].shape), have[k].dtype)
-        if (ws, wd) != (hs, hd): return f"{k}: the config makes {ws} {str(wd)[6:]}, the file holds {hs} {str(hd)[6:]}"
+        same_kind = wd == hd or (wd.is_floating_point and hd.is_floating_point)   # half-precision files load into float32 modules
+        if ws != hs or not same_kind: return f"{k}: the config makes {ws} {str(wd)[6:]}, the file holds {hs} {str(hd)[6:]}"
     return None
 
 def build_model(part:dict, # one entry of `read_model_file(...)['parts']`
