@@ -24,9 +24,9 @@ from .core import random_affine_theta, group_split
 # %% auto #0
 __all__ = ['SEG_LABELS', 'TARGET_SPACING', 'FIELD_OF_VIEW_MM', 'ES_FRACTION', 'VENDORS', 'RESPONSE_MODEL', 'SF_MODEL',
            'POPULATIONS', 'PATHOLOGIES', 'PRETRAIN_MIX', 'N_ANGLES', 'FLASH_SYSTOLE', 'NATIVE_FOV_MM',
-           'SLICE_THICKNESS_MM', 'es_frame', 'response_probability', 'simulate_labels', 'CineCohort', 'simulate_cohort',
-           'septal_line', 'mmode', 'lv_centroid', 'normalise_cine', 'save_cohort', 'load_cohort', 'RigidAugment',
-           'cine_sequence_dls', 'frame_pair_dls']
+           'SLICE_THICKNESS_MM', 'es_frame', 'response_probability', 'factor_effect', 'simulate_labels', 'CineCohort',
+           'simulate_cohort', 'septal_line', 'mmode', 'lv_centroid', 'normalise_cine', 'save_cohort', 'load_cohort',
+           'RigidAugment', 'cine_sequence_dls', 'frame_pair_dls']
 
 # %% ../../nbs/01_data.cardiac.ipynb #797bd63c
 SEG_LABELS = ('background', 'LV blood pool', 'LV myocardium', 'RV blood pool')
@@ -103,6 +103,15 @@ def response_probability(labels:pd.DataFrame # one row per subject with the true
          + g['scar'] * (m['scar'] + m['scar_lateral'] * lateral) + m['rv_dilation'] * (g['rv_dilation'] - 1)
          + m['lv_eccentricity'] * g['lv_eccentricity'] + m['lv_radius_mm'] * (g['lv_radius_mm'] - 24.5))
     return _sigmoid(z)
+
+# %% ../../nbs/01_data.cardiac.ipynb #8a336288
+def factor_effect(labels:pd.DataFrame, # one row per subject with the true factors of `simulate_labels`
+                  factor:str='septal_flash' # a 0/1 factor of the response model: 'septal_flash' or 'scar'
+                 )->np.ndarray:
+    "Per subject, `response_probability` with `factor` set to 1 minus with it set to 0, the other factors as they are (N,)."
+    check_choice(factor, 'factor', ('septal_flash', 'scar'))
+    if not isinstance(labels, pd.DataFrame): raise ValueError(f"labels: expected a pandas DataFrame, got {type(labels).__name__}")
+    return response_probability(labels.assign(**{factor: 1})) - response_probability(labels.assign(**{factor: 0}))
 
 # %% ../../nbs/01_data.cardiac.ipynb #c34f2efa
 PRETRAIN_MIX = dict(healthy=0.40, dcm=0.15, icm=0.15, hcm=0.10, lbbb=0.10, rv_overload=0.10)

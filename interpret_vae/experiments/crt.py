@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from scipy import ndimage
+from scipy import ndimage, stats
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
@@ -25,24 +25,27 @@ from sklearn.preprocessing import StandardScaler
 from ..core import (check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
                                 fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs, check_shape, check_dtype, map_in_processes)
 from ..data.cardiac import (VENDORS, FLASH_SYSTOLE, TARGET_SPACING, FIELD_OF_VIEW_MM, CineCohort, simulate_cohort,
-                                        response_probability, cine_sequence_dls, septal_line, mmode, es_frame)
+                                        response_probability, factor_effect, cine_sequence_dls, septal_line, mmode, es_frame)
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
 from ..models.vae import SegVAELoss
 from ..io import save_model_file, load_model_file
 from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, make_model, train_three_stages, train_baseline, predict_cohort, BestPrimaryEpoch,
-                                              encode_cohort, reconstruct_cohort, decode_concept_mean)
+                                              encode_cohort, reconstruct_cohort, decode_concept_mean, concept_shift, concept_attribution,
+                                              counterfactual_latents, decode_latents)
 from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 
 # %% auto #0
 __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'SEGMENTATION_FEATURES',
            'TRAVERSAL_FILE', 'RESULTS_FILE', 'SCAR_ABLATION_FILE', 'LEARNING_CURVE_FILE', 'crt_config', 'CRTData',
            'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model',
-           'pretrain_crt_vae', 'crt_splits', 'FoldResult', 'train_crt_fold', 'train_arms_in_parallel', 'crt_table',
-           'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement', 'segmentation_features',
-           'nested_logistic_predictions', 'CRTExperiment', 'run_crt_experiment', 'save_traversal_model',
-           'crt_traversal', 'save_crt_results', 'load_crt_results', 'crt_markdown', 'reproduce_crt',
-           'scar_in_reconstruction', 'reproduce_scar_ablation', 'scar_ablation_markdown', 'CRTLearningCurve',
-           'crt_learning_curve', 'reproduce_crt_learning_curve', 'learning_curve_markdown']
+           'pretrain_crt_vae', 'run_kinds', 'crt_splits', 'FoldResult', 'train_crt_fold', 'train_arms_in_parallel',
+           'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement', 'traversal_by_subject',
+           'crt_attribution', 'segmentation_features', 'nested_logistic_predictions', 'CRTExperiment',
+           'crt_explanations', 'run_crt_experiment', 'save_traversal_model', 'crt_traversal', 'explained_patients',
+           'save_crt_results', 'load_crt_results', 'crt_markdown', 'paper_claims', 'crt_beside_paper_markdown',
+           'explanation_criteria', 'crt_explanations_markdown', 'reproduce_crt', 'scar_in_reconstruction',
+           'reproduce_scar_ablation', 'scar_ablation_markdown', 'CRTLearningCurve', 'crt_learning_curve',
+           'reproduce_crt_learning_curve', 'learning_curve_markdown']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -54,20 +57,20 @@ CRT_CONFIGS = dict(
     small=dict(n_subjects=240, n_pretrain=120, n_unet=16, n_finetune=2, held_out_vendor='philips_1.5T',
                size=32, n_frames=12, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
                dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=8, finetune_frames=4, pretrain_frames=4, recon_frames=None, bs=4, lr=2e-3,
-               wd=1e-3, augment=False, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
+               wd=1e-3, augment=False, beta=0.2, gamma=1.0, alpha=0.9, confine=0., k=3, inner_k=2, repeats=1,
                epochs=dict(unet=8, finetune=4, pretrain=10, crt=1, primary=2, concepts=10, baseline=13)),
     medium=dict(n_subjects=400, n_pretrain=2000, n_unet=40, n_finetune=4, held_out_vendor='philips_1.5T',
                 size=64, n_frames=25, n_slices=3, latent=32, widths=(8, 16, 32, 64), frame_features=16, hidden=(32, 16),
                 dropout=0.2, motion=True, unet_base=8, unet_depth=3, unet_frames=5, finetune_frames=5, pretrain_frames=2, recon_frames=5, bs=8, lr=2e-3,
-                wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=3, inner_k=2, repeats=1,
-                epochs=dict(unet=4, finetune=3, pretrain=10, crt=1, primary=3, concepts=6, baseline=10)),   # pretrain: with 2 the frame VAE was still improving on held-out pretraining subjects and drew no scar (`scar_in_reconstruction`); recon_frames: the decoder on 5 of 25 frames per training batch (`ReconstructFrames`; `bench/bench_reconstruct_frames.py`) keeps the run within 45 min on 2 cores
+                wd=1e-3, augment=True, beta=0.2, gamma=1.0, alpha=0.9, confine=20., k=3, inner_k=2, repeats=1,
+                epochs=dict(unet=4, finetune=3, pretrain=10, crt=1, primary=2, concepts=8, baseline=10)),   # concepts: 6 epochs kept the last in every concept model; confine: a 'confined' arm beside the concept model (`free_correlation` x 20)   # pretrain: with 2 the frame VAE was still improving on held-out pretraining subjects and drew no scar (`scar_in_reconstruction`); recon_frames: the decoder on 5 of 25 frames per training batch (`ReconstructFrames`; `bench/bench_reconstruct_frames.py`) keeps the run within 45 min on 2 cores
     paper=dict(n_subjects=_PAPER['n_crt'], n_pretrain=_PAPER['n_pretrain'], n_unet=400, n_finetune=20,
                held_out_vendor='philips_1.5T', size=_PAPER['size'], n_frames=_PAPER['n_frames'], n_slices=3,
                latent=_PAPER['latent'], widths=_PAPER['widths'], frame_features=_PAPER['frame_features'],
                hidden=_PAPER['hidden'], dropout=_PAPER['dropout'], motion=_PAPER['motion'], unet_base=UNET_CONFIGS['paper']['base'],
                unet_depth=UNET_CONFIGS['paper']['depth'], unet_frames=UNET_CONFIGS['paper']['frames'],
                finetune_frames=UNET_CONFIGS['paper']['finetune']['frames'], pretrain_frames=_PAPER['n_frames'], recon_frames=None,
-               bs=_PAPER['bs'], lr=_PAPER['lr'], wd=1e-4, augment=True, beta=0.2, gamma=1.0, alpha=0.9, k=5, inner_k=5,
+               bs=_PAPER['bs'], lr=_PAPER['lr'], wd=1e-4, augment=True, beta=0.2, gamma=1.0, alpha=0.9, confine=0., k=5, inner_k=5,
                repeats=5, epochs=dict(unet=UNET_CONFIGS['paper']['n_epoch'], finetune=UNET_CONFIGS['paper']['finetune']['n_epoch'],
                                       **_PAPER['epochs'])))
 "Every setting of the CRT experiment per `scale`; `crt_config` applies overrides."
@@ -94,7 +97,7 @@ def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px,
     check_positive(cfg['n_pretrain'], 'n_pretrain', allow_zero=True, integer=True)
     if cfg['recon_frames'] is not None: check_positive(cfg['recon_frames'], 'recon_frames', integer=True)
     for k in ('lr', 'gamma', 'alpha'): check_positive(cfg[k], k)
-    for k in ('beta', 'wd'): check_positive(cfg[k], k, allow_zero=True)
+    for k in ('beta', 'wd', 'confine'): check_positive(cfg[k], k, allow_zero=True)
     check_choice(cfg['held_out_vendor'], 'held_out_vendor', VENDORS)
     for k in ('augment', 'motion'):
         if not isinstance(cfg[k], bool): raise ValueError(f"{k}: expected True or False, got {cfg[k]!r}")
@@ -214,11 +217,15 @@ def segmentation_resolution(truth:CineCohort, # the CRT cohort with its true seg
                         **{'effect / error': lambda d: d['effect (mm)'] / err})
 
 # %% ../../nbs/08a_experiments.crt.ipynb #977d39c3
-def crt_model(kind:str, # 'concept', 'vae_crt' or 'baseline'
+def crt_model(kind:str, # 'concept', 'vae_crt', 'baseline', or 'confined' (the concept model with `config['confine']`)
               config:dict # from `crt_config`
              )->nn.Module:
     "A fresh model of `kind` sized by `config`: `make_model` with the experiment's sizes."
-    return make_model(kind, _module_scale(_check_config(config)), n_slices=config['n_slices'], **{k: config[k] for k in _MODEL_KEYS})
+    c = _check_config(config)
+    check_choice(kind, 'kind', ('baseline', 'vae_crt', 'concept', 'confined'))
+    if kind == 'confined' and not c.get('confine'): raise ValueError("kind: a 'confined' model needs config['confine'] > 0")
+    return make_model('concept' if kind == 'confined' else kind, _module_scale(c), n_slices=c['n_slices'],
+                      confine=c['confine'] if kind == 'confined' else 0., **{k: c[k] for k in _MODEL_KEYS})
 
 # %% ../../nbs/08a_experiments.crt.ipynb #241138d8
 def _train_kw(config:dict)->dict:
@@ -267,8 +274,14 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
 
 # %% ../../nbs/08a_experiments.crt.ipynb #95f04a2b
 KINDS = ('baseline', 'vae_crt', 'concept')
-ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', oracle='oracle', chance='chance')
+ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', confined='VAE + CRT + SF, confined',
+                 oracle='oracle', chance='chance')
 "Display names of the table's rows."
+
+def run_kinds(config:dict # from `crt_config`
+             )->tuple:
+    "The models a run trains per inner fold: `KINDS`, and 'confined' (the concept model with `free_correlation`) when `config['confine']` > 0."
+    return KINDS + ('confined',) if _check_config(config).get('confine') else KINDS
 
 def crt_splits(y, # (N,) CRT response 0/1
                k:int=5, # folds
@@ -295,6 +308,7 @@ class FoldResult:
     sf_decoded_true: tuple = () # the same decoded means for the test subjects with and without true SF
     best_epochs: dict = field(default_factory=dict) # kind -> epochs selected by the inner validation loss, per inner model
     repeat: int = 0
+    confined_latents: np.ndarray|None = None # (N,T,D) latent means under the fold's first confined model (when the run has one)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #293d8799
 def _check_split(folder:Path, n:int, test_idx:np.ndarray):
@@ -318,7 +332,7 @@ def _inner_plan(y:np.ndarray, tr:np.ndarray, c:dict, path, fold:int, repeat:int,
     "An outer fold's folder, inner splits and arms: (inner fold, kind, checkpoint folder, seed) for every model it trains."
     folder = Path(path)/(f'repeat_{repeat}' if repeat else '')/f'fold_{fold}'
     inner = list(StratifiedKFold(c['inner_k'], shuffle=True, random_state=seed + 7919 * repeat + fold).split(tr, y[tr]))
-    arms = [(j, kind, folder/f'{kind}_{j}', seed + 101 * fold + j + 7919 * repeat) for j in range(len(inner)) for kind in KINDS]
+    arms = [(j, kind, folder/f'{kind}_{j}', seed + 101 * fold + j + 7919 * repeat) for j in range(len(inner)) for kind in run_kinds(c)]
     return folder, inner, arms
 
 def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cbs, progress):
@@ -336,6 +350,12 @@ def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cb
     else:   # the selection rule joins the final stage only, when every head of the model trains
         before = dict(pretrain=0, crt=ep['crt'], primary=0 if kind == 'vae_crt' else ep['primary'], concepts=0)
         full = dict(before, primary=ep['primary'] + ep['concepts']) if kind == 'vae_crt' else dict(before, concepts=ep['concepts'])
+        if kind == 'confined':   # the concept arm's model after stages 1 and 2 (its checkpoints), then stage 3 with the penalty: a paired comparison
+            concept = crt_model('concept', c)
+            if vae_state is not None: concept.vae.load_state_dict(vae_state)
+            train_three_stages(concept, None, dls, path=folder.with_name(folder.name.replace('confined', 'concept', 1)), epochs=before, cbs=cbs, **kw)
+            model.load_state_dict(concept.state_dict())
+            before, full = dict(before, crt=0, primary=0), dict(pretrain=0, crt=0, primary=0, concepts=ep['concepts'])
         train_three_stages(model, None, dls, path=folder, epochs=before, cbs=cbs, **kw)
         train_three_stages(model, None, dls, path=folder, epochs=full, cbs=list(cbs or []) + [best], **kw)
     return best.restore(model).cpu().eval(), best.best_epoch
@@ -354,7 +374,7 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
                    progress:bool=False, # fastai's progress bars and loss tables
                    repeat:int=0 # which repetition of the cross-validation this fold belongs to
                   )->FoldResult:
-    "Train baseline, VAE + CRT and VAE + CRT + SF on `train_idx` in `inner_k` inner folds; nested thresholds; score the test subjects."
+    "Train baseline, VAE + CRT and VAE + CRT + SF (and the confined model) on `train_idx` in `inner_k` inner folds; nested thresholds; score the test subjects."
     c = _check_config(config)
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
     n = len(cohort)
@@ -364,25 +384,26 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
     folder, inner, arms = _inner_plan(y, tr, c, path, fold, repeat, seed)
     _check_split(folder, n, te)
     train = cohort.subset(tr)
-    cols = [*KINDS, 'septal_flash']
+    kinds = run_kinds(c)
+    cols = [*kinds, 'septal_flash'] + (['septal_flash_confined'] if 'confined' in kinds else [])
     oof, test = np.full((len(tr), len(cols)), np.nan), np.zeros((len(te), len(cols)))
-    first, best_epochs, recon = {}, {k: [] for k in KINDS}, {}
+    first, best_epochs, recon = {}, {k: [] for k in kinds}, {}
     for j, kind, arm_folder, arm_seed in arms:
         iv = inner[j][1]
         model, best = _train_arm(kind, train, iv, c, arm_folder, vae_state, arm_seed, device, cbs, progress)
         best_epochs[kind].append(best)
         p_in, p_te = predict_cohort(model, train.segs[iv], device=device), predict_cohort(model, cohort.segs[te], device=device)
-        for col, out in (('crt_response', kind), ('septal_flash', 'septal_flash')):
+        for col, out in (('crt_response', kind), ('septal_flash', 'septal_flash_confined' if kind == 'confined' else 'septal_flash')):
             if col in p_in:   # the test score is the mean of the inner models' scores
                 oof[iv, cols.index(out)] = p_in[col].to_numpy()
                 test[:, cols.index(out)] += p_te[col].to_numpy() / len(inner)
         if j == 0: first[kind] = model
-    thresholds = {col: youden_threshold((sf if col == 'septal_flash' else y)[tr], oof[:, i]) for i, col in enumerate(cols)}
+    thresholds = {col: youden_threshold((sf if col.startswith('septal_flash') else y)[tr], oof[:, i]) for i, col in enumerate(cols)}
     scores = pd.DataFrame(np.nan, index=range(n), columns=cols)
     scores.iloc[tr], scores.iloc[te] = oof, test
     scores.insert(0, 'part', np.where(np.isin(np.arange(n), te), 'test', 'inner'))
     scores.insert(0, 'subject_id', lab['subject_id'].to_numpy())
-    for kind in ('vae_crt', 'concept'):
+    for kind in kinds[1:]:   # every model with a decoder
         recon[kind] = _frame_dice(reconstruct_cohort(first[kind], cohort.segs[te], device=device), cohort.segs[te])
     concept = first['concept']
     latents = encode_cohort(concept, cohort, device=device)
@@ -392,14 +413,18 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
         who = te if len(np.unique(c01[te])) == 2 else np.arange(n)
         return decode_concept_mean(concept, latents[who], c01[who], device=device) if len(np.unique(c01[who])) == 2 else ()
     recon_dice = pd.DataFrame(dict(subject_id=lab['subject_id'].to_numpy()[te], **recon), index=te)
+    confined = encode_cohort(first['confined'], cohort, device=device) if 'confined' in first else None
     return FoldResult(fold, tr, te, scores, recon_dice, latents, decoded(classified), first, thresholds,
-                      decoded(sf), best_epochs, repeat)
+                      decoded(sf), best_epochs, repeat, confined)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #f561868b
 def _train_arm_job(shared:dict, tr, iv, kind, folder, seed)->int:
     "Train and checkpoint one model in a worker process; returns the epochs it trained."
     counter = EpochCounter()
-    _train_arm(kind, shared['cohort'].subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, 'cpu', [counter], False)
+    # the confined model starts from the concept model's stage-2 checkpoints: one job trains both, so none reads a half-written one
+    also = ('confined',) if kind == 'concept' and 'confined' in run_kinds(shared['config']) else ()
+    for k in (kind, *also):
+        _train_arm(k, shared['cohort'].subset(tr), iv, shared['config'], folder.with_name(folder.name.replace(kind, k, 1)), shared['vae_state'], seed, 'cpu', [counter], False)
     return counter.n
 
 def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`)
@@ -422,7 +447,7 @@ def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segme
         tr, te = _check_fold_idx(train_idx, test_idx, len(cohort))
         folder, inner, arms = _inner_plan(y, tr, c, path, fold, repeat, seed)
         _check_split(folder, len(cohort), te)
-        jobs += [(tr, inner[j][1], kind, arm_folder, arm_seed) for j, kind, arm_folder, arm_seed in arms]
+        jobs += [(tr, inner[j][1], kind, arm_folder, arm_seed) for j, kind, arm_folder, arm_seed in arms if kind != 'confined']
     jobs.sort(key=lambda job: KINDS.index(job[2]), reverse=True)   # the VAE models take longest: start them first
     import interpret_vae.experiments.crt as here   # the workers import the job by name: the module's, also from a notebook
     shared = dict(cohort=cohort, config=c, vae_state=vae_state)
@@ -458,7 +483,7 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
               n_boot:int=1000, # bootstrap replicates (resampling subjects) for the CIs; 0 skips them
               extra:dict|None=None # {row name: (scores (N,R), 0/1 predictions (N,R))} of other readers on the same folds, e.g. `nested_logistic_predictions`
              )->tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    "Table 1 (rows baseline, VAE + CRT, VAE + CRT + SF, any `extra` readers, oracle, chance), its CIs and paired comparisons, and every out-of-fold prediction."
+    "Table 1 (rows baseline, VAE + CRT, VAE + CRT + SF, the confined model when trained, any `extra` readers, oracle, chance), its CIs and paired comparisons, and every out-of-fold prediction."
     if not isinstance(labels, pd.DataFrame): raise ValueError(f"labels: expected a pandas DataFrame, got {type(labels).__name__}")
     if not folds or not all(isinstance(f, FoldResult) for f in folds): raise ValueError("folds: expected a non-empty list of FoldResult")
     check_positive(n_boot, 'n_boot', allow_zero=True, integer=True)
@@ -470,6 +495,7 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
         for f, (_, te) in zip(fr, crt_splits(y, k, seed, r)):
             if not np.array_equal(np.sort(f.test_idx), np.sort(te)): raise ValueError(f"folds: fold {f.fold} of repetition {r} was trained on another split than `crt_splits(y, {k}, {seed}, {r})`")
     R = len(reps)
+    kinds = tuple(kk for kk in (*KINDS, 'confined') if all(kk in f.scores.columns for f in folds))
     extra = dict(extra or {})
     for name, sp in extra.items():
         if name in ROW_NAMES or name in ROW_NAMES.values() or not (isinstance(sp, tuple) and len(sp) == 2):
@@ -477,16 +503,18 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
         for a in sp: check_shape(np.asarray(a), f'extra[{name!r}]', shape=(n, R))
     fixed = dict(oracle=response_probability(labels), chance=np.random.default_rng(seed).random(n))
     sf_chance = np.random.default_rng(seed + 1).random(n)
-    score = {kk: np.zeros((n, R)) for kk in (*KINDS, 'oracle', 'chance', 'sf', 'sf_chance')}
+    sf_cols = dict(sf='septal_flash', **({'sf_confined': 'septal_flash_confined'} if 'confined' in kinds else {}))
+    score = {kk: np.zeros((n, R)) for kk in (*kinds, 'oracle', 'chance', *sf_cols, 'sf_chance')}
     pred = {kk: np.zeros((n, R), int) for kk in score}
     for r, fr in enumerate(reps):
         for f in fr:
             tr, te = f.train_idx, f.test_idx
-            for kind in KINDS:
+            for kind in kinds:
                 score[kind][te, r] = f.scores[kind].to_numpy()[te]
                 pred[kind][te, r] = score[kind][te, r] >= f.thresholds[kind]
-            score['sf'][te, r] = f.scores['septal_flash'].to_numpy()[te]
-            pred['sf'][te, r] = score['sf'][te, r] >= f.thresholds['septal_flash']
+            for kk, col in sf_cols.items():
+                score[kk][te, r] = f.scores[col].to_numpy()[te]
+                pred[kk][te, r] = score[kk][te, r] >= f.thresholds[col]
             for kk, s, t in (('oracle', fixed['oracle'], y), ('chance', fixed['chance'], y), ('sf_chance', sf_chance, sf)):
                 # not fitted: a threshold on the training subjects' scores is not in-sample fitting
                 score[kk][te, r], pred[kk][te, r] = s[te], s[te] >= youden_threshold(t[tr], s[tr])
@@ -494,11 +522,11 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
     dice = pd.concat([f.recon_dice for f in reps[0]]).sort_index()
     rows, ci = {}, {}
     boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
-    for kind in (*KINDS, *extra, 'oracle', 'chance'):
+    for kind in (*kinds, *extra, 'oracle', 'chance'):
         r = dict(zip(TABLE_COLUMNS, [*_rates(y, pred[kind]), np.nan, np.nan, np.nan, np.nan, np.nan]))
         if kind in dice: r['Dice'] = dice[kind].mean()
         if kind != 'baseline': r['p-value'] = mcnemar_test(y, pred['baseline'][:, 0], pred[kind][:, 0])
-        sk = dict(concept='sf', chance='sf_chance').get(kind)
+        sk = dict(concept='sf', confined='sf_confined', chance='sf_chance').get(kind)
         if sk: r['SF BACC'], r['SF SEN'], r['SF SPE'] = _rates(sf, pred[sk])
         rows[ROW_NAMES.get(kind, kind)] = r
         c = {}
@@ -509,6 +537,9 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
             d = boot(lambda yy, pa, pb: _rates(yy, pa)[0] - _rates(yy, pb)[0], y, pred[kind], pred['baseline'])
             c['BACC - baseline'], c['BACC - baseline lo'], c['BACC - baseline hi'] = d['estimate'], d['lo'], d['hi']
             c['McNemar p'] = r['p-value']
+        if kind == 'confined':   # what confinement costs: paired against the unconfined model on the same subjects
+            d = boot(lambda yy, pa, pb: _rates(yy, pa)[0] - _rates(yy, pb)[0], y, pred['confined'], pred['concept'])
+            c['BACC - unconfined'], c['BACC - unconfined lo'], c['BACC - unconfined hi'] = d['estimate'], d['lo'], d['hi']
         if sk:
             b = boot(lambda ss, pp: _rates(ss, pp)[0], sf, pred[sk])
             c['SF BACC'], c['SF BACC lo'], c['SF BACC hi'] = b['estimate'], b['lo'], b['hi']
@@ -566,6 +597,12 @@ def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) of one cycle (slice 0 is use
     return float(np.nanmax(moves) * step) if np.isfinite(moves).any() else np.nan
 
 # %% ../../nbs/08a_experiments.crt.ipynb #18f81120
+def _latents_of(f:FoldResult, kind:str)->np.ndarray:
+    "The latent means (N,T,D) of every subject under fold `f`'s first model of `kind` ('concept' or 'confined')."
+    z = f.latents if kind == 'concept' else f.confined_latents if kind == 'confined' else None
+    if z is None: raise ValueError(f"folds: fold {f.fold} holds no latents of a {kind!r} model")
+    return z
+
 def _probe_scores(X_tr, y_tr, X_te, kind):
     model = (make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)) if kind == 'classification' else
              make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 4, 11))))
@@ -591,12 +628,14 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
                         spacing:float=TARGET_SPACING, # mm per pixel
                         n_boot:int=1000, # bootstrap replicates of the CIs
                         seed:int=0, # seeds the probes' splits and the bootstrap
-                        features:dict|None=None # {what was measured: `segmentation_features` of the same subjects}: each factor read by hand, as references
+                        features:dict|None=None, # {what was measured: `segmentation_features` of the same subjects}: each factor read by hand, as references
+                        kind:str='concept' # whose latents: 'concept' or 'confined'
                        )->dict:
     "Held-out probes of SF, scar and eccentricity from each half of the latent space (and by hand from `features`), and the septal motion decoded along the concept direction."
     folds = [f for f in folds if f.repeat == 0]
     if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
-    model = folds[0].models['concept']
+    model_kind = check_choice(kind, 'kind', ('concept', 'confined'))   # `kind` names the probe's kind below
+    model = folds[0].models[model_kind]
     a, b = model.concepts['septal_flash']
     halves = {'concept half': np.arange(a, b), 'free half': model.free_dims}
     n = len(labels)
@@ -609,7 +648,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
         for half, dims in halves.items():
             pred = np.full(n, np.nan)
             for f in folds:   # the probe learns on the fold's training subjects, is scored on its test subjects
-                X = f.latents[:, :, dims].reshape(n, -1)
+                X = _latents_of(f, model_kind)[:, :, dims].reshape(n, -1)
                 pred[f.test_idx] = _probe_scores(X[f.train_idx], t[f.train_idx], X[f.test_idx], kind)
             r = boot(_PROBE_STAT[kind], t, pred)
             probes[(name, half)] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
@@ -624,7 +663,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
     # traversal: the mean latent, moved along the concept direction (concept half only) and, as a control, by a step of
     # the same length along the same contrast restricted to the free half
     f = folds[0]
-    z, sfl = f.latents, labels['septal_flash'].to_numpy().astype(int)
+    z, sfl = _latents_of(f, model_kind), labels['septal_flash'].to_numpy().astype(int)
     contrast = z[sfl == 1].mean(0) - z[sfl == 0].mean(0)                 # (T,D)
     base = z.mean(0)
     step_c = np.zeros_like(contrast); step_c[:, halves['concept half']] = contrast[:, halves['concept half']]
@@ -645,6 +684,83 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
         traversal['true SF subjects (mean)'] = float(np.nanmean(true[sfl == 1]))
         traversal['true no-SF subjects (mean)'] = float(np.nanmean(true[sfl == 0]))
     return dict(probes=probes, traversal=pd.Series(traversal, name='early-systolic septal excursion (mm)'), decoded=dec)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #fd13024e
+def _steps(model, z:np.ndarray, sf:np.ndarray, tr:np.ndarray)->tuple:
+    "The concept step (SF contrast of the subjects `tr`, concept half) and a free step of the same length (the same contrast, free half)."
+    a, b = model.concepts['septal_flash']
+    contrast = z[tr][sf[tr] == 1].mean(0) - z[tr][sf[tr] == 0].mean(0)              # (T,D)
+    conc, free = np.zeros_like(contrast), np.zeros_like(contrast)
+    conc[:, a:b], free[:, model.free_dims] = contrast[:, a:b], contrast[:, model.free_dims]
+    return conc, free * np.linalg.norm(conc) / max(np.linalg.norm(free), 1e-12)
+
+def traversal_by_subject(folds:list, # `FoldResult`s (repetition 0 is used)
+                         labels:pd.DataFrame, # the cohort's labels
+                         segs, # (N,S,T,H,W) true segmentations: each subject's septal line
+                         kind:str='concept', # whose latents: 'concept' or 'confined'
+                         n_per_fold:int=50, # test subjects per fold (a seeded sample; all when fewer)
+                         spacing:float=TARGET_SPACING, # mm per pixel
+                         n_boot:int=1000, # bootstrap replicates over subjects
+                         seed:int=0 # seeds the sample and the bootstrap
+                        )->dict:
+    "Per test subject, the change (mm) of the decoded early-systolic septal excursion along the concept step and a free step of the same length; means and paired difference with CIs."
+    folds = [f for f in folds if f.repeat == 0]
+    if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
+    check_choice(kind, 'kind', ('concept', 'confined')); check_positive(n_per_fold, 'n_per_fold', integer=True)
+    segs = to_numpy(segs, 'segs'); check_shape(segs, 'segs', shape=(len(labels), None, None, None, None))
+    sf, rng, rows = labels['septal_flash'].to_numpy().astype(int), np.random.default_rng(seed), []
+    for f in folds:
+        model, z = f.models[kind].eval(), _latents_of(f, kind)
+        conc, free = _steps(model, z, sf, f.train_idx)
+        for i in np.sort(rng.choice(f.test_idx, min(n_per_fold, len(f.test_idx)), replace=False)):
+            with torch.no_grad():   # LV blood-pool probability (3,T,S,H,W): read to a fraction of a pixel
+                lv = model.decode(torch.as_tensor(np.stack([z[i], z[i] + conc, z[i] + free]), dtype=torch.float32)).softmax(1)[:, 1].transpose(1, 2).numpy()
+            e = [septal_excursion_mm(s, septal_line(segs[i]), spacing) for s in lv]
+            rows.append(dict(subject=int(i), fold=int(f.fold), septal_flash=int(sf[i]), excursion=e[0], concept_step=e[1] - e[0], free_step=e[2] - e[0]))
+    per = pd.DataFrame(rows)
+    ok = per[['concept_step', 'free_step']].notna().all(1).to_numpy()
+    c, fr = per.loc[ok, 'concept_step'].to_numpy(), per.loc[ok, 'free_step'].to_numpy()
+    none = dict(estimate=np.nan, lo=np.nan, hi=np.nan)   # no subject whose decoded septum could be measured (an untrained decoder)
+    boot = lambda stat, *a: none if not len(a[0]) else bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
+    summary = pd.DataFrame({'concept step': boot(np.mean, c), 'free step (same length)': boot(np.mean, fr),
+                            'concept - free (paired)': boot(lambda a, b: np.mean(a - b), c, fr)}).T
+    summary['subjects'] = int(ok.sum())
+    return dict(per_subject=per, summary=summary)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #31417f9d
+def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
+                    labels:pd.DataFrame, # the cohort's labels with the true factors (`factor_effect` reads them)
+                    kind:str='concept', # whose model: 'concept' or 'confined'
+                    n_boot:int=1000, # bootstrap replicates over subjects
+                    seed:int=0, # seeds the chance attribution and the bootstrap
+                    device=None # see `default_device`
+                   )->dict:
+    "Per test subject, the SF attribution of its fold's model beside the simulator's `factor_effect`; Spearman and sign agreement with CIs, chance and a concept-free reference beside them."
+    folds = [f for f in folds if f.repeat == 0]
+    if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
+    check_choice(kind, 'kind', ('concept', 'confined'))
+    sf, parts = labels['septal_flash'].to_numpy().astype(int), []
+    for f in folds:
+        model, z = f.models[kind], _latents_of(f, kind)
+        att = concept_attribution(model, z[f.test_idx], concept_shift(model, z[f.train_idx], sf[f.train_idx]), device=device)
+        att.insert(0, 'subject', f.test_idx); att.insert(1, 'fold', int(f.fold))
+        parts.append(att)
+    per = pd.concat(parts).sort_values('subject').reset_index(drop=True)
+    per['truth'] = factor_effect(labels, 'septal_flash')[per.subject]
+    per['crt_response'], per['septal_flash'] = labels['crt_response'].to_numpy()[per.subject], sf[per.subject]
+    per['subject_id'] = labels['subject_id'].to_numpy()[per.subject]
+    spearman = lambda a, b: float(stats.spearmanr(a, b)[0])
+    agree = lambda a, b: float(np.mean(np.sign(a) == np.sign(b)))
+    boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
+    scores = {'counterfactual effect': per.effect, 'gradient along the shift': per.gradient,
+              "reference: slope p(1 - p) of the model's own P": per.p * (1 - per.p),
+              'chance: random attribution': pd.Series(np.random.default_rng(seed).uniform(-1, 1, len(per)))}
+    rows = {}
+    for name, s in scores.items():
+        r, g = boot(spearman, s.to_numpy(), per.truth.to_numpy()), boot(agree, s.to_numpy(), per.truth.to_numpy())
+        rows[name] = {'Spearman': r['estimate'], 'Spearman lo': r['lo'], 'Spearman hi': r['hi'],
+                      'sign agreement': g['estimate'], 'sign agreement lo': g['lo'], 'sign agreement hi': g['hi']}
+    return dict(per_subject=per, summary=pd.DataFrame(rows).T.astype(float))
 
 # %% ../../nbs/08a_experiments.crt.ipynb #0539a217
 SEGMENTATION_FEATURES = ('lv_area_mm2', 'rv_lv_ratio', 'eccentricity', 'thinnest_wall', 'lateral_thinning', 'septal_excursion_mm', 'lv_area_change')
@@ -735,6 +851,7 @@ class CRTExperiment:
     seconds: dict = field(default_factory=dict) # wall time of each step
     resolution: pd.DataFrame|None = None # `segmentation_resolution`: U-Net border error beside the effects' sizes
     disentanglement: dict = field(default_factory=dict) # `crt_disentanglement`
+    explanations: dict = field(default_factory=dict) # per concept model kind: `traversal_by_subject`, `crt_attribution`; with a confined model its probes and paired Dice
 
     def metrics(self)->dict:
         "A JSON-serialisable summary: config, table, CIs, segmentation Dice and resolution, disentanglement, epochs, timings."
@@ -745,11 +862,20 @@ class CRTExperiment:
                    table=frame(self.table), intervals=frame(self.intervals), segmentation_dice=frame(self.segmentation_dice),
                    epochs_trained=int(self.epochs_trained), n_subjects=len(self.cohort),
                    seconds={k: round(float(v), 2) for k, v in self.seconds.items()},
-                   best_epochs={k: [int(e) for f in self.folds for e in f.best_epochs.get(k, [])] for k in KINDS})
+                   best_epochs={k: [int(e) for f in self.folds for e in f.best_epochs.get(k, [])] for k in run_kinds(self.config)})
         if self.resolution is not None: out['resolution'] = frame(self.resolution)
         if self.disentanglement:
             out['probes'] = frame(self.disentanglement['probes'])
             out['traversal'] = {k: val(v) for k, v in self.disentanglement['traversal'].items()}
+        e = self.explanations
+        if e:
+            out['traversal_ci'] = frame(pd.concat({k: v['summary'] for k, v in e['traversal'].items()}))
+            out['attribution'] = frame(pd.concat({k: v['summary'] for k, v in e['attribution'].items()}))
+            keep = ['subject_id', 'fold', 'crt_response', 'septal_flash', 'p', 'p_concept', 'concept_read', 'p_counterfactual', 'effect', 'gradient', 'truth']
+            out['attribution_subjects'] = {k: {c: [val(x) if isinstance(x, str) else round(val(x), 5) for x in v['per_subject'][c]] for c in keep}
+                                           for k, v in e['attribution'].items()}
+            for key in ('confined_probes', 'recon_dice'):
+                if e.get(key) is not None: out[key] = frame(e[key])
         return out
 
 # %% ../../nbs/08a_experiments.crt.ipynb #4901c713
@@ -776,6 +902,27 @@ def _recorded_seconds(path:Path, seconds:dict, trained:dict)->dict:
         if did: rec[step] = rec.get(step, 0.) + seconds[step]
     with atomic_path(f) as tmp: tmp.write_text(json.dumps(rec, indent=1))
     return {k: rec.get(k, v) if k in trained else v for k, v in seconds.items()}
+
+def crt_explanations(folds:list, # `FoldResult`s
+                     labels:pd.DataFrame, # the cohort's labels with the true factors
+                     segs, # (N,S,T,H,W) true segmentations (septal lines)
+                     spacing:float=TARGET_SPACING, # mm per pixel
+                     n_boot:int=1000, # bootstrap replicates
+                     seed:int=0, # seeds samples and bootstraps
+                     device=None # see `default_device`
+                    )->dict:
+    "For each concept model the run trained: `traversal_by_subject` and `crt_attribution`; with a confined model also its probes and the paired reconstruction Dice."
+    rep0 = [f for f in folds if f.repeat == 0]
+    kinds = [k for k in ('concept', 'confined') if all(k in f.models for f in rep0)]
+    out = dict(traversal={k: traversal_by_subject(rep0, labels, segs, k, spacing=spacing, n_boot=n_boot, seed=seed) for k in kinds},
+               attribution={k: crt_attribution(rep0, labels, k, n_boot, seed, device) for k in kinds})
+    if 'confined' in kinds:
+        out['confined_probes'] = crt_disentanglement(rep0, labels, segs, spacing, n_boot, seed, kind='confined')['probes']
+        dice = pd.concat([f.recon_dice for f in rep0]).sort_index()
+        boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
+        out['recon_dice'] = pd.DataFrame({'VAE + CRT + SF': boot(np.mean, dice['concept']), ROW_NAMES['confined']: boot(np.mean, dice['confined']),
+                                          'confined - unconfined (paired)': boot(lambda a, b: np.mean(a - b), dice['confined'], dice['concept'])}).T
+    return out
 
 @renamed_kwargs(show_training='fit_progress')
 def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
@@ -823,10 +970,12 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
     for f in folds:
         if f.repeat == 0: recon[f.test_idx] = reconstruct_cohort(f.models['concept'], cohort.segs[f.test_idx], device=device)
     by_hand = {'U-Net label maps': readers['segmentation features (U-Net)'], 'VAE reconstruction': segmentation_features(recon, cohort.spacing)}
-    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, float(np.mean(cohort.spacing)), n_boot, seed, features=by_hand)
+    sp = float(np.mean(cohort.spacing))
+    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, sp, n_boot, seed, features=by_hand)
+    explanations = crt_explanations(folds, cohort.labels, data.cohort.segs, sp, n_boot, seed, device)
     seconds['score'] = time.time() - t
     seconds = _recorded_seconds(path, seconds, trained)
-    return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis)
+    return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis, explanations)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #9c57e689
 TRAVERSAL_FILE = 'crt_concept_model.pt'
@@ -870,6 +1019,38 @@ def crt_traversal(file, # a model file of `save_traversal_model`, e.g. `nbs/imag
                            directions={'SF - no SF': sf} if np.abs(sf).sum() > 0 else None, **{'line': r['line'], **kwargs})   # zero: a cohort without both classes
 
 # %% ../../nbs/08a_experiments.crt.ipynb #6dc68961
+def explained_patients(subjects # one model's per-subject attribution: `crt_attribution(...)['per_subject']`, or its columns as lists (`results['attribution_subjects'][kind]`)
+                      )->dict:
+    "Row positions of the two patients the tutorial explains: the responder with SF and the non-responder without it whose SF effects are their groups' medians."
+    per = pd.DataFrame(subjects)
+    out = {}
+    for who, resp, flash in (('responder', 1, 1), ('non-responder', 0, 0)):
+        group = per[(per.crt_response == resp) & (per.septal_flash == flash)]
+        if not len(group): group = per[per.crt_response == resp]
+        if not len(group): raise ValueError(f"subjects: no {who} to explain")
+        out[who] = int((group.effect - group.effect.median()).abs().idxmin())
+    return out
+
+def _attribution_figure(exp:CRTExperiment, file:Path, kind:str='concept'):
+    "M-modes of two patients decoded as encoded and with their SF concept moved to the other class."
+    import matplotlib.pyplot as plt
+    from interpret_vae.viz import plot_mmode
+    per = exp.explanations['attribution'][kind]['per_subject']
+    sf = exp.cohort.labels['septal_flash'].to_numpy().astype(int)
+    fig, axs = plt.subplots(4, 2, figsize=(5.4, 8.4), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
+    for n, (who, row) in enumerate(explained_patients(per).items()):
+        r = per.loc[row]
+        f = next(f for f in exp.folds if f.repeat == 0 and f.fold == r.fold)
+        model, z, i = f.models[kind], _latents_of(f, kind), int(r.subject)
+        shift = concept_shift(model, z[f.train_idx], sf[f.train_idx])
+        seqs = decode_latents(model, np.stack([z[i], counterfactual_latents(z[[i]], shift, [int(r.concept_read)])[0]]))
+        line = septal_line(exp.data.cohort.segs[i])
+        moved = 'SF removed' if r.concept_read else 'SF added'
+        for k, (seq, title) in enumerate(zip(seqs, (f"{who} {r.subject_id}: as encoded, P(response) {r.p:.2f}",
+                                                   f"{moved}: P(response) {r.p_counterfactual:.2f} (simulator's SF effect {r.truth:+.2f})"))):
+            plot_mmode(seq, line=line, ax=axs[2 * n + k]); axs[2 * n + k, 1].set_title(title, fontsize=7)
+    fig.tight_layout(); fig.savefig(file, dpi=60); plt.close(fig)
+
 def _crt_figures(exp:CRTExperiment, folder:Path):
     "The decoded means of subjects classified SF / no SF (GIF and M-mode), the concept traversal's M-modes, the latent PCA."
     import matplotlib; import matplotlib.pyplot as plt
@@ -891,6 +1072,7 @@ def _crt_figures(exp:CRTExperiment, folder:Path):
     te = f.test_idx
     ax, _ = plot_latent_pca(f.latents[te], lab['crt_response'].to_numpy()[te], lab['septal_flash'].to_numpy()[te])
     ax.figure.set_size_inches(4, 3.2); ax.figure.savefig(folder/'crt_pca.png', dpi=60); plt.close(ax.figure)
+    if exp.explanations: _attribution_figure(exp, folder/'crt_attribution.png')
 
 # %% ../../nbs/08a_experiments.crt.ipynb #5189cd5b
 RESULTS_FILE = 'crt_results.json'
@@ -976,7 +1158,127 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
         out += ['', '**Can the segmentation see the cues?** (U-Net mean border error against the size of each effect)', '',
                 '| effect | size (mm) | U-Net border error (mm) | pixel (mm) |', '|---|---|---|---|']
         out += [f"| {k} | {r['effect (mm)']:.2f} | {r['U-Net border error (mm)']:.2f} | {r['pixel (mm)']:.2f} |" for k, r in results['resolution'].items()]
+    if results.get('best_epochs'):   # is the final stage long enough? the kept epoch should not always be the last
+        kept = [f"{ROW_NAMES[k]}: {', '.join(map(str, v))} of 0-{_last_epoch(k, c['epochs'])} ({sum(e == _last_epoch(k, c['epochs']) for e in v)} of {len(v)} the last)"
+                for k, v in results['best_epochs'].items() if v]
+        out += ['', f"Epoch kept by each inner model (0-based, within its final fit): {'; '.join(kept)}."]
+    if 'attribution' in results: out += ['', crt_explanations_markdown(results)]
     out += ['', f"Wall time of the run: {minutes:.1f} min ({', '.join(f'{k} {v / 60:.1f}' for k, v in results['seconds'].items())})."]
+    return '\n'.join(out)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #66d8073c
+def _verdict(lo:float, hi:float, paper:float, equal:bool=False)->str:
+    "Reproduced when the CI is on the paper's side of 0 (or holds 0, for a claim of no difference); reversed when it is on the other side."
+    if equal: return 'reproduced' if lo <= 0 <= hi else 'not reproduced'
+    if (lo > 0 and paper > 0) or (hi < 0 and paper < 0): return 'reproduced'
+    return 'reversed' if (lo > 0 and paper < 0) or (hi < 0 and paper > 0) else 'not reproduced'
+
+def paper_claims(results:dict # from `load_crt_results`
+                )->pd.DataFrame:
+    "The paper's claims beside this run: the paper's number, this run's estimate [95% CI], and a verdict computed from the CI."
+    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
+    iv, P = results['intervals'], PAPER_TABLE1
+    rows = []
+    for name, claim in (('VAE + CRT', 'VAE + CRT'), ('VAE + CRT + SF', 'the concept model (VAE + CRT + SF)')):
+        r, paper = iv[name], P.loc[name, 'CRT BACC'] - P.loc['baseline', 'CRT BACC']
+        est, lo, hi = r['BACC - baseline'], r['BACC - baseline lo'], r['BACC - baseline hi']
+        rows.append(dict(claim=f"{claim} is as accurate as the baseline (no significant BACC difference)",
+                         paper=f"{100 * paper:+.1f} points, McNemar p = {P.loc[name, 'p-value']:.2f}", ours=f"{100 * est:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points",
+                         verdict=_verdict(lo, hi, paper, equal=True)))
+        rows.append(dict(claim=f"{claim} scores below the baseline", paper=f"{100 * paper:+.1f} points",
+                         ours=f"{100 * est:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points", verdict=_verdict(lo, hi, paper)))
+    sf, chance = iv['VAE + CRT + SF'], iv['chance']
+    gap = [sf['SF BACC lo'] - chance['SF BACC'], sf['SF BACC hi'] - chance['SF BACC']]
+    rows.append(dict(claim='SF is recognised from the latent space (SF BACC above chance)', paper=f"SF BACC {100 * P.loc['VAE + CRT + SF', 'SF BACC']:.1f}%",
+                     ours=f"SF BACC {_ci(sf['SF BACC'], sf['SF BACC lo'], sf['SF BACC hi'])}% (chance {100 * chance['SF BACC']:.1f}%)",
+                     verdict=_verdict(*gap, paper=P.loc['VAE + CRT + SF', 'SF BACC'] - 0.5)))
+    above = sf['SF BACC lo'] - P.loc['VAE + CRT + SF', 'SF BACC'], sf['SF BACC hi'] - P.loc['VAE + CRT + SF', 'SF BACC']
+    rows.append(dict(claim="SF is recognised at the paper's level", paper=f"SF BACC {100 * P.loc['VAE + CRT + SF', 'SF BACC']:.1f}%",
+                     ours=f"SF BACC {_ci(sf['SF BACC'], sf['SF BACC lo'], sf['SF BACC hi'])}%",
+                     verdict='reproduced' if above[0] <= 0 <= above[1] else f"not reproduced ({'above' if above[0] > 0 else 'below'} the paper's)"))
+    return pd.DataFrame(rows)
+
+def crt_beside_paper_markdown(results:dict # from `load_crt_results`
+                             )->str:
+    "Markdown: the paper's Table 1 beside this run's (BACC, SEN, SPE, Dice, SF BACC with CIs), then one sentence per claim with its verdict."
+    claims = paper_claims(results)
+    iv, tb, P = results['intervals'], results['table'], PAPER_TABLE1
+    pc = lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{100 * v:.1f}'
+    rows = ['| model | paper BACC / SEN / SPE % | this run BACC % [95% CI] | SEN % | SPE % | paper Dice % | this run Dice % | paper SF BACC % | this run SF BACC % [95% CI] |',
+            '|---|---|---|---|---|---|---|---|---|']
+    for name in P.index:
+        r, t = iv[name], tb[name]
+        rows.append(f"| {name} | {pc(P.loc[name, 'CRT BACC'])} / {pc(P.loc[name, 'CRT SEN'])} / {pc(P.loc[name, 'CRT SPE'])} "
+                    f"| {_ci(r['CRT BACC'], r['CRT BACC lo'], r['CRT BACC hi'])} | {_ci(r['CRT SEN'], r['CRT SEN lo'], r['CRT SEN hi'])} "
+                    f"| {_ci(r['CRT SPE'], r['CRT SPE lo'], r['CRT SPE hi'])} | {pc(P.loc[name, 'Dice'])} | {pc(t.get('Dice'))} "
+                    f"| {pc(P.loc[name, 'SF BACC'])} | {_ci(r.get('SF BACC'), r.get('SF BACC lo'), r.get('SF BACC hi'))} |")
+    sentences = [f"- *{c.claim}*: paper {c.paper}; this run {c.ours}: **{c.verdict}**." for c in claims.itertuples()]
+    return '\n'.join([f"**The paper's Table 1 (73 patients, 5-fold CV) beside this run ({results['n_subjects']} simulated subjects, {results['config']['k']}-fold CV)**", '',
+                      *rows, '', *sentences])
+
+# %% ../../nbs/08a_experiments.crt.ipynb #f30c8038
+def _fmt(r:dict, est:str='estimate', lo:str='lo', hi:str='hi', fmt:str='.3f')->str:
+    if r is None or r.get(est) is None: return 'not measured'
+    return f"{r[est]:{fmt}}" + ('' if r.get(lo) is None else f" [{r[lo]:{fmt}}, {r[hi]:{fmt}}]")
+
+def _holds(v, test)->bool:
+    "`test(v)`, False when `v` was not measured (None or NaN in a results file)."
+    return v is not None and np.isfinite(v) and bool(test(v))
+
+def explanation_criteria(results:dict # from `load_crt_results`
+                        )->pd.DataFrame:
+    "The 'done when' checks of confinement and attribution: criterion, measured value [95% CI], met (True/False)."
+    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
+    rows = []
+    if 'confined_probes' in results:
+        free, conc = results['confined_probes']['septal_flash / free half'], results['confined_probes']['septal_flash / concept half']
+        c, t = results['intervals'][ROW_NAMES['confined']], results['traversal_ci']['confined / concept - free (paired)']
+        rows += [("confined: SF read from the free half, held-out AUC at most 0.65", _fmt(free), _holds(free['estimate'], lambda v: v <= 0.65)),
+                 ("confined: SF read from the concept half, held-out AUC at least 0.95", _fmt(conc), _holds(conc['estimate'], lambda v: v >= 0.95)),
+                 ("confined: CRT BACC not measurably below the unconfined model's (paired CI reaches 0)",
+                  _fmt(c, 'BACC - unconfined', 'BACC - unconfined lo', 'BACC - unconfined hi', '+.3f'), _holds(c.get('BACC - unconfined hi'), lambda v: v >= 0)),
+                 ("confined: the concept step moves the septum more than the free step (paired CI above 0, mm)", _fmt(t, fmt='+.2f'), _holds(t['lo'], lambda v: v > 0))]
+    for kind in results.get('attribution_subjects', {}):
+        a, ch = results['attribution'][f'{kind} / counterfactual effect'], results['attribution'][f'{kind} / chance: random attribution']
+        rows += [(f"{ROW_NAMES[kind]}: attribution ranks subjects as the simulator does, better than chance (Spearman CI above chance's)",
+                  _fmt(a, 'Spearman', 'Spearman lo', 'Spearman hi'), _holds(a['Spearman lo'], lambda v: ch['Spearman hi'] is not None and v > ch['Spearman hi'])),
+                 (f"{ROW_NAMES[kind]}: attribution has the simulator's sign more often than chance (sign agreement CI above 0.5)",
+                  _fmt(a, 'sign agreement', 'sign agreement lo', 'sign agreement hi'), _holds(a['sign agreement lo'], lambda v: v > 0.5))]
+    return pd.DataFrame(rows, columns=['criterion', 'measured [95% CI]', 'met'])
+
+def crt_explanations_markdown(results:dict # from `load_crt_results`
+                             )->str:
+    "Markdown: the confined model beside the unconfined one, the per-patient attribution against the simulator's truth, and the criteria."
+    if not isinstance(results, dict) or 'attribution' not in results: raise ValueError("results: expected a dict from `load_crt_results` of a run with explanations")
+    iv, out = results['intervals'], []
+    kinds = list(results['attribution_subjects'])
+    probes = {'concept': results['probes'], 'confined': results.get('confined_probes')}
+    dice = results.get('recon_dice', {})
+    out += ["**Is septal flash kept in its half?** (held-out probe AUC of SF per half; CRT BACC and its paired difference to the unconfined model; "
+            "reconstruction Dice; change of the decoded early-systolic septal excursion, mm, along the concept step and a free step of the same "
+            f"length, mean over {int(results['traversal_ci'][f'{kinds[0]} / concept step']['subjects'])} test subjects; all 95% bootstrap CIs)", '',
+            '| model | SF AUC, concept half | SF AUC, free half | CRT BACC % | BACC − unconfined | recon. Dice | concept step (mm) | free step (mm) | concept − free (mm, paired) |',
+            '|---|---|---|---|---|---|---|---|---|']
+    for kind in kinds:
+        name, p, t = ROW_NAMES[kind], probes[kind] or {}, {k.split(' / ')[1]: v for k, v in results['traversal_ci'].items() if k.startswith(kind + ' /')}
+        r = iv[name]
+        out.append(f"| {name} | {_fmt(p.get('septal_flash / concept half'))} | {_fmt(p.get('septal_flash / free half'))} "
+                   f"| {_ci(r['CRT BACC'], r['CRT BACC lo'], r['CRT BACC hi'])} "
+                   f"| {_ci(r.get('BACC - unconfined'), r.get('BACC - unconfined lo'), r.get('BACC - unconfined hi'), pct=False)} "
+                   f"| {_fmt(dice[name]) if name in dice else _num(results['table'][name].get('Dice'), '.3f')} | {_fmt(t['concept step'], fmt='+.2f')} "
+                   f"| {_fmt(t['free step (same length)'], fmt='+.2f')} | {_fmt(t['concept - free (paired)'], fmt='+.2f')} |")
+    if 'confined - unconfined (paired)' in dice: out += ['', f"Reconstruction Dice, confined − unconfined (paired over test subjects): {_fmt(dice['confined - unconfined (paired)'], fmt='+.4f')}."]
+    n = len(next(iter(results['attribution_subjects'].values()))['truth'])
+    out += ['', f"**How much of one patient's predicted response comes through septal flash?** ({n} test subjects, each explained by its fold's "
+            "model: P(response) with the concept half moved to the other SF class, against the simulator's own P(response | SF = 1) − P(response | SF = 0) "
+            "for the subject's true factors; Spearman's rank correlation and sign agreement, 95% bootstrap CIs. The simulator's effect is positive for "
+            "every subject, so sign agreement is the share of positive attributions.)", '',
+            '| model | attribution | Spearman with the truth [95% CI] | sign agreement [95% CI] |', '|---|---|---|---|']
+    for key, r in results['attribution'].items():
+        kind, method = key.split(' / ', 1)
+        out.append(f"| {ROW_NAMES[kind]} | {method} | {_fmt(r, 'Spearman', 'Spearman lo', 'Spearman hi')} | {_fmt(r, 'sign agreement', 'sign agreement lo', 'sign agreement hi')} |")
+    crit = explanation_criteria(results)
+    out += ['', '**What was asked, and what was met**', ''] + [f"- {c.criterion}: {c._2} — **{'met' if c.met else 'not met'}**." for c in crit.itertuples()]
     return '\n'.join(out)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #d48cac75

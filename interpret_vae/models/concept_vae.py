@@ -21,10 +21,11 @@ from ..core import (default_device, set_seed, check_shape, check_finite, check_d
 from .vae import SegVAE, ResidualEncoder, kl_divergence, one_hot_slices
 
 # %% auto #0
-__all__ = ['CONCEPT_VAE_CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'ConceptVAELoss', 'InputAsTarget',
-           'ReconstructFrames', 'EncoderClassifier', 'PrimaryLoss', 'make_model', 'concept_vae_learner',
-           'train_three_stages', 'train_baseline', 'BestPrimaryEpoch', 'encode_cohort', 'predict_cohort',
-           'reconstruct_cohort', 'decode_concept_mean']
+__all__ = ['CONCEPT_VAE_CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'free_correlation', 'ConceptVAELoss',
+           'InputAsTarget', 'ReconstructFrames', 'EncoderClassifier', 'PrimaryLoss', 'make_model',
+           'concept_vae_learner', 'train_three_stages', 'train_baseline', 'BestPrimaryEpoch', 'encode_cohort',
+           'predict_cohort', 'reconstruct_cohort', 'decode_concept_mean', 'concept_shift', 'counterfactual_latents',
+           'concept_attribution', 'decode_latents']
 
 # %% ../../nbs/05_models.concept_vae.ipynb #6443fb73
 class SequenceHead(nn.Module):
@@ -81,7 +82,8 @@ class ConceptVAE(nn.Module):
                  frame_features:int=32, # outputs of each head's shared per-frame layer
                  hidden:tuple=(64, 32), # widths of each head's hidden layers
                  dropout:float=0., # dropout inside the heads
-                 motion:bool=False # heads also read each frame's change from the first frame (`SequenceHead`)
+                 motion:bool=False, # heads also read each frame's change from the first frame (`SequenceHead`)
+                 confine:float=0. # weight of `free_correlation` in the loss, which keeps each concept out of the free dimensions; 0: off (the paper)
                 ):
         super().__init__()
         check_positive(n_frames, 'n_frames', integer=True)
@@ -89,6 +91,7 @@ class ConceptVAE(nn.Module):
         if concepts is None: concepts = {'septal_flash': slice(0, latent // 2)}
         self.concepts = _concept_slices(concepts, latent)
         self.n_frames, self.latent = n_frames, latent
+        self.confine = float(check_positive(confine, 'confine', allow_zero=True))
         hk = dict(n_frames=n_frames, frame_features=frame_features, hidden=hidden, dropout=dropout, motion=motion)
         self.crt_head = SequenceHead(latent, **hk)
         self.concept_heads = nn.ModuleDict({k: SequenceHead(b - a, **hk) for k, (a, b) in self.concepts.items()})
@@ -130,6 +133,25 @@ class ConceptVAE(nn.Module):
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
         return (self.decode(z if frames is None else z[:, frames]), mu, logvar, *self.classify(mu))
 
+# %% ../../nbs/05_models.concept_vae.ipynb #84665e5d
+def free_correlation(mu:torch.Tensor, # latent means (B,T,D)
+                     y:torch.Tensor, # (B,K) concept labels, NaN where unknown
+                     free_dims # the free dimensions, e.g. `ConceptVAE.free_dims`
+                    )->torch.Tensor:
+    "Mean over concepts, frames and free dimensions of the squared batch correlation between a concept's label and the latent mean."
+    free = mu[..., torch.as_tensor(np.asarray(free_dims), device=mu.device)].flatten(1).float()   # (B, T*F)
+    terms = []
+    for k in range(y.shape[1]):
+        keep = ~torch.isnan(y[:, k])
+        z, c = free[keep], y[keep, k].float()
+        if len(c) < 2 or c.std() == 0: terms.append(0 * free.sum()); continue   # one class in the batch: nothing to correlate
+        z, c = z - z.mean(0), c - c.mean()
+        # the standard deviations' product, not the root of the variances' (with 1e-12 or 1e-8 inside the root, the tiny case
+        # below kept its free half readable: AUC 0.79, 0.83 against 0.50); the clamp only keeps a constant dimension's gradient finite
+        r = (z * c[:, None]).mean(0) / (z.pow(2).mean(0).clamp_min(1e-30).sqrt() * c.pow(2).mean().sqrt() + 1e-6)
+        terms.append(r.pow(2).mean())
+    return torch.stack(terms).mean() if terms else 0 * free.sum()
+
 # %% ../../nbs/05_models.concept_vae.ipynb #e693314a
 def _bce(logit, y):
     "BCE of `logit` against `y` ignoring NaN labels; `0 * logit.sum()` when no label is known, which keeps the head in the graph."
@@ -138,14 +160,19 @@ def _bce(logit, y):
     return F.binary_cross_entropy_with_logits(logit.float()[keep], y.float()[keep])
 
 class ConceptVAELoss(nn.Module):
-    "Eq. 1 of the CRT paper: mean over frames of (CE + `beta` KL) + `gamma` BCE(primary) + sum_k `alphas[k]` BCE(concept k)."
+    "Eq. 1 of the CRT paper: mean over frames of (CE + `beta` KL) + `gamma` BCE(primary) + sum_k `alphas[k]` BCE(concept k) (+ `confine` x `free_correlation`)."
     def __init__(self, beta:float=0.2, # KL weight (paper: 0.2)
                  gamma:float=1.0, # primary classifier weight (paper: 1)
-                 alphas=(0.9,) # one weight per concept, in the model's concept order (paper: 0.9)
+                 alphas=(0.9,), # one weight per concept, in the model's concept order (paper: 0.9)
+                 confine:float=0., # weight of `free_correlation` (a model's `confine`); 0: the paper's loss
+                 free_dims=None # the free dimensions it reads (`ConceptVAE.free_dims`); needed when `confine` > 0
                 ):
         super().__init__()
         self.beta, self.gamma = check_positive(beta, 'beta', allow_zero=True), check_positive(gamma, 'gamma', allow_zero=True)
         self.alphas = tuple(check_positive(a, 'alphas', allow_zero=True) for a in np.atleast_1d(alphas).tolist())
+        self.confine = check_positive(confine, 'confine', allow_zero=True)
+        if self.confine and (free_dims is None or not len(free_dims)): raise ValueError("free_dims: expected the free dimensions of the latent when confine > 0")
+        self.free_dims = None if free_dims is None else np.asarray(free_dims, int)
 
     def terms(self, pred, x, y=None)->dict:
         "The unweighted terms of eq. 1, batch-averaged: `recon` and `kl` (also frame-averaged), `primary`, `concepts` (K,)."
@@ -156,8 +183,11 @@ class ConceptVAELoss(nn.Module):
         kl = kl_divergence(mu.reshape(B * T, -1), logvar.reshape(B * T, -1)) / (x[0, :, 0].numel())
         col = lambda j: y[:, j] if y is not None and y.ndim == 2 and y.shape[1] > j else None
         concepts = [_bce(concept[:, k], col(k + 1)) for k in range(concept.shape[1])]
+        K = concept.shape[1]
+        known = self.confine and y is not None and y.ndim == 2 and y.shape[1] > K and self.free_dims is not None and K   # off: not even computed
         return dict(recon=ce.mean(), kl=kl.mean(), primary=_bce(crt, col(0)),
-                    concepts=torch.stack(concepts) if concepts else crt.new_zeros(0).float())
+                    concepts=torch.stack(concepts) if concepts else crt.new_zeros(0).float(),
+                    free=free_correlation(mu, y[:, 1:K + 1], self.free_dims) if known else 0 * mu.float().sum())
 
     def forward(self, pred, x, y=None):
         K = pred[4].shape[1]
@@ -167,12 +197,13 @@ class ConceptVAELoss(nn.Module):
             raise ValueError(f"y: expected targets (B, >={needed}) in model.targets order for the non-zero weights, got {None if y is None else tuple(y.shape)}")
         t = self.terms(pred, x, y)
         return (t['recon'] + self.beta * t['kl'] + self.gamma * t['primary']
-                + (t['concepts'] * t['concepts'].new_tensor(self.alphas)).sum())
+                + (t['concepts'] * t['concepts'].new_tensor(self.alphas)).sum() + self.confine * t['free'])
 
     def at_stage(self, stage:int)->ConceptVAELoss:
         "This loss with the weights of training `stage`: 1 VAE only, 2 VAE + primary, 3 everything."
         check_choice(stage, 'stage', (1, 2, 3))
-        return ConceptVAELoss(self.beta, self.gamma if stage >= 2 else 0., [a if stage == 3 else 0. for a in self.alphas])
+        return ConceptVAELoss(self.beta, self.gamma if stage >= 2 else 0., [a if stage == 3 else 0. for a in self.alphas],
+                              self.confine if stage == 3 else 0., self.free_dims)
 
 # %% ../../nbs/05_models.concept_vae.ipynb #04099187
 class InputAsTarget(Callback):
@@ -182,14 +213,15 @@ class InputAsTarget(Callback):
 
 # %% ../../nbs/05_models.concept_vae.ipynb #41be3fc1
 class ReconstructFrames(Callback):
-    "Decode and score `n` random frames of each training batch (the same for the whole batch); validation decodes every frame."
+    "Decode and score `n` random frames of each training batch (the same for the whole batch); validation decodes `n` evenly spaced frames."
     order = 6   # after `InputAsTarget`, which puts the full sequences in front of the targets
     def __init__(self, n:int # frames decoded per training batch
                 ): self.n = check_positive(n, 'n', integer=True)
     def before_batch(self):
         x = self.xb[0]
-        if not self.training or self.n >= x.shape[2]: return
-        frames = torch.randperm(x.shape[2], device=x.device)[:self.n].sort().values
+        if self.n >= x.shape[2]: return
+        frames = (torch.randperm(x.shape[2], device=x.device)[:self.n].sort().values if self.training else
+                  torch.linspace(0, x.shape[2] - 1, self.n, device=x.device).round().long())   # the same frames every epoch
         self.learn.xb, self.learn.yb = (x, frames), (x[:, :, frames], *self.yb[1:])
 
 # %% ../../nbs/05_models.concept_vae.ipynb #9bd3eb0b
@@ -241,6 +273,7 @@ def make_model(kind:str='concept', # 'concept' (VAE + CRT + concepts), 'vae_crt'
                concepts:dict|None=None, # for 'concept': {name: slice}; `None`: septal flash on the first half of the latent
                n_slices:int=3, # slices per subject
                n_labels:int=4, # label values of the segmentations
+               confine:float=0., # for 'concept': weight of the penalty keeping each concept out of the free dimensions (`free_correlation`); 0: the paper's model
                **overrides # any entry of the scale's config (size, latent, widths, ...)
               )->nn.Module:
     "A `ConceptVAE` or `EncoderClassifier` sized by `scale`; `overrides` replace single settings (e.g. `latent=64`)."
@@ -248,8 +281,9 @@ def make_model(kind:str='concept', # 'concept' (VAE + CRT + concepts), 'vae_crt'
     cfg = {k: CONCEPT_VAE_CONFIGS[scale][k] for k in ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout', 'motion')}
     for k in overrides: check_choice(k, 'overrides', cfg)
     cfg.update(overrides)
+    if confine and kind != 'concept': raise ValueError(f"confine: only a 'concept' model has concepts to confine, got kind {kind!r}")
     if kind == 'baseline': return EncoderClassifier(n_slices, n_labels, **cfg)
-    return ConceptVAE(n_slices, n_labels, concepts={} if kind == 'vae_crt' else concepts, **cfg)
+    return ConceptVAE(n_slices, n_labels, concepts={} if kind == 'vae_crt' else concepts, confine=confine, **cfg)
 
 # %% ../../nbs/05_models.concept_vae.ipynb #c3f35895
 def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=model.targets)`
@@ -273,7 +307,7 @@ def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=mo
         a = np.atleast_1d(alphas).tolist()
         if len(a) == 1: a = a * len(model.concepts)
         if len(a) != len(model.concepts): raise ValueError(f"alphas: expected 1 or {len(model.concepts)} weight(s), got {len(a)}")
-        loss, cbs = ConceptVAELoss(beta, gamma, a).at_stage(stage), [InputAsTarget()] + cbs
+        loss, cbs = ConceptVAELoss(beta, gamma, a, model.confine, model.free_dims).at_stage(stage), [InputAsTarget()] + cbs
         if recon_frames is not None: cbs.append(ReconstructFrames(check_positive(recon_frames, 'recon_frames', integer=True)))
     else: raise ValueError(f"model: expected a ConceptVAE or EncoderClassifier, got {type(model).__name__}")
     learn = Learner(dls, model.to(dls.device), loss_func=loss, opt_func=Adam, wd=check_positive(wd, 'wd', allow_zero=True), cbs=cbs, path=path)
@@ -469,6 +503,75 @@ def decode_concept_mean(model:ConceptVAE, # a trained `ConceptVAE`
     seq = _batches(model, means, 2, device, lambda m, z: m.decode(z).argmax(1).to(torch.uint8).cpu(), torch.float32)[0]
     seq = seq.permute(0, 2, 1, 3, 4).numpy()               # (2,T,S,H,W)
     return seq[0], seq[1]
+
+# %% ../../nbs/05_models.concept_vae.ipynb #43f407ca
+def concept_shift(model:ConceptVAE, # a trained `ConceptVAE`
+                  mu, # latent means (N,T,D) from `encode_cohort`, of subjects whose concept labels are known (training subjects)
+                  concept_labels, # (N,) 0/1 labels of the concept
+                  concept:str|None=None # which concept; `None`: the model's first
+                 )->np.ndarray:
+    "The move (T,D) from concept-negative to concept-positive subjects: mean latent difference, zero outside the concept's slice."
+    model = getattr(model, 'module', model)
+    if not isinstance(model, ConceptVAE) or not model.concepts: raise ValueError(f"model: expected a ConceptVAE with concepts, got {type(model).__name__}")
+    concept = next(iter(model.concepts)) if concept is None else check_choice(concept, 'concept', tuple(model.concepts))
+    mu = to_numpy(mu, 'mu'); check_shape(mu, 'mu', shape=(None, model.n_frames, model.latent)); check_finite(mu, 'mu')
+    c = to_numpy(concept_labels, 'concept_labels')
+    check_shape(c, 'concept_labels', shape=(len(mu),)); check_labels(c, 'concept_labels', [0, 1], min_classes=2)
+    a, b = model.concepts[concept]
+    shift = np.zeros(mu.shape[1:], np.float32)
+    shift[:, a:b] = mu[c == 1, :, a:b].mean(0) - mu[c == 0, :, a:b].mean(0)
+    return shift
+
+def counterfactual_latents(mu, # latent means (N,T,D)
+                           shift, # (T,D) from `concept_shift`
+                           read # (N,) 0/1: the concept class each subject is read as
+                          )->np.ndarray:
+    "Each subject's latent sequence with its concept moved to the other class: `mu - shift` where read positive, `mu + shift` where negative."
+    mu, shift, read = to_numpy(mu, 'mu'), to_numpy(shift, 'shift'), to_numpy(read, 'read')
+    check_shape(shift, 'shift', shape=mu.shape[1:]); check_shape(read, 'read', shape=(len(mu),)); check_labels(read, 'read', [0, 1])
+    return (mu + np.where(read[:, None, None] == 1, -1., 1.) * shift).astype(np.float32)
+
+def concept_attribution(model:ConceptVAE, # a trained `ConceptVAE`
+                        mu, # latent means (N,T,D) of the subjects to explain (`encode_cohort`)
+                        shift, # (T,D) from `concept_shift`, on training subjects
+                        concept:str|None=None, # which concept; `None`: the model's first
+                        bs:int=64, # subjects per pass
+                        device=None # see `default_device`
+                       )->pd.DataFrame:
+    "Per subject: P(outcome) `p`, P(concept) `p_concept`, the class it is read as, `p_counterfactual`, the concept's `effect` P(with) - P(without), and `gradient`, dP along the shift."
+    model = getattr(model, 'module', model)
+    if not isinstance(model, ConceptVAE) or not model.concepts: raise ValueError(f"model: expected a ConceptVAE with concepts, got {type(model).__name__}")
+    concept = next(iter(model.concepts)) if concept is None else check_choice(concept, 'concept', tuple(model.concepts))
+    k = list(model.concepts).index(concept)
+    mu = to_numpy(mu, 'mu'); check_shape(mu, 'mu', shape=(None, model.n_frames, model.latent)); check_finite(mu, 'mu')
+    shift = to_numpy(shift, 'shift'); check_shape(shift, 'shift', shape=mu.shape[1:]); check_finite(shift, 'shift')
+    check_positive(bs, 'bs', integer=True)
+    dev = default_device(device)
+    model = model.eval().to(dev)
+    d = torch.as_tensor(shift, dtype=torch.float32, device=dev)
+    out = []
+    for i in range(0, len(mu), bs):
+        z = torch.as_tensor(mu[i:i + bs], dtype=torch.float32, device=dev).requires_grad_(True)
+        crt, con = model.classify(z)
+        p = crt.float().sigmoid()
+        grad, = torch.autograd.grad(p.sum(), z)
+        with torch.no_grad():
+            read = (con[:, k].float().sigmoid() >= 0.5).float()
+            p_cf = model.classify(z + (1 - 2 * read)[:, None, None] * d)[0].float().sigmoid()
+            effect = (2 * read - 1) * (p - p_cf)                        # P(with the concept) - P(without)
+            out.append(torch.stack([p, con[:, k].float().sigmoid(), read, p_cf, effect, (grad * d).sum((1, 2))], 1).cpu())
+    return pd.DataFrame(torch.cat(out).detach().numpy(), columns=['p', 'p_concept', 'concept_read', 'p_counterfactual', 'effect', 'gradient']).astype({'concept_read': int})
+
+def decode_latents(model:ConceptVAE, # a trained `ConceptVAE`
+                   z, # latent sequences (N,T,D), e.g. `counterfactual_latents`
+                   bs:int=16, # sequences per pass
+                   device=None # see `default_device`
+                  )->np.ndarray:
+    "Label maps (N,T,S,H,W) uint8 decoded from latent sequences (frames first, as `decode_concept_mean`)."
+    if not isinstance(getattr(model, 'module', model), ConceptVAE): raise ValueError(f"model: expected a ConceptVAE, got {type(model).__name__}")
+    z = to_numpy(z, 'z'); check_shape(z, 'z', shape=(None, model.n_frames, model.latent)); check_finite(z, 'z')
+    seq = _batches(model, z, bs, device, lambda m, zz: m.decode(zz).argmax(1).to(torch.uint8).cpu(), torch.float32)
+    return torch.cat(seq).permute(0, 2, 1, 3, 4).numpy()
 
 # %% ../../nbs/05_models.concept_vae.ipynb #8877119d
 __getattr__ = moved_getattr(__name__, dict(CONFIGS=f'{__name__}:CONCEPT_VAE_CONFIGS', predict=f'{__name__}:predict_cohort'))
