@@ -428,7 +428,9 @@ BENCHMARK_SCALES['oct_cpu'] = dict(BENCHMARK_SCALES['cpu_full'], dataset='oct', 
 # and map for the deletion/insertion curves (13 maps), 0.3 s for Grad-CAM and guided backprop. So 4 folds x 90 training images x
 # 15 epochs ~ 1100 s of classifiers, 5 images explained per fold (spread over its subjects) x ~160 s ~ 3200 s, the randomisation
 # check of Grad-CAM and guided backprop at 6 cascade points ~ 30 s, and no marker experiment (another DenseNet and its maps):
-# ~4400 core-s, about 40 min with 2 workers (projected, not run; on an unloaded machine less).
+# ~4400 core-s, about 40 min with 2 workers (projected, not run; on an unloaded machine less). One fold's classifier, trained alone
+# (202 s): held-out AUC 0.868, healthy slices' mean P(lesion) 0.36, sensitivity 0.62 at 0.5 -- from scratch it learns the lesions
+# only in part; the ImageNet weights the paper fine-tunes (`weights=`, a local file) are what it lacks.
 BENCHMARK_SCALES['cpu_densenet'] = dict(BENCHMARK_SCALES['cpu_full'], classifier='densenet121', n_healthy=24, epochs=15, lr=1e-3, bs=16,
                                         n_iter=300, mask_scale=2, batch_size=16, n_explain=5, n_sanity=8, sanity_methods=('GC', 'BP'),
                                         sanity_steps=6, marker=0)
@@ -657,7 +659,7 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
                           path:str|Path|None=None, # folder for `explain_benchmark_{scale}.json` and `..._per_image.csv`; None: a temporary folder
                           *, seed:int=0, # seeds the data, the folds, training and the bootstrap
                           progress:bool=True, # progress bars and one line per stage
-                          work:str|Path|None=None, # folder for checkpoints (a rerun resumes); None: a temporary folder
+                          work:str|Path|None=None, # folder for checkpoints (a rerun of the same settings resumes, others are refused); None: a temporary folder
                           workers:int=1, # CPU processes running the folds and the marker experiment side by side (`core.map_in_processes`)
                           **overrides # entries of `BENCHMARK_SCALES[scale]` to change
                          )->dict:
@@ -668,6 +670,7 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
     if workers > 1 and default_device().type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device()}; use workers=1 there")
     out = Path(tempfile.mkdtemp() if path is None else path); out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp() if work is None else work)
+    record_settings(work, dict(s, seed=seed), 'work')   # its checkpoints resume only a run of the same settings
     log = (lambda *a: print(f'[{time.time() - t0:6.0f} s]', *a, flush=True)) if progress else (lambda *a: None)
     set_seed(seed); timing = {}
     data, tissue, healthy, distractors, oracle = _benchmark_data(s, seed)
@@ -757,16 +760,19 @@ def _caption_extras(results:dict)->str:
     if results.get('restore'): out.append(f"restoration weight {results['restore']['weight']:g}, chosen on {results['restore']['n_subjects']} held-out subjects")
     return ('; ' + '; '.join(out)) if out else ''
 
-def _fill_quality_lines(results:dict)->list:
+def _fill_quality_lines(results:dict, # a run's results, or one OCT label's section of them
+                        oct:bool=False # words for OCT scans (pathology, retina) instead of lesions and brain
+                       )->list:
     "Markdown lines of the fill-quality table, when the run measured it."
     fq = results.get('fill_quality')
     if not fq: return []
     rem, chg = ({r['method']: r for r in fq[k]} for k in ('lesion_removed', 'healthy_changed'))
     diff = lambda r, better: '' if 'diff' not in r or r['diff'] is None else f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] ({_verdict(r['diff_lo'], r['diff_hi'], better)})"
-    lines = ['', "Fill quality, per explained image against its own healthy image (the image without its lesion): share of the lesion's "
-             "error the fill removes inside the mask (1: all) and the fill's mean absolute error on the rest of the brain (0: unchanged); "
+    lesion, brain = ('pathology', 'retina') if oct else ('lesion', 'brain')
+    lines = ['', f"Fill quality, per explained image against its own healthy image (the image without its {lesion}): share of the {lesion}'s "
+             f"error the fill removes inside the mask (1: all) and the fill's mean absolute error on the rest of the {brain} (0: unchanged); "
              'mean [95% CI], bootstrap by subject; paired VAE - fill.', '',
-             '| fill | lesion removed | VAE - fill | healthy brain changed (lower better) | VAE - fill |', '|---|---|---|---|---|']
+             f'| fill | {lesion} removed | VAE - fill | healthy {brain} changed (lower better) | VAE - fill |', '|---|---|---|---|---|']
     return lines + [f"| {m} | {_fmt(r)} | {diff(r, True)} | {_fmt(chg[m])} | {diff(chg[m], False)} |" for m, r in rem.items()]
 
 def _randomisation_lines(rnd:dict)->list:
@@ -822,7 +828,7 @@ def _oct_markdown(results:dict, aucs:str)->str:
         m = sec['specificity']['mean_p_lesion_healthy']
         lines += ['', f"{l}: {sec['n_images']} scans explained; scans without {l}: mean P({l}) {m['estimate']:.2f} [{m['lo']:.2f}, {m['hi']:.2f}], "
                   f"{sec['specificity']['healthy_called_lesion']:.0%} of {sec['specificity']['n_healthy']} called {l}.", '']
-        lines += _auc_table_lines(sec['summary'], s, 'in-retina') + _fill_quality_lines(sec)
+        lines += _auc_table_lines(sec['summary'], s, 'in-retina') + _fill_quality_lines(sec, oct=True)
     return '\n'.join(lines + _randomisation_lines(results.get('randomisation', {})))
 
 def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results, or its JSON file
