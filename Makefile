@@ -13,7 +13,7 @@ SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 # Experiments that run independent jobs (folds, models) start WORKERS one-thread processes.
 WORKERS ?= 2
 
-.PHONY: help test test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-scar reproduce-crt-curve clean-venv
+.PHONY: help test reproduce-explain-oct reproduce-explain-densenet test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-scar reproduce-crt-curve clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -56,6 +56,14 @@ reproduce-explain: $(STAMP)
 reproduce-explain-distractors: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_distractors --path bench/results --work runs/explain_benchmark_distractors --workers $(WORKERS)
 	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_hyper --path bench/results --work runs/explain_benchmark_hyper --workers $(WORKERS)
+
+## The benchmark on simulated OCT (IRF, SRF, PED; 128 px, about 15-20 min projected): bench/results/explain_benchmark_oct_cpu.*
+reproduce-explain-oct: $(STAMP)
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale oct_cpu --path bench/results --work runs/explain_benchmark_oct --workers $(WORKERS)
+
+## The benchmark with the paper's classifier, DenseNet121 from scratch, masks at 300 iterations (128 px, about 40 min projected): bench/results/explain_benchmark_cpu_densenet.*
+reproduce-explain-densenet: $(STAMP)
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_densenet --path bench/results --work runs/explain_benchmark_densenet --workers $(WORKERS)
 
 ## The CRT experiment: nbs/images/crt_results.json and its figures, which the README and the CRT tutorial read.
 ## The folds' models train WORKERS at a time, one process per core; a rerun with the same folder loads the models.

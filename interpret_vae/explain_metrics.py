@@ -192,6 +192,7 @@ def randomisation_check(model:nn.Module, # the trained classifier
                         x, # (N,C,H,W) images
                         target, # class(es) to explain, as `explain` takes them
                         *, groups=None, # (N,) patient of each image, kept for the CIs of `randomisation_summary`; None: each image its own
+                        steps:int|None=None, # compare maps after this many cascade points, evenly spaced and ending with the whole model; None: after every layer
                         seed:int=0 # seeds the re-initialisation
                        )->pd.DataFrame:
     "One row per (layer, image): |Spearman| and SSIM between the maps of `model` and of a copy randomised from the top layer down to that layer (cascade order); a flat map scores 1 on both, a failure."
@@ -201,6 +202,8 @@ def randomisation_check(model:nn.Module, # the trained classifier
     g = np.arange(n) if groups is None else check_shape(np.asarray(to_numpy(groups, 'groups')), 'groups', shape=(n,))
     layers = [k for k, m in model.named_modules() if not list(m.children()) and list(m.parameters(recurse=False))]
     if not layers: raise ValueError("model: expected layers with parameters to randomise, found none")
+    if steps is not None: check_positive(steps, 'steps', integer=True)
+    at = set(np.linspace(len(layers) - 1, 0, min(steps or len(layers), len(layers))).round().astype(int))   # cascade points (layer indices)
     maps = lambda net: np.asarray(to_numpy(explain(net, x, target), 'maps'), np.float64).reshape(n, *np.shape(x)[-2:])
     flat = lambda m: np.ptp(m.reshape(n, -1), 1) <= 1e-12 * (np.abs(m).reshape(n, -1).max(1) + 1e-30)
     base = maps(model)
@@ -208,8 +211,9 @@ def randomisation_check(model:nn.Module, # the trained classifier
     rows = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        for name in reversed(layers):
+        for i, name in reversed(list(enumerate(layers))):
             _randomise(named[name])
+            if i not in at: continue   # randomised, and the cascade goes on before the maps are compared
             r = maps(rnd)
             f = flat(base) | flat(r)   # no ranking to compare: no evidence the map depends on the model
             rows.append(pd.DataFrame(dict(layer=name, image=np.arange(n), group=g, flat=f,

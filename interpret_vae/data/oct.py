@@ -11,7 +11,7 @@ from ..core import check_choice, check_positive
 from .core import ImageSet, check_image_size
 
 # %% auto #0
-__all__ = ['OCT_LABELS', 'OCT_SCANNERS', 'OCTSet', 'simulate_oct_set', 'simulate_oct_controls']
+__all__ = ['OCT_LABELS', 'OCT_SCANNERS', 'OCTSet', 'simulate_oct_set', 'oct_set_healthy', 'simulate_oct_controls']
 
 # %% ../../nbs/02a_data.oct.ipynb #3408de11
 OCT_LABELS = ('IRF', 'SRF', 'PED')
@@ -44,8 +44,15 @@ def _dome(x, c, w, h):
     "A smooth dome of height `h` and half-width `w` centred at `c` (0 outside)."
     return h * np.clip(1 - ((x - c) / w) ** 2, 0, None) ** 0.75
 
-def _oct_scan(pat, rng, size, looks, floor):
-    "One B-scan (H,W) float32 and its (3,H,W) uint8 pathology masks for patient `pat`."
+def _layers(bounds, y, H):
+    "The noise-free reflectivity (H,W) of the layers between `bounds` (L+1,W), anti-aliased, fading below the choroid."
+    refl = np.array([_VITREOUS] + [r for _, _, r in _LAYERS] + [_SCLERA])
+    cover = np.clip((y[None] - bounds[:, None, :]) * H + .5, 0, 1)      # (L+1,H,W) partial coverage below each boundary
+    img = refl[0] + ((refl[1:] - refl[:-1])[:, None, None] * cover).sum(0)
+    return img * (1 - 0.5 * np.clip((y - bounds[-1]) * 4, 0, 1))   # signal fades with depth below the choroid
+
+def _oct_scan(pat, rng, size, looks, floor, twin=False):
+    "One B-scan (H,W) float32, its (3,H,W) uint8 pathology masks for patient `pat`, and with `twin` the same scan without its pathologies."
     H = W = size
     x = np.linspace(0, 1, W)
     y = (np.arange(H)[:, None] + 0.5) / H
@@ -58,6 +65,7 @@ def _oct_scan(pat, rng, size, looks, floor):
     bm = pat['bm'] + pat['curv'] * (x - .5) ** 2 + wav[0]  # Bruch's membrane (bottom of the RPE); the layers stack up from it
     above = np.cumsum(thick[len(_LAYERS) - 2::-1], 0)[::-1]  # distance of each layer's top above Bruch's membrane
     bounds = np.vstack([bm - above, bm, bm + thick[-1]])   # (L+1,W): layer tops, Bruch's membrane, choroid bottom
+    flat = bounds.copy()   # the retina before any pathology lifts it: the healthy twin's geometry
     lift_ped, lift_srf = np.zeros(W), np.zeros(W)
     masks = np.zeros((3, H, W), np.float32)
     if pat['has'][2]:  # PED: the RPE and everything above rise over a dome; the gap below the RPE is the detachment
@@ -66,10 +74,7 @@ def _oct_scan(pat, rng, size, looks, floor):
         lift_srf = _dome(x, pat['place'][1] + rng.normal(0, .02), rng.uniform(.12, .18), rng.uniform(.06, .11))
     bounds[:10] -= lift_ped                       # Bruch's membrane `bm` stays put; bounds[:8] -= lift_srf
     bounds[8] = np.maximum(bounds[8], bounds[7])  # SRF gap opens between the OS and the RPE
-    refl = np.array([_VITREOUS] + [r for _, _, r in _LAYERS] + [_SCLERA])
-    cover = np.clip((y[None] - bounds[:, None, :]) * H + .5, 0, 1)      # (L+1,H,W) partial coverage below each boundary
-    img = refl[0] + ((refl[1:] - refl[:-1])[:, None, None] * cover).sum(0)
-    img = img * (1 - 0.5 * np.clip((y - bounds[-1]) * 4, 0, 1))   # signal fades with depth below the choroid
+    img = _layers(bounds, y, H)
     band = lambda top, bot: np.clip((y - top) * H + .5, 0, 1) * np.clip((bot - y) * H + .5, 0, 1)
     if pat['has'][2]: masks[2] = band(bounds[9], bm) * (lift_ped > 1.5 / H)
     if pat['has'][1]: masks[1] = band(bounds[8] - lift_srf, bounds[8]) * (lift_srf > 1.5 / H)
@@ -83,8 +88,9 @@ def _oct_scan(pat, rng, size, looks, floor):
     fluid = np.clip(masks.sum(0), 0, 1)
     img = img * (1 - fluid) + 0.04 * fluid * (1 - masks[2]) + 0.1 * masks[2] * fluid   # fluid is dark; a serous PED a little less so
     speckle = ndimage.gaussian_filter(rng.gamma(looks, 1 / looks, (H, W)), 0.6)
-    img = img * speckle / speckle.mean() + rng.normal(0, floor, (H, W))
-    return img.clip(0, 1).astype(np.float32), (masks > 0.5).astype(np.uint8)
+    noise = rng.normal(0, floor, (H, W))
+    scan = lambda clean: (clean * speckle / speckle.mean() + noise).clip(0, 1).astype(np.float32)   # the twin shares speckle and noise
+    return scan(img), (masks > 0.5).astype(np.uint8), scan(_layers(flat, y, H)) if twin else None
 
 def _scanner(scanner, device):
     "The scanner name, read from the deprecated `device` argument when given."
@@ -93,18 +99,22 @@ def _scanner(scanner, device):
         scanner = device
     return check_choice(scanner, 'scanner', list(OCT_SCANNERS))
 
-def _oct_set(n, size, seed, scanner, prevalence, per_patient, stream):
+def _oct_set(n, size, seed, scanner, prevalence, per_patient, stream, twin=False):
+    "The scans, or with `twin` the same scans without their pathologies (N,1,H,W)."
     check_positive(n, 'n', integer=True); size = check_image_size(size)
     check_positive(per_patient, 'per_patient', integer=True)
     prev = np.broadcast_to(np.asarray(prevalence, dtype=float), (3,))
     if not ((prev >= 0) & (prev <= 1)).all(): raise ValueError(f"prevalence: expected probabilities in [0, 1], got {prevalence!r}")
     images = np.empty((n, 1, size, size), np.float32); masks = np.zeros((n, 3, size, size), np.uint8)
+    twins = np.empty_like(images) if twin else None
     patient = np.arange(n) // per_patient
     for p in range(patient[-1] + 1):
         rng = np.random.default_rng((seed, stream, p))
         pat = _oct_patient(rng, rng.random(3) < prev)
         for i in np.flatnonzero(patient == p):
-            images[i, 0], masks[i] = _oct_scan(pat, rng, size, **OCT_SCANNERS[scanner])
+            images[i, 0], masks[i], t = _oct_scan(pat, rng, size, **OCT_SCANNERS[scanner], twin=twin)
+            if twin: twins[i, 0] = t
+    if twin: return twins
     labels = masks.reshape(n, 3, -1).any(-1).astype(np.float32)
     return OCTSet(images, labels, masks, patient.astype(np.int64) + (0 if stream == 5 else 10**6))
 
@@ -119,6 +129,17 @@ def simulate_oct_set(n:int, # number of B-scans
                     )->OCTSet:
     "OCT-like B-scans with IRF, SRF and PED present independently at separate places, multi-label labels (N,3) and pixel masks (N,3,H,W)."
     return _oct_set(n, size, seed, _scanner(scanner, device), prevalence, per_patient, stream=5)
+
+# %% ../../nbs/02a_data.oct.ipynb #5e2b9c10
+def oct_set_healthy(n:int, # number of B-scans, as given to `simulate_oct_set`
+                    *, size:int=128, # height and width in pixels
+                    seed:int=0, # `simulate_oct_set`'s seed
+                    scanner:str='A', # `simulate_oct_set`'s scanner
+                    prevalence=0.5, # `simulate_oct_set`'s prevalence
+                    per_patient:int=4 # `simulate_oct_set`'s scans per patient
+                   )->np.ndarray:
+    "The scans of `simulate_oct_set` with the same arguments as they would look without their pathologies: (N,1,H,W) float32, same speckle."
+    return _oct_set(n, size, seed, _scanner(scanner, None), prevalence, per_patient, stream=5, twin=True)
 
 # %% ../../nbs/02a_data.oct.ipynb #ad963443
 def simulate_oct_controls(n:int, # number of B-scans

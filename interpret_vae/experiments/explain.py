@@ -18,7 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from ..core import (atomic_path, record_settings, default_device, set_seed, check_scale, check_choice, check_positive, check_shape,
                     check_finite, check_labels, to_numpy, map_in_processes)
 from ..data.lesion import healthy_slices, simulate_lesion_set, lesion_set_tissue, make_lesion
-from ..data.oct import simulate_oct_set, simulate_oct_controls, OCT_LABELS
+from ..data.oct import simulate_oct_set, simulate_oct_controls, oct_set_healthy, OCT_LABELS
 from ..data.core import group_split
 from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
 from ..models.vae import train_healthy_vae
@@ -90,7 +90,8 @@ def _fit_classifier(images, labels, groups, s:dict, epochs:int, path:Path, name:
     "`fit_classifier` with the experiment's settings `s`; returns the model in eval mode and the epochs trained now."
     n_out = labels.shape[1] if multi_label else 2
     learn, ran = fit_classifier(lambda: _classifier_model(s, n_out), images, labels, groups=groups, valid_pct=0.1,  # valid: monitoring only
-                                bs=s['bs'], lr=s['lr'], n_epoch=epochs, path=path, name=name, seed=seed, progress=progress)
+                                bs=s['bs'], lr=s['lr'], n_epoch=epochs, balance=s.get('class_balance', False),   # the benchmark's setting; the experiments' have none
+                                path=path, name=name, seed=seed, progress=progress)
     return learn.model.float().eval(), ran
 
 @torch.no_grad()
@@ -395,24 +396,48 @@ BENCHMARK_SCALES = dict(
                vae_epochs=8, classifier='small_cnn', width=8, weights=None, epochs=12, lr=1e-2, bs=32, k=2, n_iter=60, mask_scale=4,
                temperature=5., batch_size=64, di_steps=8, di_fraction=0.2, n_sanity=8, sanity_methods=('VAE', 'GC'), marker=0.1, n_boot=500,
                hyper_frac=0.5, distractors=0,
-               extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8),
+               extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8, dataset='lesion', oct_per_patient=4,
+               class_balance=False, sanity_steps=None, n_explain=None),
     cpu_full=dict(size=128, n_healthy=120, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=400, vae_scale='small',
                   vae_epochs=10, classifier='small_cnn', width=8, weights=None, epochs=20, lr=1e-2, bs=32, k=4, n_iter=60, mask_scale=4,
                   temperature=5., batch_size=64, di_steps=10, di_fraction=0.2, n_sanity=32, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.08,
                   n_boot=2000, hyper_frac=0.5, distractors=0,
-                  extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8),
+                  extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8, dataset='lesion', oct_per_patient=4,
+                  class_balance=True, sanity_steps=None, n_explain=None),
     paper=dict(size=224, n_healthy=40, lesions_per_image=4, radius=(0.03, 0.15), contrast=(0.15, 1.0), n_vae=2000, vae_scale='paper',
                vae_epochs=1000, classifier='densenet121', width=16, weights=None, epochs=30, lr=1e-3, bs=32, k=4, n_iter=300, mask_scale=1,
                temperature=5., batch_size=32, di_steps=20, di_fraction=0.2, n_sanity=32, sanity_methods=('VAE', 'Blur', 'GC', 'BP'), marker=0.06,
                n_boot=2000, hyper_frac=0.5, distractors=0,
-               extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8))
+               extra_methods=('Restore', 'Oracle'), restore_weights=(0.03, 0.1, 0.3), n_select=8, dataset='lesion', oct_per_patient=4,
+               class_balance=False, sanity_steps=None, n_explain=None))
+# `class_balance` at cpu_*: on fold 0 of cpu_full (30 healthy test slices) the plain loss leaves healthy slices at mean P(lesion)
+# 0.64 (specificity 0.07 at 0.5), the balanced loss at 0.27 (specificity 1.00, sensitivity 0.81), AUC 0.953 both; 40 epochs
+# (0.29) or twice the width (0.37, weighted mean loss) do not lower it further. Every cpu_* scale below inherits it.
 # the same run with a second kind of anomaly that carries no label: lesions only hyperintense, and on every image, healthy or
 # not, two hypointense lesion-like blobs, so that finding anomalies and explaining the classifier are different tasks;
 # `cpu_hyper` is its control, the same lesions without the blobs; both at 40 subjects, a third of `cpu_full`
 BENCHMARK_SCALES['cpu_hyper'] = dict(BENCHMARK_SCALES['cpu_full'], hyper_frac=1.0, n_healthy=40)
 BENCHMARK_SCALES['cpu_distractors'] = dict(BENCHMARK_SCALES['cpu_hyper'], distractors=2)
+# the paper's OCT rows: multi-label IRF/SRF/PED scans (`data.oct`), `n_healthy` patients of `oct_per_patient` scans each, the healthy
+# VAE trained on controls of the same scanner, every present and correctly classified label of a test scan explained
+BENCHMARK_SCALES['oct_small'] = dict(BENCHMARK_SCALES['small'], dataset='oct', n_healthy=20, oct_per_patient=4, sanity_methods=('GC',))
+BENCHMARK_SCALES['oct_cpu'] = dict(BENCHMARK_SCALES['cpu_full'], dataset='oct', n_healthy=60, oct_per_patient=4, n_sanity=32)
+# the paper's classifier on 2 CPU cores: DenseNet121 (no downloaded weights) at 128 px, whose Grad-CAM map is 4x4 (32-pixel cells,
+# the paper's 7x7 at 224 px), masks at the paper's 300 iterations at half resolution. Measured on this machine's 2 loaded cores
+# (1 thread, nice 19): 0.22 s per image and classifier epoch, 20 s per image for each of the 7 perturbation maps, 1.1 s per image
+# and map for the deletion/insertion curves (13 maps), 0.3 s for Grad-CAM and guided backprop. So 4 folds x 90 training images x
+# 15 epochs ~ 1100 s of classifiers, 5 images explained per fold (spread over its subjects) x ~160 s ~ 3200 s, the randomisation
+# check of Grad-CAM and guided backprop at 6 cascade points ~ 30 s, and no marker experiment (another DenseNet and its maps):
+# ~4400 core-s, about 40 min with 2 workers (projected, not run; on an unloaded machine less). One fold's classifier, trained alone
+# (202 s): held-out AUC 0.868, healthy slices' mean P(lesion) 0.36, sensitivity 0.62 at 0.5 -- from scratch it learns the lesions
+# only in part; the ImageNet weights the paper fine-tunes (`weights=`, a local file) are what it lacks.
+BENCHMARK_SCALES['cpu_densenet'] = dict(BENCHMARK_SCALES['cpu_full'], classifier='densenet121', n_healthy=24, epochs=15, lr=1e-3, bs=16,
+                                        n_iter=300, mask_scale=2, batch_size=16, n_explain=5, n_sanity=8, sanity_methods=('GC', 'BP'),
+                                        sanity_steps=6, marker=0)
 
-def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU), 'cpu_hyper' (only hyperintense lesions), 'cpu_distractors' (the same with distractors) or 'paper' (224 px, DenseNet121, GPU)
+_DATASETS = ('lesion', 'oct')
+
+def benchmark_settings(scale:str='small', # one of `BENCHMARK_SCALES`: 'small' (CI, minutes), 'cpu_full' (the paper's lesion ranges at 128 px, CPU), 'cpu_hyper', 'cpu_distractors', 'oct_small', 'oct_cpu', 'cpu_densenet' or 'paper' (224 px, DenseNet121, GPU)
                        **overrides # entries of `BENCHMARK_SCALES[scale]` to change
                       )->dict:
     "The benchmark settings of `scale` with `overrides` applied and checked; includes `scale`."
@@ -427,7 +452,8 @@ def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (t
     if s['size'] % 16 or s['size'] < 32: raise ValueError(f"size: expected a multiple of 16 of at least 32, got {s['size']}")
     if s['k'] < 2: raise ValueError(f"k: expected at least 2 folds, got {s['k']}")
     if not 0 < s['di_fraction'] <= 1: raise ValueError(f"di_fraction: expected the largest fraction of the brain deleted in (0, 1], got {s['di_fraction']!r}")
-    if not 0 < s['marker'] <= 0.2: raise ValueError(f"marker: expected the marker's side as a fraction of the width in (0, 0.2], got {s['marker']!r}")
+    if not 0 <= s['marker'] <= 0.2: raise ValueError(f"marker: expected the marker's side as a fraction of the width in (0, 0.2] (0: no marker experiment), got {s['marker']!r}")
+    if s['n_explain'] is not None: check_positive(s['n_explain'], 'n_explain', integer=True)
     if not 0 <= s['hyper_frac'] <= 1: raise ValueError(f"hyper_frac: expected the fraction of hyperintense lesions in [0, 1], got {s['hyper_frac']!r}")
     check_positive(s['distractors'], 'distractors', allow_zero=True, integer=True)
     s['extra_methods'] = tuple(s['extra_methods'])
@@ -436,6 +462,10 @@ def benchmark_settings(scale:str='small', # 'small' (CI, minutes), 'cpu_full' (t
     if isinstance(s['restore_weights'], (int, float)) or not len(s['restore_weights']) or min(s['restore_weights']) < 0:
         raise ValueError(f"restore_weights: expected a non-empty list of candidate weights >= 0, got {s['restore_weights']!r}")
     check_choice(s['classifier'], 'classifier', _CLASSIFIERS)
+    check_choice(s['dataset'], 'dataset', _DATASETS); check_positive(s['oct_per_patient'], 'oct_per_patient', integer=True)
+    if s['sanity_steps'] is not None: check_positive(s['sanity_steps'], 'sanity_steps', integer=True)
+    if not isinstance(s['class_balance'], bool): raise ValueError(f"class_balance: expected True or False, got {s['class_balance']!r}")
+    if s['dataset'] == 'oct' and s['distractors']: raise ValueError("distractors: the OCT benchmark has none, expected 0")
     return s
 
 # %% ../../nbs/08b_experiments.explain.ipynb #a5e9a191
@@ -455,8 +485,21 @@ def _plant_distractors(images:np.ndarray, masks:np.ndarray, tissue:np.ndarray, n
             out[i, 0], where[i] = img.clip(0, 1), where[i] | (blob & tissue[i])
     return out, where
 
+def _oct_benchmark_data(s:dict, seed:int)->tuple:
+    "`_benchmark_data` for OCT: the scans, the retina (fluid included), each scan without its pathologies (twice: reference and oracle), no distractors."
+    n, kw = s['n_healthy'] * s['oct_per_patient'], dict(size=s['size'], seed=seed, per_patient=s['oct_per_patient'])
+    data, twin = simulate_oct_set(n, **kw), oct_set_healthy(n, **kw)
+    tissue = ~oct_background(data.images, data.masks)
+    return data, tissue, twin, np.zeros(tissue.shape, bool), twin
+
+def _healthy_images(s:dict, seed:int)->np.ndarray:
+    "The healthy VAE's training images: brain slices of other subjects, or OCT controls of the same scanner (the paper denoised its controls to match)."
+    if s['dataset'] == 'lesion': return healthy_slices(s['n_vae'], size=s['size'], seed=seed)
+    return simulate_oct_controls(s['n_vae'], size=s['size'], seed=seed, scanner='A', per_patient=s['oct_per_patient']).images
+
 def _benchmark_data(s:dict, seed:int)->tuple:
-    "The benchmark's lesion set (with its distractors), brain masks, each image's subject without lesion or distractor, the distractors' masks, and each image without its lesion (the oracle fill)."
+    "The benchmark's image set (lesions with their distractors, or OCT), tissue masks, each image's subject without lesion or distractor, the distractors' masks, and each image without its lesion (the oracle fill)."
+    if s['dataset'] == 'oct': return _oct_benchmark_data(s, seed)
     data = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed, radius=s['radius'],
                                contrast=s['contrast'], hyper_frac=s['hyper_frac'])
     tissue = lesion_set_tissue(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed)
@@ -479,10 +522,10 @@ def _plant_marker(images:np.ndarray, on:np.ndarray, side:float, seed:int):
     out[:, 0][masks] = 1.
     return out, masks
 
-def _explain_all(model, x, vae, s, progress, healthy=None, restore_weight=0.1, extra=()):
-    "Maps (N,H,W) of every method of `METHODS` and of `extra` (some of `EXTRA_METHODS`) for class 1 of images `x`."
-    return explain_images(model, x, 1, methods=METHODS + tuple(extra), vae=vae, healthy=healthy, restore_weight=restore_weight,
-                          progress=progress, **_map_settings(s))
+def _explain_all(model, x, vae, s, progress, healthy=None, restore_weight=0.1, extra=(), target=1, score=None):
+    "Maps (N,H,W) of every method of `METHODS` and of `extra` (some of `EXTRA_METHODS`) for class (label) `target` of images `x`."
+    return explain_images(model, x, target, methods=METHODS + tuple(extra), vae=vae, healthy=healthy, restore_weight=restore_weight,
+                          score=score, progress=progress, **_map_settings(s))
 
 def _marker_experiment(s, vae, work, seed, progress):
     "Train on lesion images that all carry the marker; where do the maps of held-out lesioned images with the marker fall?"
@@ -544,46 +587,65 @@ def _fills(x:np.ndarray, vae:nn.Module, s:dict, oracle:np.ndarray, restore_weigh
     if 'Oracle' in s['extra_methods']: out['Oracle'] = oracle
     return out
 
+def _pair_floors(d, tissue:np.ndarray, img:np.ndarray, lab:np.ndarray, tr:np.ndarray, vae, seed:int)->dict:
+    "The floor maps of the explained (image, label) pairs; the prior is the label's mean training mask."
+    if d.labels.ndim == 1: return floor_maps(d.images[img], tissue[img], d.masks[tr], vae=vae, seed=seed)
+    out = {}
+    for l in np.unique(lab):
+        sel = lab == l
+        for k, v in floor_maps(d.images[img[sel]], tissue[img[sel]], d.masks[tr, l], vae=vae, seed=seed).items():
+            out.setdefault(k, np.zeros((len(img), *v.shape[1:]), np.float32))[sel] = v
+    return out
+
 def _benchmark_fold(shared:dict, fold:int, tr:np.ndarray, te:np.ndarray)->dict:
-    "One fold: train its classifier, explain every correctly classified lesioned test image with every method and floor, score every map."
+    "One fold: train its classifier, explain every correctly classified (image, present label) pair of its test images with every method and floor, score every map."
     d, s, vae, seed = shared['data'], shared['settings'], shared['vae'], shared['seed']
+    multi = d.labels.ndim == 2
     set_seed(seed + fold)   # the same numbers whichever process runs the fold
     t, timing = time.time(), {}
     model, _ = _fit_classifier(d.images[tr], d.labels[tr], d.patient[tr], s, s['epochs'], shared['work'], f'benchmark_fold{fold}',
-                               False, seed + fold, False)
+                               multi, seed + fold, False)
     timing['classifiers'] = time.time() - t
-    p = _predict(model, d.images[te])
-    sel = te[(d.labels[te] == 1) & (p >= 0.5)]   # every correctly classified lesioned test image
-    well = te[d.labels[te] == 0]                 # the healthy test slices: how specific is the classifier?
-    info = dict(fold=fold, n_test=len(te), n_test_lesioned=int(d.labels[te].sum()), n_explained=len(sel),
-                auc=_auc_or_nan(d.labels[te].astype(np.float64), p), grad_cam_size=list(grad_cam_size(model, d.images[te[:1]])),
-                mean_p_lesion_healthy=float(p[d.labels[te] == 0].mean()) if len(well) else None)
+    Y, P = (a.reshape(len(te), -1) for a in (d.labels[te], _predict(model, d.images[te], multi)))   # (n,L): L=1 for the lesion set
+    img, lab = np.nonzero((Y == 1) & (P >= 0.5))   # every correctly classified present label, image by image
+    keep = _spread(len(img), s['n_explain']); img, lab = img[keep], lab[keep]   # or `n_explain` of them, spread over the fold's subjects
+    sel, target = te[img], (lab if multi else np.ones_like(lab))
+    neg_img, neg_lab = np.nonzero(Y == 0)           # absent labels (healthy slices): how specific is the classifier?
+    names = np.asarray(shared['labels'])
+    info = dict(fold=fold, n_test=len(te), n_test_lesioned=int(Y.any(1).sum()), n_explained=len(sel),
+                auc=float(np.nanmean([_auc_or_nan(Y[:, l].astype(np.float64), P[:, l]) for l in range(Y.shape[1])])),
+                grad_cam_size=list(grad_cam_size(model, d.images[te[:1]])),
+                mean_p_lesion_healthy=float(P[Y == 0].mean()) if (Y == 0).any() else None)
+    if multi: info['auc_per_label'] = {n: _auc_or_nan(Y[:, l].astype(np.float64), P[:, l]) for l, n in enumerate(names)}
     rows, curves, sanity = [], {}, []
     out = dict(info=info, sel=sel, rows=rows, curves=curves, timing=timing, sanity=sanity,
-               healthy_p=p[d.labels[te] == 0], healthy_patient=d.patient[well])
+               healthy_p=P[neg_img, neg_lab], healthy_patient=d.patient[te[neg_img]], healthy_label=names[neg_lab])
     if not len(sel): return out
     t = time.time()
-    oracle, w = shared['oracle'][sel], shared['restore_weight']
-    maps = _explain_all(model, d.images[sel], vae, s, False, healthy=oracle, restore_weight=w, extra=s['extra_methods'])
+    oracle, w, score = shared['oracle'][sel], shared['restore_weight'], 'sigmoid' if multi else 'softmax'
+    maps = _explain_all(model, d.images[sel], vae, s, False, healthy=oracle, restore_weight=w, extra=s['extra_methods'], target=target, score=score)
     timing['methods'] = time.time() - t
-    tissue, healthy = shared['tissue'][sel], shared['healthy'][sel]
-    quality = {m: fill_quality(f, d.images[sel], oracle, d.masks[sel], tissue=tissue) for m, f in _fills(d.images[sel], vae, s, oracle, w).items()}
-    maps.update(floor_maps(d.images[sel], tissue, d.masks[tr], vae=vae, seed=seed + fold))
+    tissue, healthy, masks = shared['tissue'][sel], shared['healthy'][sel], d.masks[sel, lab] if multi else d.masks[sel]
+    quality = {m: fill_quality(f, d.images[sel], oracle, masks, tissue=tissue) for m, f in _fills(d.images[sel], vae, s, oracle, w).items()}
+    maps.update(_pair_floors(d, shared['tissue'], sel, lab, tr, vae, seed + fold))
     t = time.time()
     for m, v in maps.items():
-        loc = localisation_scores(v, d.masks[sel], tissue)
+        loc = localisation_scores(v, masks, tissue)
         if m in quality: loc = pd.concat([loc, quality[m]], axis=1)
-        di = deletion_insertion(model, d.images[sel], 1, v, healthy, tissue=tissue, steps=s['di_steps'], max_fraction=s['di_fraction'], seed=seed)
+        di = deletion_insertion(model, d.images[sel], target, v, healthy, tissue=tissue, steps=s['di_steps'], max_fraction=s['di_fraction'],
+                                score=score, seed=seed)
         curves[m] = np.stack([di['deletion'], di['insertion']])
-        rows.append(loc.assign(fold=fold, image=sel, patient=d.patient[sel], method=m, kind='floor' if m in FLOORS else 'method',
+        rows.append(loc.assign(fold=fold, image=sel, label=names[lab], patient=d.patient[sel], method=m, kind='floor' if m in FLOORS else 'method',
                                deletion_auc=di['deletion_auc'], insertion_auc=di['insertion_auc'],
                                distractor_mass=relevance_mass(v, shared['distractors'][sel], tissue=tissue)))   # NaN without distractors
     timing['scoring'] = time.time() - t
-    t, pick = time.time(), sel[_spread(len(sel), -(-s['n_sanity'] // s['k']))]   # this fold's share, spread over its patients
+    t, pick = time.time(), _spread(len(sel), -(-s['n_sanity'] // s['k']))   # this fold's share, spread over its patients
     for m in s['sanity_methods']:
-        ex = lambda net, x, tg, m=m: explain_images(net, x, tg, methods=[m], vae=vae, healthy=shared['oracle'][pick], restore_weight=w,
-                                                   progress=False, **_map_settings(s))[m]
-        sanity.append(randomisation_check(model, ex, d.images[pick], 1, groups=d.patient[pick], seed=seed + fold).assign(method=m, fold=fold))
+        ex = lambda net, x, tg, m=m: explain_images(net, x, tg, methods=[m], vae=vae, healthy=shared['oracle'][sel[pick]], restore_weight=w,
+                                                   score=score, progress=False, **_map_settings(s))[m]
+        sanity.append(randomisation_check(model, ex, d.images[sel[pick]], target[pick], groups=d.patient[sel[pick]], steps=s['sanity_steps'],
+                                          seed=seed + fold)
+                      .assign(method=m, fold=fold))
     timing['randomisation'] = time.time() - t
     return out
 
@@ -593,63 +655,72 @@ def _benchmark_job(shared:dict, kind:str, *args):
     t = time.time()
     return (*_marker_experiment(shared['settings'], shared['vae'], shared['work'], shared['seed'], False), time.time() - t)
 
-def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's lesion ranges, 128 px, CPU), 'cpu_distractors' or 'paper' (GPU); see `BENCHMARK_SCALES`
+def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's lesion ranges, 128 px, CPU), 'cpu_distractors', 'oct_small', 'oct_cpu' or 'paper' (GPU); see `BENCHMARK_SCALES`
                           path:str|Path|None=None, # folder for `explain_benchmark_{scale}.json` and `..._per_image.csv`; None: a temporary folder
                           *, seed:int=0, # seeds the data, the folds, training and the bootstrap
                           progress:bool=True, # progress bars and one line per stage
-                          work:str|Path|None=None, # folder for checkpoints (a rerun resumes); None: a temporary folder
+                          work:str|Path|None=None, # folder for checkpoints (a rerun of the same settings resumes, others are refused); None: a temporary folder
                           workers:int=1, # CPU processes running the folds and the marker experiment side by side (`core.map_in_processes`)
                           **overrides # entries of `BENCHMARK_SCALES[scale]` to change
                          )->dict:
-    "Run the lesion explanation benchmark -- every method and floor, every metric, per image, with CIs by patient -- and write its results file; returns the results."
+    "Run the explanation benchmark (lesion or OCT set) -- every method and floor, every metric, per image (and label), with CIs by patient -- and write its results file; returns the results."
     t0, s = time.time(), benchmark_settings(scale, **overrides)
     check_positive(seed, 'seed', allow_zero=True, integer=True)
     check_positive(workers, 'workers', integer=True)
     if workers > 1 and default_device().type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device()}; use workers=1 there")
     out = Path(tempfile.mkdtemp() if path is None else path); out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp() if work is None else work)
+    record_settings(work, dict(s, seed=seed), 'work')   # its checkpoints resume only a run of the same settings
     log = (lambda *a: print(f'[{time.time() - t0:6.0f} s]', *a, flush=True)) if progress else (lambda *a: None)
     set_seed(seed); timing = {}
     data, tissue, healthy, distractors, oracle = _benchmark_data(s, seed)
     t = time.time()
-    vae = train_healthy_vae(healthy_slices(s['n_vae'], size=s['size'], seed=seed + 1), s['vae_scale'], n_epoch=s['vae_epochs'],
+    multi, labels = s['dataset'] == 'oct', list(OCT_LABELS) if s['dataset'] == 'oct' else ['Lesion']
+    vae = train_healthy_vae(_healthy_images(s, seed + 1), s['vae_scale'], n_epoch=s['vae_epochs'],
                             path=work, name='benchmark_vae', seed=seed, progress=False).model.float().eval()
     timing['vae'] = time.time() - t; log('healthy VAE trained')
     t, restore = time.time(), None
     if 'Restore' in s['extra_methods']:   # its weight is chosen on subjects of another seed, never on the explained images
         hd, ht, _, _, ho = _benchmark_data(dict(s, n_healthy=s['n_select']), seed + 2)
-        les = hd.labels == 1
-        w, errors = choose_restoration_weight(vae, hd.images[les], ho[les], hd.masks[les], tissue=ht[les], weights=s['restore_weights'])
+        les, where = (hd.labels.any(1), hd.masks.any(1)) if multi else (hd.labels == 1, hd.masks)
+        w, errors = choose_restoration_weight(vae, hd.images[les], ho[les], where[les], tissue=ht[les], weights=s['restore_weights'])
         restore = dict(weight=w, seed=seed + 2, n_subjects=s['n_select'], errors={str(k): v for k, v in errors.items()})
         timing['restore weight'] = time.time() - t; log(f'restoration weight {w:g} chosen on held-out subjects')
-    splits = list(StratifiedGroupKFold(s['k'], shuffle=True, random_state=seed).split(data.labels, data.labels, data.patient))
+    strata = (data.labels @ (2 ** np.arange(3))).astype(np.int64) if multi else data.labels   # OCT: the combination of labels
+    splits = list(StratifiedGroupKFold(s['k'], shuffle=True, random_state=seed).split(strata, strata, data.patient))
     import interpret_vae.experiments.explain as here   # the workers import the job by name: the module's, also from a notebook
     shared = dict(data=data, settings=s, vae=vae, seed=seed, work=work, tissue=tissue, healthy=healthy, distractors=distractors, oracle=oracle,
-                  restore_weight=restore['weight'] if restore else 0.1)
-    jobs = [('marker',)] + [('fold', fold, tr, te) for fold, (tr, te) in enumerate(splits)]
+                  restore_weight=restore['weight'] if restore else 0.1, labels=labels)
+    with_marker = bool(s['marker']) and not multi   # the marker: a lesion-set experiment
+    jobs = [('marker',)] * with_marker + [('fold', fold, tr, te) for fold, (tr, te) in enumerate(splits)]
     t = time.time()
-    (marker, marker_rows, timing['marker']), *done = map_in_processes(here._benchmark_job, jobs, workers, shared, progress)
+    done = map_in_processes(here._benchmark_job, jobs, workers, shared, progress)
+    marker, marker_rows, timing['marker'] = done.pop(0) if with_marker else (None, None, 0.)
     timing['parallel wall'] = time.time() - t
     for r in done:
         for k, v in r['timing'].items(): timing[k] = timing.get(k, 0) + v
         log(f"fold {r['info']['fold']}: {len(r['sel'])} images explained")
     if not any(len(r['sel']) for r in done):
-        raise RuntimeError("no lesioned test image was classified correctly in any fold: the classifiers learnt nothing; train longer (`epochs`) or use larger lesions")
+        raise RuntimeError("no lesioned (pathological) test image was classified correctly in any fold: the classifiers learnt nothing; train longer (`epochs`) or use larger lesions")
     folds, first = [r['info'] for r in done], next(r for r in done if len(r['sel']))
     curves = {m: [r['curves'][m] for r in done if r['curves']] for m in first['curves']}
     per_image = pd.concat([row for r in done for row in r['rows']], ignore_index=True)
-    per_image['row'] = per_image['fold'].astype(str) + '/' + per_image['image'].astype(str)
+    per_image['row'] = per_image['fold'].astype(str) + '/' + per_image['image'].astype(str) + '/' + per_image['label']
     sanity = pd.concat([x for r in done for x in r['sanity']], ignore_index=True)
-    hp, hg = np.concatenate([r['healthy_p'] for r in done]), np.concatenate([r['healthy_patient'] for r in done])
-    specificity = dict(mean_p_lesion_healthy=bootstrap_ci(np.mean, hp, groups=hg, n_boot=s['n_boot'], seed=seed),
-                       healthy_called_lesion=float((hp >= 0.5).mean()), n_healthy=len(hp))
-    marker['mass'] = {m: dict(marker=bootstrap_ci(np.nanmean, g.marker_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed),
-                              lesion=bootstrap_ci(np.nanmean, g.lesion_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed))
-                      for m, g in marker_rows.groupby('method', sort=False)}
+    hp, hg, hl = (np.concatenate([r[k] for r in done]) for k in ('healthy_p', 'healthy_patient', 'healthy_label'))
+    specificity = {l: dict(mean_p_lesion_healthy=bootstrap_ci(np.mean, hp[hl == l], groups=hg[hl == l], n_boot=s['n_boot'], seed=seed),
+                           healthy_called_lesion=float((hp[hl == l] >= 0.5).mean()), n_healthy=int((hl == l).sum())) for l in labels}
+    if with_marker:
+        marker['mass'] = {m: dict(marker=bootstrap_ci(np.nanmean, g.marker_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed),
+                                  lesion=bootstrap_ci(np.nanmean, g.lesion_mass.to_numpy(), groups=g.patient.to_numpy(), n_boot=s['n_boot'], seed=seed))
+                          for m, g in marker_rows.groupby('method', sort=False)}
+    per_label = {l: per_image[per_image.label == l] for l in labels if (per_image.label == l).any()}
+    by_label = {l: dict(n_images=int(g.row.nunique()), summary=_summaries(g, s, seed), fill_quality=_fill_summaries(g, s, seed), specificity=specificity[l])
+                for l, g in per_label.items()} if multi else None   # OCT: the paper's rows, label by label
     curve = {m: np.concatenate(v, 1).mean(1) for m, v in curves.items()}
     res = dict(scale=scale, seed=seed, settings=json.loads(json.dumps(s, default=str)), n_images=int(per_image.row.nunique()),
                folds=folds, summary=_summaries(per_image, s, seed), fill_quality=_fill_summaries(per_image, s, seed), restore=restore,
-               specificity=specificity, grad_cam_size=first['info']['grad_cam_size'],
+               specificity=None if multi else specificity['Lesion'], labels=by_label, grad_cam_size=first['info']['grad_cam_size'],
                randomisation={m: _randomisation_results(g, s, seed) for m, g in sanity.groupby('method', sort=False)},
                curves=dict(fractions=np.linspace(0, s['di_fraction'], s['di_steps'] + 1).tolist(),
                            deletion={m: c[0].round(4).tolist() for m, c in curve.items()},
@@ -680,7 +751,7 @@ def _caption_extras(results:dict)->str:
         m = sp['mean_p_lesion_healthy']
         out.append(f"healthy test slices' mean P(lesion) {m['estimate']:.2f} [{m['lo']:.2f}, {m['hi']:.2f}], {sp['healthy_called_lesion']:.0%} of "
                    f"{sp['n_healthy']} called lesioned")
-    elif results.get('curves'):   # older runs: the insertion curve at 0 is each explained image's own healthy slice
+    elif results.get('curves') and not results.get('labels'):   # older lesion runs: the insertion curve at 0 is each explained image's own healthy slice
         out.append(f"the explained images' healthy slices' mean P(lesion) {next(iter(results['curves']['insertion'].values()))[0]:.2f} "
                    "(insertion curve at 0; healthy test slices not recorded in this run)")
     if results.get('grad_cam_size'):
@@ -689,16 +760,19 @@ def _caption_extras(results:dict)->str:
     if results.get('restore'): out.append(f"restoration weight {results['restore']['weight']:g}, chosen on {results['restore']['n_subjects']} held-out subjects")
     return ('; ' + '; '.join(out)) if out else ''
 
-def _fill_quality_lines(results:dict)->list:
+def _fill_quality_lines(results:dict, # a run's results, or one OCT label's section of them
+                        oct:bool=False # words for OCT scans (pathology, retina) instead of lesions and brain
+                       )->list:
     "Markdown lines of the fill-quality table, when the run measured it."
     fq = results.get('fill_quality')
     if not fq: return []
     rem, chg = ({r['method']: r for r in fq[k]} for k in ('lesion_removed', 'healthy_changed'))
     diff = lambda r, better: '' if 'diff' not in r or r['diff'] is None else f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] ({_verdict(r['diff_lo'], r['diff_hi'], better)})"
-    lines = ['', "Fill quality, per explained image against its own healthy image (the image without its lesion): share of the lesion's "
-             "error the fill removes inside the mask (1: all) and the fill's mean absolute error on the rest of the brain (0: unchanged); "
+    lesion, brain = ('pathology', 'retina') if oct else ('lesion', 'brain')
+    lines = ['', f"Fill quality, per explained image against its own healthy image (the image without its {lesion}): share of the {lesion}'s "
+             f"error the fill removes inside the mask (1: all) and the fill's mean absolute error on the rest of the {brain} (0: unchanged); "
              'mean [95% CI], bootstrap by subject; paired VAE - fill.', '',
-             '| fill | lesion removed | VAE - fill | healthy brain changed (lower better) | VAE - fill |', '|---|---|---|---|---|']
+             f'| fill | {lesion} removed | VAE - fill | healthy {brain} changed (lower better) | VAE - fill |', '|---|---|---|---|---|']
     return lines + [f"| {m} | {_fmt(r)} | {diff(r, True)} | {_fmt(chg[m])} | {diff(chg[m], False)} |" for m, r in rem.items()]
 
 def _randomisation_lines(rnd:dict)->list:
@@ -727,20 +801,10 @@ def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
     if hi < 0: return 'VAE worse' if higher_is_better else 'VAE better'
     return 'no difference shown'
 
-def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results, or its JSON file
-                      )->str:
-    "Markdown tables of a benchmark results file: per method and floor, in-brain AUC [95% CI], paired VAE - method, floors beaten; randomisation; marker."
-    results = _results(results, 'results')
-    S = {k: {r['method']: r for r in v} for k, v in results['summary'].items()}
-    s = results['settings']
-    aucs = ', '.join(f"{f_['auc']:.2f}" for f_ in results['folds'])
-    extra = (f"; lesions {s['hyper_frac']:.0%} hyperintense, and {s['distractors']} hypointense lesion-like distractors on every image, "
-             "healthy or not, which no mask includes") if s.get('distractors') else ''
-    lines = [f"Lesion benchmark, scale `{results['scale']}`: {s['size']} px, lesion radius {s['radius'][0]:.0%}-{s['radius'][1]:.0%} of the width, "
-             f"strength {s['contrast'][0]:g}-{s['contrast'][1]:g}{extra}, {s['k']}-fold CV by subject, {results['n_images']} correctly classified lesioned "
-             f"images explained (classifier AUC per fold: {aucs}); "
-             f"mean [95% CI], bootstrap by subject{_caption_extras(results)}; wall time {results['seconds'] / 60:.0f} min, {results.get('workers', 1)} process(es) of {results['threads']} thread(s).", '',
-             f"| map | kind | in-brain AUC | VAE - map [CI] | verdict | beats every floor | whole-image AUC | AP | pointing | mass | deletion AUC, first {s['di_fraction']:.0%} (lower better) | insertion AUC, first {s['di_fraction']:.0%} |"
+def _auc_table_lines(summary:dict, s:dict, region:str)->list:
+    "The main table: per method and floor, AUC inside `region` [CI], paired VAE - map, verdict, floors beaten, the other metrics."
+    S = {k: {r['method']: r for r in v} for k, v in summary.items()}
+    lines = [f"| map | kind | {region} AUC | VAE - map [CI] | verdict | beats every floor | whole-image AUC | AP | pointing | mass | deletion AUC, first {s['di_fraction']:.0%} (lower better) | insertion AUC, first {s['di_fraction']:.0%} |"
              + (' mass on distractors (lower better) |' if 'distractor_mass' in S else ''), '|---' * (12 + ('distractor_mass' in S)) + '|']
     for m, r in S['auc_tissue'].items():
         if m == 'VAE' or 'diff' not in r: diff, verdict = '', 'reference'
@@ -749,6 +813,38 @@ def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results
         beats = '' if r['kind'] == 'floor' else ('yes' if r.get('beats_floors') else '**no**')
         cells = [_fmt(S[k][m]) for k in ('auc', 'ap', 'pointing', 'mass', 'deletion_auc', 'insertion_auc', 'distractor_mass') if k in S]
         lines.append(f"| {m} | {r['kind']} | {_fmt(r)} | {diff} | {verdict} | {beats} | " + ' | '.join(cells) + ' |')
+    return lines
+
+def _oct_markdown(results:dict, aucs:str)->str:
+    "`benchmark_markdown` of an OCT run: the caption, every label pooled, then each label's table (the paper's OCT rows), fill quality and specificity."
+    s = results['settings']
+    lines = [f"OCT benchmark, scale `{results['scale']}`: {s['size']} px, {s['n_healthy']} simulated patients of {s['oct_per_patient']} B-scans "
+             f"(IRF, SRF, PED each present in half the patients), {s['k']}-fold CV by patient, {results['n_images']} correctly classified "
+             f"(scan, present label) pairs explained, each label with its own target (classifier AUC per fold, mean over labels: {aucs}); "
+             f"in-retina AUC inside the retina, fluid included; mean [95% CI], bootstrap by patient{_caption_extras(results)}; "
+             f"wall time {results['seconds'] / 60:.0f} min, {results.get('workers', 1)} process(es) of {results['threads']} thread(s).", '',
+             'All labels pooled:', ''] + _auc_table_lines(results['summary'], s, 'in-retina')
+    for l, sec in results['labels'].items():
+        m = sec['specificity']['mean_p_lesion_healthy']
+        lines += ['', f"{l}: {sec['n_images']} scans explained; scans without {l}: mean P({l}) {m['estimate']:.2f} [{m['lo']:.2f}, {m['hi']:.2f}], "
+                  f"{sec['specificity']['healthy_called_lesion']:.0%} of {sec['specificity']['n_healthy']} called {l}.", '']
+        lines += _auc_table_lines(sec['summary'], s, 'in-retina') + _fill_quality_lines(sec, oct=True)
+    return '\n'.join(lines + _randomisation_lines(results.get('randomisation', {})))
+
+def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results, or its JSON file
+                      )->str:
+    "Markdown tables of a benchmark results file: per method and floor, in-brain AUC [95% CI], paired VAE - method, floors beaten; randomisation; marker."
+    results = _results(results, 'results')
+    s = results['settings']
+    aucs = ', '.join(f"{f_['auc']:.2f}" for f_ in results['folds'])
+    if s.get('dataset', 'lesion') == 'oct': return _oct_markdown(results, aucs)
+    extra = (f"; lesions {s['hyper_frac']:.0%} hyperintense, and {s['distractors']} hypointense lesion-like distractors on every image, "
+             "healthy or not, which no mask includes") if s.get('distractors') else ''
+    lines = [f"Lesion benchmark, scale `{results['scale']}`: {s['size']} px, lesion radius {s['radius'][0]:.0%}-{s['radius'][1]:.0%} of the width, "
+             f"strength {s['contrast'][0]:g}-{s['contrast'][1]:g}{extra}, {s['k']}-fold CV by subject, {results['n_images']} correctly classified lesioned "
+             f"images explained (classifier AUC per fold: {aucs}); "
+             f"mean [95% CI], bootstrap by subject{_caption_extras(results)}; wall time {results['seconds'] / 60:.0f} min, {results.get('workers', 1)} process(es) of {results['threads']} thread(s).", '']
+    lines += _auc_table_lines(results['summary'], s, 'in-brain')
     lines += _fill_quality_lines(results) + _randomisation_lines(results.get('randomisation', {}))
     mk = results.get('marker')
     if mk and not mk['n_explained']:
@@ -808,48 +904,69 @@ def _claim(lo:float|None, hi:float|None)->str:
 
 def _run_label(r:dict)->str: return f"`{r['scale']}`" + (f" seed {r['seed']}" if r['seed'] else '')
 
-def paper_verdicts_markdown(*results:dict|str|Path # `run_explain_benchmark` results (or their files), one per scale or seed
-                           )->str:
-    "The paper's Table 1 beside every run, one computed sentence per claim of the paper (reproduced, not reproduced, reversed from the paired CI), and every paired verdict of the VAE fill."
-    if not results: raise ValueError("results: expected at least one benchmark results file")
-    runs = [_results(r, 'results') for r in results]
-    S = [{k: {r['method']: r for r in run['summary'][k]} for k in ('auc', 'auc_tissue')} for run in runs]
-    paper = PAPER_TABLE1.droplevel(0)
-    cell = lambda s, k, m: _fmt(s[k][m]) if m in s[k] else 'not in this run'
-    head = '| map (paper column) | paper, LPBA40 lesions | ' + ' | '.join(_run_label(r) for r in runs) + ' |'
-    lines = ["The perturbation paper's Table 1 beside this package's benchmark. The paper scores whole-image ROC AUC (mean over images); "
-             "each run's cell gives that, then the in-brain AUC (the benchmark's headline). Mean [95% CI], bootstrap by subject.", '',
-             head, '|---|---|' + '---|' * len(runs)]
-    maps = list(_PAPER_COLUMNS.items()) + [(None, m) for m in EXTRA_METHODS + FLOORS]
-    for col, m in maps:
+_PAPER_ROWS = ('Lesion', 'IRF', 'SRF', 'PED')   # Table 1's rows: LPBA40 lesions, then RETOUCH's three OCT labels
+
+def _sections(run:dict)->dict:
+    "Label -> metric -> method -> summary row: a lesion run has one section ('Lesion'), an OCT run one per label."
+    pick = lambda summary: {k: {r['method']: r for r in summary[k]} for k in ('auc', 'auc_tissue')}
+    if run.get('labels'): return {l: pick(sec['summary']) for l, sec in run['labels'].items()}
+    return {'Lesion': pick(run['summary'])}
+
+def _paper_row_lines(label:str, runs:list, secs:list, paper:pd.DataFrame)->list:
+    "Table rows of one of the paper's rows: one per map where some run has it, else one line of the paper's numbers."
+    if not any(label in x for x in secs):
+        return [f"| {label} (paper only) | " + ' · '.join(f"{c} {paper.loc[label, c]:.2f}" for c in _PAPER_COLUMNS) + ' | ' + ' | '.join('not run' for _ in runs) + ' |']
+    region = 'in-brain' if label == 'Lesion' else 'in-retina'
+    out = []
+    for col, m in list(_PAPER_COLUMNS.items()) + [(None, m) for m in EXTRA_METHODS + FLOORS]:
+        cells = ['not run' if label not in x else 'not in this run' if m not in x[label]['auc'] else
+                 f"{_fmt(x[label]['auc'][m])}; {region} {_fmt(x[label]['auc_tissue'][m])}" for x in secs]
         name = f"{m} ({col})" if col and col != m else m
-        ours = ' | '.join(f"{cell(s, 'auc', m)}; in-brain {cell(s, 'auc_tissue', m)}" if m in s['auc'] else 'not in this run' for s in S)
-        lines.append(f"| {name} | {paper.loc['Lesion', col]:.2f} | {ours} |" if col else f"| {name} | -- | {ours} |")
-    lines += [f"| OCT {l} | " + ' · '.join(f"{c} {paper.loc[l, c]:.2f}" for c in _PAPER_COLUMNS) + ' | ' + ' | '.join('not run' for _ in runs) + ' |'
-              for l in ('IRF', 'SRF', 'PED')]
-    lines += ['', "The paper's claims for the lesion row, that the VAE fill's map scores higher than each other method's, judged by the "
-              "paired difference VAE - map and its 95% CI (bootstrap by subject): reproduced when the CI lies above 0, reversed when "
-              "below, not reproduced when it holds 0.", '']
+        out.append(f"| {label}: {name} | " + (f"{paper.loc[label, col]:.2f}" if col else '--') + ' | ' + ' | '.join(cells) + ' |')
+    return out
+
+def _claim_lines(label:str, runs:list, secs:list, paper:pd.DataFrame)->list:
+    "One sentence per claim of the paper's row `label` (VAE above each other column), judged run by run from the paired CIs."
+    lines = []
     for col, m in list(_PAPER_COLUMNS.items())[1:]:
-        said = f"Paper: VAE {paper.loc['Lesion', 'VAE']:.2f} > {col} {paper.loc['Lesion', col]:.2f}."
         per_run = []
-        for run, s in zip(runs, S):
+        for run, x in zip(runs, secs):
+            if label not in x: per_run.append(f"{_run_label(run)}: not run"); continue
             parts = []
-            for k, what in (('auc', 'whole-image'), ('auc_tissue', 'in-brain')):
-                r = s[k].get(m, {})
+            for k, what in (('auc', 'whole-image'), ('auc_tissue', 'in-brain' if label == 'Lesion' else 'in-retina')):
+                r = x[label][k].get(m, {})
                 lo, hi = r.get('diff_lo'), r.get('diff_hi')
                 parts.append(f"{what} {r['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}], {_claim(lo, hi)}" if lo is not None else f"{what} {_claim(None, None)}")
             per_run.append(f"{_run_label(run)}: VAE - {m} " + '; '.join(parts))
-        lines.append(f"- {said} " + '. '.join(per_run) + '.')
-    lines += ['- The OCT rows (IRF, SRF, PED): not run by the benchmark, so none of their claims is judged here.', '',
-              "Every paired verdict of the VAE fill, in-brain AUC (VAE - map [95% CI]; 'VAE better' when the CI lies above 0):", '',
-              '| map | ' + ' | '.join(_run_label(r) for r in runs) + ' |', '|---|' + '---|' * len(runs)]
-    others = [m for m in METHODS + EXTRA_METHODS + FLOORS if m != 'VAE' and any(m in s['auc_tissue'] for s in S)]
-    for m in others:
-        cells = []
-        for s in S:
-            r = s['auc_tissue'].get(m)
-            cells.append('not in this run' if r is None or r.get('diff_lo') is None else
-                         f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] {_verdict(r['diff_lo'], r['diff_hi'])}")
-        lines.append(f"| {m} | " + ' | '.join(cells) + ' |')
+        lines.append(f"- {label}. Paper: VAE {paper.loc[label, 'VAE']:.2f} > {col} {paper.loc[label, col]:.2f}. " + '. '.join(per_run) + '.')
+    return lines
+
+def paper_verdicts_markdown(*results:dict|str|Path # `run_explain_benchmark` results (or their files), one per scale, seed or data set
+                           )->str:
+    "The paper's Table 1 (lesion and OCT rows) beside every run, one computed sentence per claim of the paper (reproduced, not reproduced, reversed from the paired CI), and every paired verdict of the VAE fill."
+    if not results: raise ValueError("results: expected at least one benchmark results file")
+    runs = [_results(r, 'results') for r in results]
+    secs, paper = [_sections(r) for r in runs], PAPER_TABLE1.droplevel(0)
+    ran = [l for l in _PAPER_ROWS if any(l in x for x in secs)]
+    lines = ["The perturbation paper's Table 1 beside this package's benchmark. The paper scores whole-image ROC AUC (mean over images); "
+             "each run's cell gives that, then the AUC inside the brain (lesion set) or the retina (OCT, one row per label, each label's "
+             "own target): the benchmark's headline. Mean [95% CI], bootstrap by subject; 'not run' where a run has another data set.", '',
+             '| Table 1 row: map (paper column) | paper | ' + ' | '.join(_run_label(r) for r in runs) + ' |', '|---|---|' + '---|' * len(runs)]
+    for l in _PAPER_ROWS: lines += _paper_row_lines(l, runs, secs, paper)
+    lines += ['', "The paper's claims, row by row, that the VAE fill's map scores higher than each other method's, judged by the "
+              "paired difference VAE - map and its 95% CI (bootstrap by subject): reproduced when the CI lies above 0, reversed when "
+              "below, not reproduced when it holds 0.", '']
+    for l in ran: lines += _claim_lines(l, runs, secs, paper)
+    lines += [f"- The {', '.join(l for l in _PAPER_ROWS if l not in ran)} row(s): not run by these benchmark runs, so none of their claims is judged here."] * (len(ran) < len(_PAPER_ROWS))
+    lines += ['', "Every paired verdict of the VAE fill, AUC inside the brain or retina (VAE - map [95% CI]; 'VAE better' when the CI lies above 0):", '',
+              '| row: map | ' + ' | '.join(_run_label(r) for r in runs) + ' |', '|---|' + '---|' * len(runs)]
+    for l in ran:
+        for m in [m for m in METHODS + EXTRA_METHODS + FLOORS if m != 'VAE' and any(l in x and m in x[l]['auc_tissue'] for x in secs)]:
+            cells = []
+            for x in secs:
+                r = x[l]['auc_tissue'].get(m) if l in x else None
+                cells.append(('not run' if l not in x else 'not in this run') if r is None or r.get('diff_lo') is None else
+                             f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] {_verdict(r['diff_lo'], r['diff_hi'])}")
+            lines.append(f"| {l}: {m} | " + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+

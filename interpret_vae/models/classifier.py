@@ -18,10 +18,10 @@ from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.metrics import accuracy, accuracy_multi, RocAuc, RocAucBinary, RocAucMulti
 import fastai.callback.fp16  # patches Learner.to_fp16
 from ..core import check_positive, default_device, fit_resumable, set_seed
-from ..data.core import classification_dls
+from ..data.core import classification_dls, group_split
 
 # %% auto #0
-__all__ = ['densenet121_classifier', 'SmallCNN', 'classifier_learner', 'fit_classifier']
+__all__ = ['densenet121_classifier', 'SmallCNN', 'classifier_learner', 'fit_classifier', 'class_balance_weights']
 
 # %% ../../nbs/05a_models.classifier.ipynb #c87f222e
 _OLD_DENSE_KEY = re.compile(r'^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$')
@@ -113,6 +113,7 @@ def fit_classifier(build_model:Callable, # () -> nn.Module returning logits; cal
                    lr:float=3e-3, # peak learning rate of the one-cycle schedule
                    n_epoch:int=10, # total epochs; more than a finished run's extends it
                    augment:bool=True, # the paper's light random affine on training batches
+                   balance:bool=False, # weight the loss so every class (multi-label: each label's positives and negatives) of the training split counts alike
                    path:str|Path|None=None, # checkpoint folder; `None` makes a temporary one
                    name:str='classifier', # checkpoint name: a rerun with the same `path` and `name` resumes
                    seed:int=0, # fixes the split, initial weights, augmentation and shuffling
@@ -124,6 +125,28 @@ def fit_classifier(build_model:Callable, # () -> nn.Module returning logits; cal
     check_positive(n_epoch, 'n_epoch', integer=True); check_positive(lr, 'lr')
     set_seed(seed)
     dls = classification_dls(images, labels, groups=groups, valid_pct=valid_pct, bs=bs, augment=augment, seed=seed)
-    learn = classifier_learner(dls, build_model(), multi_label=np.ndim(labels) == 2, path=path)
+    multi = np.ndim(labels) == 2
+    loss = None
+    if balance:
+        tr, _ = group_split(np.arange(len(images)) if groups is None else np.asarray(groups), valid_pct, seed)   # the split `dls` made
+        w = class_balance_weights(np.asarray(labels)[tr]).to(dls.device)   # the classes as the training items have them
+        # per item, not torch's weighted mean: dividing by the batch's weights pulls small batches back towards the larger class
+        loss = BCEWithLogitsLossFlat(pos_weight=w) if multi else CrossEntropyLossFlat(weight=w / bs, reduction='sum')
+    learn = classifier_learner(dls, build_model(), multi_label=multi, loss_func=loss, path=path)
     ran = fit_resumable(learn, n_epoch, lr, name=name, progress=progress, cbs=list(cbs or []))
     return learn, ran
+
+# %% ../../nbs/05a_models.classifier.ipynb #c5d2e813
+def class_balance_weights(labels # (N,) class ids, or (N,K) 0/1 rows for multi-label data
+                         )->torch.Tensor:
+    "Loss weights that give every class the same total weight: (C,) `N / (C * count)` for class ids, (K,) negatives / positives per label for 0/1 rows."
+    y = np.asarray(labels)
+    if y.ndim == 1:
+        if not len(y) or y.min() < 0 or np.any(np.mod(y, 1)): raise ValueError("labels: expected non-negative integer class ids")
+        counts = np.bincount(y.astype(np.int64))
+        if (counts == 0).any(): raise ValueError(f"labels: class(es) {np.flatnonzero(counts == 0).tolist()} never occur, so they cannot be weighted")
+        return torch.tensor(len(y) / (len(counts) * counts), dtype=torch.float32)
+    if y.ndim != 2 or not np.isin(y, (0, 1)).all(): raise ValueError(f"labels: expected (N,) class ids or (N,K) 0/1 rows, got shape {y.shape}")
+    pos = y.sum(0)
+    if ((pos == 0) | (pos == len(y))).any(): raise ValueError("labels: every label needs positives and negatives to be weighted")
+    return torch.tensor((len(y) - pos) / pos, dtype=torch.float32)
