@@ -41,6 +41,8 @@ def headline_claims(crt_results, # the CRT results file (`reproduce_crt`), or th
     c = c[~c.claim.str.contains('scores below')].assign(paper_name='CRT (Puyol-Antón 2020)')   # the paper claims parity, not a loss
     e = explain_claims(ex).assign(paper_name=f"perturbation (Uzunova 2019), in-brain AUC, `{ex['scale']}`")
     own = explanation_criteria(crt)
+    # the simulator's effect of SF is positive for every subject, so a constant positive attribution has full sign agreement
+    own = own[~own.criterion.str.contains(r'\bsign\b')]
     own = pd.DataFrame(dict(paper_name='beyond the papers', claim=own['criterion'], paper='–', ours=own['measured [95% CI]'],
                             verdict=np.where(own['met'], 'met', 'not met')))
     out = pd.concat([c, e, own], ignore_index=True)
