@@ -26,8 +26,8 @@ def explain_claims(results, # a `run_explain_benchmark` results dict, or its JSO
     for col, ours in _PAPER_COLUMNS.items():
         if col == 'VAE' or ours not in rows: continue
         d = rows[ours]
-        out.append(dict(claim=f"the VAE fill's map beats {ours}", paper=f"{paper['VAE']:.2f} vs {paper[col]:.2f}",
-                        ours=f"{d['diff']:+.3f} [{d['diff_lo']:+.3f}, {d['diff_hi']:+.3f}]", verdict=_claim(d['diff_lo'], d['diff_hi'])))
+        out.append(dict(claim=f"the VAE fill's map beats {ours}", paper=f"AUC {paper['VAE']:.2f} vs {paper[col]:.2f}",
+                        ours=f"VAE − {ours} {d['diff']:+.3f} [{d['diff_lo']:+.3f}, {d['diff_hi']:+.3f}]", verdict=_claim(d['diff_lo'], d['diff_hi'])))
     return pd.DataFrame(out)
 
 # %% ../../nbs/08h_experiments.verdicts.ipynb #38eefe80
