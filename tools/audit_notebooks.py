@@ -3,7 +3,13 @@ cell defining public names is followed by a lesson cell before the next export, 
 bare `assert` on values. It also counts export cells longer than `--max-cell-lines` (fastai's average about 8) and their
 lines over 120 characters: reported, not yet failing `--strict`.
 
+`--docs-exec` checks one thing only, the one that breaks the docs build: nbdev's docs step (`proc_nbs`) executes, in a
+fresh kernel, only export cells, `show_doc` cells and every cell that contains an import. A cell that mixes an import with
+code that uses a name from a cell nbdev does not execute passes `make test` and fails `make docs`. Keep imports in import
+cells; a cell with an import must be self-contained.
+
     python tools/audit_notebooks.py [--strict]   # --strict: exit 1 on any finding
+    python tools/audit_notebooks.py --docs-exec  # exit 1 if a cell the docs step executes uses a name it never defines
 """
 import argparse, ast, importlib, inspect, json, re, sys
 from pathlib import Path
@@ -57,12 +63,62 @@ def audit(path:Path)->dict:
             out['bare_asserts'] += len(re.findall(r'(?:^|[:;]\s*)assert\b', src, re.M))
     return out
 
+def _defined(tree)->set:
+    "Names a cell binds at its top level (imports, assignments, defs, loop and with targets)."
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.Import, ast.ImportFrom)):
+            for a in n.names:
+                if a.name == '*': out |= {k for k in dir(importlib.import_module(n.module)) if not k.startswith('_')}
+                else: out.add((a.asname or a.name).split('.')[0])
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): out.add(n.name)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store): out.add(n.id)
+        elif isinstance(n, ast.arg): out.add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name: out.add(n.name)
+    return out
+
+def _loaded_at_run(tree)->set:
+    "Names a cell reads when it runs: function and lambda bodies read theirs only when called."
+    out, todo = set(), [tree]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load): out.add(n.id)
+        if isinstance(n, ast.Lambda): body = [n.body]
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)): body = n.body
+        else: body = []
+        todo += [ch for ch in ast.iter_child_nodes(n) if not any(ch is b for b in body)]
+    return out
+
+def docs_exec_problems(path:Path)->list:
+    "Cells nbdev's docs step executes that use a name no executed cell (nor the cell itself) defines."
+    import builtins
+    from nbdev.process import NBProcessor
+    from nbdev.processors import _do_eval, add_show_docs
+    proc = NBProcessor(path, procs=[add_show_docs]); proc.process()
+    if not proc.nb.has_docs_: return []   # nbdev executes nothing in a notebook without exports or show_doc
+    known, problems = set(dir(builtins)) | {'show_doc', 'get_ipython', 'display'}, []
+    for c in proc.nb.cells:
+        if c.cell_type != 'code' or not _do_eval(c): continue
+        tree = ast.parse('\n'.join(c.parsed_() and [ast.unparse(t) for t in c.parsed_()]))
+        mine = _defined(tree)
+        used = _loaded_at_run(tree)
+        missing = sorted(used - known - mine)
+        if missing: problems.append(f"{path.name} cell {c.idx_}: uses {', '.join(missing)}, which the docs step never defines")
+        known |= mine
+    return problems
+
 def main():
     global MAX_CELL_LINES
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0]); p.add_argument('--strict', action='store_true')
     p.add_argument('--max-cell-lines', type=int, default=MAX_CELL_LINES, help='export cells longer than this are reported')
+    p.add_argument('--docs-exec', action='store_true', help="only check the cells nbdev's docs step executes")
     a = p.parse_args(); MAX_CELL_LINES = a.max_cell_lines
     sys.path.insert(0, str(ROOT))
+    if a.docs_exec:
+        import os, warnings; os.chdir(ROOT); warnings.filterwarnings('ignore')   # nbdev reads settings.ini here; its FAQ warning is this check's subject
+        problems = [m for f in sorted((ROOT/'nbs').glob('*.ipynb')) for m in docs_exec_problems(f)]
+        print('\n'.join(problems) or "docs-exec: every cell nbdev's docs step executes defines what it uses")
+        sys.exit(1 if problems else 0)
     total = dict(undocumented=0, no_lesson=0, several_public=0, bare_asserts=0)
     size = dict(long_cells=0, long_lines=0, export_lines=0)
     for f in sorted((ROOT/'nbs').glob('*.ipynb')):
