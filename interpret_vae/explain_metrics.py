@@ -180,6 +180,7 @@ def map_ssim(a, # (N,H,W) maps
     r = int(3.5 * sigma + 0.5)   # the window's radius: the border, where it leaves the map, is left out (as scikit-image does)
     return s[:, r:s.shape[1] - r, r:s.shape[2] - r].reshape(len(s), -1).mean(1)
 
+# %% ../nbs/07a_explain_metrics.ipynb #8a873317
 def _randomise(module:nn.Module):
     "Re-initialise `module`'s own parameters (and a norm layer's running statistics) in place."
     if hasattr(module, 'reset_parameters'): module.reset_parameters()
@@ -221,6 +222,7 @@ def randomisation_check(model:nn.Module, # the trained classifier
                                           ssim=np.where(f, 1., map_ssim(base, r)))))
     return pd.concat(rows, ignore_index=True)
 
+# %% ../nbs/07a_explain_metrics.ipynb #252f04f7
 def randomisation_summary(scores:pd.DataFrame, # `randomisation_check`'s rows
                           *, threshold:float=0.5, # the check passes where both upper CI bounds (|Spearman| and SSIM) lie below it
                           n_boot:int=2000, # bootstrap resamples of the groups (patients)
