@@ -142,6 +142,7 @@ def input_files(folder:str|Path, # a folder a command reads
     walk(Path(folder))
     return out
 
+# %% ../nbs/00b_io.ipynb #99221e59
 def listed_file(folder:str|Path, # the folder the table's names are relative to
                 file:str, # a name from the table
                 table:str|Path # the table (e.g. labels.csv), for the message
@@ -154,6 +155,7 @@ def listed_file(folder:str|Path, # the folder the table's names are relative to
     if f.exists() and not f.is_file(): raise ValueError(f"{f}: not a regular file (a folder, named pipe or device is never read)")
     return f
 
+# %% ../nbs/00b_io.ipynb #af68d86e
 def fingerprint(inputs:dict # {option: path of a file or folder, or None}
                )->dict:
     "Fingerprints of a run's inputs: `None`, a file's `file_fingerprint`, or `{'files': {name: fingerprint}}` of a folder's `input_files`."
@@ -166,7 +168,6 @@ def fingerprint(inputs:dict # {option: path of a file or folder, or None}
         elif p.exists(): raise ValueError(f"{name} {p}: not a regular file or folder (a named pipe or device is never read)")
         else: raise FileNotFoundError(f"{name} {p}: no such file or folder")
     return out
-
 
 # %% ../nbs/00b_io.ipynb #5a50d9d6
 def _names(v:list)->str: return ', '.join(v[:3]) + (f' and {len(v) - 3} more' if len(v) > 3 else '')
@@ -212,6 +213,7 @@ def resolve_out(path:str|Path, # an output file or folder
         if how: raise ValueError(f"{name} {path}: {how} the input {opt} {inp}; outputs never overwrite or mix with inputs, choose another place")
     return real
 
+# %% ../nbs/00b_io.ipynb #01a690fe
 def _links(folder:Path)->list:
     return [Path(r)/n for r, ds, fs in os.walk(folder) for n in ds + fs if (Path(r)/n).is_symlink()]
 
@@ -265,7 +267,6 @@ def start_run(out:str|Path, # the run folder: new, empty, or holding this comman
         with atomic_path(f) as tmp: tmp.write_text(json.dumps(dict(marker, **record), indent=1))
     return out
 
-
 # %% ../nbs/00b_io.ipynb #88be3e76
 def _record_of(path:Path)->Path: return path.with_name(f'.{path.name}.ivae.json')
 
@@ -285,6 +286,7 @@ def record_file(path:str|Path, # a file a command just wrote
     return write_json(dict(package='interpret_vae', format=RUN_FORMAT, version=_version(), command=command, file=path.name,
                            **file_fingerprint(path)), _record_of(path))
 
+# %% ../nbs/00b_io.ipynb #de337167
 def check_out_file(path:str|Path, # the output file
                    name:str='--out', # the option that named it, for messages
                    *, command:str, # the command that writes it: only a file it wrote before (and unchanged) is replaced
@@ -303,7 +305,6 @@ def check_out_file(path:str|Path, # the output file
     if not os.access(parent, os.W_OK | os.X_OK): raise ValueError(f"{name} {path}: no permission to write in {parent}")
     remove_stale_parts(path.parent, [path.name, rec.name])   # a killed earlier run's temporary files of this output, nothing else
     return path
-
 
 # %% ../nbs/00b_io.ipynb #6adb341e
 def check_new_folder(path:str|Path, # the folder to create
