@@ -142,7 +142,7 @@ def input_files(folder:str|Path, # a folder a command reads
     walk(Path(folder))
     return out
 
-# %% ../nbs/00b_io.ipynb #99221e59
+# %% ../nbs/00b_io.ipynb #9c9c5592
 def listed_file(folder:str|Path, # the folder the table's names are relative to
                 file:str, # a name from the table
                 table:str|Path # the table (e.g. labels.csv), for the message
@@ -155,7 +155,7 @@ def listed_file(folder:str|Path, # the folder the table's names are relative to
     if f.exists() and not f.is_file(): raise ValueError(f"{f}: not a regular file (a folder, named pipe or device is never read)")
     return f
 
-# %% ../nbs/00b_io.ipynb #af68d86e
+# %% ../nbs/00b_io.ipynb #37e8fdf1
 def fingerprint(inputs:dict # {option: path of a file or folder, or None}
                )->dict:
     "Fingerprints of a run's inputs: `None`, a file's `file_fingerprint`, or `{'files': {name: fingerprint}}` of a folder's `input_files`."
@@ -213,7 +213,7 @@ def resolve_out(path:str|Path, # an output file or folder
         if how: raise ValueError(f"{name} {path}: {how} the input {opt} {inp}; outputs never overwrite or mix with inputs, choose another place")
     return real
 
-# %% ../nbs/00b_io.ipynb #01a690fe
+# %% ../nbs/00b_io.ipynb #1ebe1be3
 def _links(folder:Path)->list:
     return [Path(r)/n for r, ds, fs in os.walk(folder) for n in ds + fs if (Path(r)/n).is_symlink()]
 
@@ -286,7 +286,7 @@ def record_file(path:str|Path, # a file a command just wrote
     return write_json(dict(package='interpret_vae', format=RUN_FORMAT, version=_version(), command=command, file=path.name,
                            **file_fingerprint(path)), _record_of(path))
 
-# %% ../nbs/00b_io.ipynb #de337167
+# %% ../nbs/00b_io.ipynb #fd1f826d
 def check_out_file(path:str|Path, # the output file
                    name:str='--out', # the option that named it, for messages
                    *, command:str, # the command that writes it: only a file it wrote before (and unchanged) is replaced

@@ -522,6 +522,7 @@ def concept_shift(model:ConceptVAE, # a trained `ConceptVAE`
     shift[:, a:b] = mu[c == 1, :, a:b].mean(0) - mu[c == 0, :, a:b].mean(0)
     return shift
 
+# %% ../../nbs/05_models.concept_vae.ipynb #eb32f699
 def counterfactual_latents(mu, # latent means (N,T,D)
                            shift, # (T,D) from `concept_shift`
                            read # (N,) 0/1: the concept class each subject is read as
@@ -531,6 +532,7 @@ def counterfactual_latents(mu, # latent means (N,T,D)
     check_shape(shift, 'shift', shape=mu.shape[1:]); check_shape(read, 'read', shape=(len(mu),)); check_labels(read, 'read', [0, 1])
     return (mu + np.where(read[:, None, None] == 1, -1., 1.) * shift).astype(np.float32)
 
+# %% ../../nbs/05_models.concept_vae.ipynb #1f17e4f4
 def concept_attribution(model:ConceptVAE, # a trained `ConceptVAE`
                         mu, # latent means (N,T,D) of the subjects to explain (`encode_cohort`)
                         shift, # (T,D) from `concept_shift`, on training subjects
@@ -562,6 +564,7 @@ def concept_attribution(model:ConceptVAE, # a trained `ConceptVAE`
             out.append(torch.stack([p, con[:, k].float().sigmoid(), read, p_cf, effect, (grad * d).sum((1, 2))], 1).cpu())
     return pd.DataFrame(torch.cat(out).detach().numpy(), columns=['p', 'p_concept', 'concept_read', 'p_counterfactual', 'effect', 'gradient']).astype({'concept_read': int})
 
+# %% ../../nbs/05_models.concept_vae.ipynb #544dc953
 def decode_latents(model:ConceptVAE, # a trained `ConceptVAE`
                    z, # latent sequences (N,T,D), e.g. `counterfactual_latents`
                    bs:int=16, # sequences per pass
