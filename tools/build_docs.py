@@ -27,9 +27,9 @@ _fmt = HtmlFormatter(nowrap=False, cssclass='sourceCode')
 
 
 def slug(text: str) -> str:
-    "Heading anchor the way quarto makes it: lower case, spaces to dashes, punctuation dropped."
+    "Heading anchor the way pandoc (quarto) makes it: lower case, spaces to dashes, punctuation but `_-.` dropped, nothing before the first letter."
     text = re.sub(r'<[^>]+>', '', text).strip().lower()
-    return re.sub(r'[^\w\- ]', '', text).replace(' ', '-')
+    return re.sub(r'^[^a-z]+', '', re.sub(r'[^\w\-. ]', '', text)).replace(' ', '-')
 
 
 class _Renderer(mistune.HTMLRenderer):

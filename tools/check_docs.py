@@ -3,7 +3,8 @@
 For every page: the site title is shown, every internal link (page and anchor) resolves, the prose (text outside
 code blocks) shows no unrendered markup (raw Quarto attributes such as `{target="_blank" ...}`, literal `**bold**`,
 `[text](link)` or ``` fences) and no progress bar is left in the page. For every module page: each public name the
-module exports (from `_modidx.py`) has its API block. Tutorial pages must show figures. Screenshots go to
+module exports (from `_modidx.py`) has its API block, and so does each public method a user calls (not the hooks that
+fastai, torch or ipywidgets call). Tutorial pages must show figures. Screenshots go to
 `_docs/_screenshots/`. Exits non-zero, listing every problem, when a check fails. `--self-test` builds a small site
 with one clean and one deliberately broken page and checks that exactly the broken one's problems are reported.
 """
@@ -75,14 +76,18 @@ def markup_problems(name: str, page: _Page) -> list[str]:
     return out
 
 
+# methods that fastai, torch or ipywidgets call (hooks and protocol), not the user: they need no API block of their own
+HOOK = re.compile(r'^(before_|after_)|^(forward|encodes|decodes|reset|accumulate|value|name|activation)$')
+
 def module_symbols() -> dict[str, list[str]]:
     "Public names per module file, from nbdev's index `_modidx.py`."
     ns = {}
     exec((ROOT/'interpret_vae'/'_modidx.py').read_text(), ns)
     out = {}
     for mod, syms in ns['d']['syms'].items():
-        names = {s.split('.')[len(mod.split('.'))] for s in syms}
-        out[mod.split('.', 1)[1].replace('.', '/') + '.py'] = sorted(n for n in names if not n.startswith('_'))
+        parts = [s.split('.')[len(mod.split('.')):] for s in syms]
+        names = {p[0] for p in parts} | {'.'.join(p) for p in parts if len(p) == 2 and not HOOK.search(p[1])}
+        out[mod.split('.', 1)[1].replace('.', '/') + '.py'] = sorted(n for n in names if not n.startswith('_') and '._' not in n)
     return out
 
 

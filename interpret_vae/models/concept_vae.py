@@ -248,7 +248,9 @@ class EncoderClassifier(nn.Module):
         B, S, T = x.shape[:3]
         frames = one_hot_slices(x.transpose(1, 2).reshape(B * T, S, *x.shape[-2:]), self.n_labels)
         return self.encoder(frames).view(B, T, -1), None
-    def classify(self, mu): return self.crt_head(mu), mu.new_zeros(mu.shape[0], 0)
+    def classify(self, mu):
+        "Primary logits (B,) from features `mu` (B,T,latent), and an empty (B,0) for the concepts it has none of."
+        return self.crt_head(mu), mu.new_zeros(mu.shape[0], 0)
     def forward(self, x): return self.crt_head(self.encode(x)[0])
 
 # %% ../../nbs/05_models.concept_vae.ipynb #cf701454
