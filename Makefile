@@ -73,7 +73,7 @@ reproduce-crt: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark crt --scale $(SCALE) --path runs/crt_$(SCALE) --out nbs/images --workers $(WORKERS)
 
 ## `ivae crt train` at medium scale on simulated cohorts (segmentations only), scored by `ivae crt evaluate` on an independent test cohort:
-## runs/crt_own/eval/evaluation.json, whose CRT BACC should fall within the CI of the concept arm in nbs/images/crt_results.json. About 30 min.
+## runs/crt_own/eval/evaluation.json, whose CRT BACC should fall within the CI of the concept arm in nbs/images/crt_results.json. About 20-30 min (estimated, not yet run).
 CRT_OWN := runs/crt_own
 SIM_MEDIUM := --size 64 --n-frames 25 --quiet
 reproduce-crt-own: $(STAMP)
