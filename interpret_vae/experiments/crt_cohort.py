@@ -239,7 +239,7 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
     if partial: cohort = _full_segs(cohort, unet_model, progress)
     c = dict(cfg, bs=max(1, cfg['bs'] // world))   # each process's share of a batch
     # the experiment's recipe: the frame VAE pretrained, then `inner_k` models, each keeping its best inner-validation epoch
-    vae_state = None if kind == 'baseline' else pretrain_crt_vae(pre or cohort.subset(train), c, out, seed=seed, cbs=cbs, progress=progress)
+    vae_state = None if kind == 'baseline' else pretrain_crt_vae(cohort.subset(train) if pre is None else pre, c, out, seed=seed, cbs=cbs, progress=progress)
     if kind != 'baseline' and _epochs_done(out/'pretrain', 'vae_frames') < cfg['epochs']['pretrain']:
         raise Interrupted(f"pretraining stopped; run the same command to resume from {out}")
     arm = 'confined' if cfg['confine'] else kind
