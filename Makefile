@@ -13,7 +13,7 @@ SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 # Experiments that run independent jobs (folds, models) start WORKERS one-thread processes.
 WORKERS ?= 2
 
-.PHONY: help test reproduce-explain-oct reproduce-explain-densenet test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-scar reproduce-crt-curve clean-venv
+.PHONY: help test reproduce-explain-oct reproduce-explain-densenet test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-own reproduce-crt-scar reproduce-crt-curve clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -71,6 +71,17 @@ reproduce-explain-densenet: $(STAMP)
 SCALE   ?= medium
 reproduce-crt: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark crt --scale $(SCALE) --path runs/crt_$(SCALE) --out nbs/images --workers $(WORKERS)
+
+## `ivae crt train` at medium scale on simulated cohorts (segmentations only), scored by `ivae crt evaluate` on an independent test cohort:
+## runs/crt_own/eval/evaluation.json, whose CRT BACC should fall within the CI of the concept arm in nbs/images/crt_results.json. About 20-30 min (estimated, not yet run).
+CRT_OWN := runs/crt_own
+SIM_MEDIUM := --size 64 --n-frames 25 --quiet
+reproduce-crt-own: $(STAMP)
+	test -d $(CRT_OWN)/train || ($(BIN)/ivae simulate cardiac --out $(CRT_OWN)/train --n 267 --seed 10 $(SIM_MEDIUM) && rm -r $(CRT_OWN)/train/images)
+	test -d $(CRT_OWN)/pretrain || ($(BIN)/ivae simulate cardiac --out $(CRT_OWN)/pretrain --n 2000 --seed 11 $(SIM_MEDIUM) && rm -r $(CRT_OWN)/pretrain/images)
+	test -d $(CRT_OWN)/test || ($(BIN)/ivae simulate cardiac --out $(CRT_OWN)/test --n 400 --seed 12 $(SIM_MEDIUM) && rm -r $(CRT_OWN)/test/images)
+	$(SERIAL) $(BIN)/ivae crt train --scale medium --data $(CRT_OWN)/train --pretrain-data $(CRT_OWN)/pretrain --valid-pct 0.05 --out $(CRT_OWN)/run
+	$(SERIAL) $(BIN)/ivae crt evaluate --data $(CRT_OWN)/test --model $(CRT_OWN)/run --out $(CRT_OWN)/eval
 
 ## Does a myocardium-weighted reconstruction loss, or longer pretraining, keep the scar? nbs/images/crt_scar_ablation.json (reuses reproduce-crt's U-Net).
 reproduce-crt-scar: $(STAMP)

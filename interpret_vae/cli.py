@@ -69,8 +69,8 @@ def _evaluated(r, a)->str:
     return '\n'.join(lines)
 
 _CRT_SETTINGS = tuple(k for k in crt_config('small') if k != 'scale')
-# `crt train` reads a cohort of the user's: the sizes of the simulated cohorts are no settings of it
-_CRT_TRAIN_SETTINGS = tuple(k for k in _CRT_SETTINGS if k not in ('n_subjects', 'n_pretrain', 'n_unet', 'n_finetune', 'held_out_vendor', 'motion'))
+# `crt train` reads a cohort of the user's: the sizes of the simulated cohorts are no settings of it; `--confine` is its own option
+_CRT_TRAIN_SETTINGS = tuple(k for k in _CRT_SETTINGS if k not in ('n_subjects', 'n_pretrain', 'n_unet', 'n_finetune', 'held_out_vendor', 'motion', 'confine'))
 _EXPLAIN_SETTINGS = tuple(k for k in experiment_settings('small') if k != 'scale')
 _BENCHMARK_SETTINGS = tuple(dict.fromkeys(k for s in BENCHMARK_SCALES.values() for k in s if k != 'scale'))
 
@@ -82,7 +82,7 @@ COMMANDS = {
     'make-lesion-set': Command(make_lesion_set, lambda p, a: f"lesion set written to {p}"),
     'crt train': Command(crt_train, lambda m, a: f"{_rank_prefix()}trained {m['epochs_trained']} epoch(s); validation loss "
                          f"{m['valid_loss']:.6g}; weight sum {m['weight_sum']:.9g}" + ('' if rank_distrib() else f"\nmodel: {Path(a['out'])/'model.pt'}"),
-                         dict(scale=SCALES, kind=CRT_KINDS, layout=('auto',) + CINE_LAYOUTS), settings=dict(overrides=_CRT_TRAIN_SETTINGS)),
+                         dict(scale=CRT_SCALES, kind=CRT_KINDS, layout=('auto',) + CINE_LAYOUTS), settings=dict(overrides=_CRT_TRAIN_SETTINGS)),
     'crt evaluate': Command(crt_evaluate, _evaluated, dict(layout=('auto',) + CINE_LAYOUTS)),
     'crt predict': Command(crt_predict, lambda p, a: f"{len(p)} predictions written to {a['out']}", dict(layout=('auto',) + CINE_LAYOUTS)),
     'explain': Command(explain_folder, _explained, dict(score=('softmax', 'sigmoid'))),

@@ -28,8 +28,8 @@ from fastprogress.fastprogress import progress_bar
 __all__ = ['SCALES', 'MAX_EPOCHS', 'default_device', 'set_seed', 'to_numpy', 'check_shape', 'check_finite', 'check_dtype',
            'check_labels', 'check_choice', 'check_positive', 'check_model_runs', 'check_scale', 'atomic_path',
            'remove_stale_parts', 'record_settings', 'code_fingerprint', 'run_folder', 'CheckpointEvery',
-           'checkpoint_epochs', 'fit_resumable', 'StopAfterEpochs', 'AnyDeviceDistributedTrainer', 'distributed',
-           'free_port', 'launch_distributed', 'map_in_processes', 'moved_getattr', 'renamed_kwargs']
+           'checkpoint_epochs', 'fit_resumable', 'StopAfterEpochs', 'EpochCounter', 'AnyDeviceDistributedTrainer',
+           'distributed', 'free_port', 'launch_distributed', 'map_in_processes', 'moved_getattr', 'renamed_kwargs']
 
 # %% ../nbs/00_core.ipynb #b5962fbc
 _DEVICE_TYPES = ('cpu', 'cuda', 'mps')
@@ -368,6 +368,13 @@ class StopAfterEpochs(Callback):
     def after_epoch(self):
         from fastai.callback.core import CancelFitException
         if self.epoch + 1 >= self.n: raise CancelFitException
+
+# %% ../nbs/00_core.ipynb #1b7b9070
+class EpochCounter(Callback):
+    "Count the epochs trained in every fit this callback joins (`n`)."
+    order = 0
+    def __init__(self): self.n = 0
+    def after_train(self): self.n += 1   # not `after_epoch`: the epochs a resumed fit skips end too, but never train
 
 # %% ../nbs/00_core.ipynb #fc594985
 class _AnyDeviceDL(DistributedDL):

@@ -12,7 +12,6 @@ import pandas as pd
 import torch
 from torch import nn
 from scipy import ndimage, stats
-from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import Adam
@@ -22,7 +21,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from ..core import (check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
+from ..core import (EpochCounter, check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
                                 fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs, check_shape, check_dtype, map_in_processes)
 from ..data.cardiac import (VENDORS, FLASH_SYSTOLE, TARGET_SPACING, FIELD_OF_VIEW_MM, CineCohort, simulate_cohort,
                                         response_probability, factor_effect, cine_sequence_dls, septal_line, mmode, es_frame)
@@ -37,15 +36,15 @@ from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 # %% auto #0
 __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'SEGMENTATION_FEATURES',
            'TRAVERSAL_FILE', 'RESULTS_FILE', 'SCAR_ABLATION_FILE', 'LEARNING_CURVE_FILE', 'crt_config', 'CRTData',
-           'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model',
-           'pretrain_crt_vae', 'run_kinds', 'crt_splits', 'FoldResult', 'train_crt_fold', 'train_arms_in_parallel',
-           'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement', 'traversal_by_subject',
-           'crt_attribution', 'segmentation_features', 'nested_logistic_predictions', 'CRTExperiment',
-           'crt_explanations', 'run_crt_experiment', 'save_traversal_model', 'crt_traversal', 'explained_patients',
-           'save_crt_results', 'load_crt_results', 'crt_markdown', 'paper_claims', 'crt_beside_paper_markdown',
-           'explanation_criteria', 'crt_explanations_markdown', 'reproduce_crt', 'scar_in_reconstruction',
-           'reproduce_scar_ablation', 'scar_ablation_markdown', 'CRTLearningCurve', 'crt_learning_curve',
-           'reproduce_crt_learning_curve', 'learning_curve_markdown']
+           'simulate_crt_data', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model', 'pretrain_crt_vae',
+           'run_kinds', 'crt_splits', 'FoldResult', 'InnerModels', 'train_inner_models', 'train_crt_fold',
+           'train_arms_in_parallel', 'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement',
+           'traversal_by_subject', 'crt_attribution', 'segmentation_features', 'nested_logistic_predictions',
+           'CRTExperiment', 'crt_explanations', 'run_crt_experiment', 'save_traversal_model', 'crt_traversal',
+           'explained_patients', 'save_crt_results', 'load_crt_results', 'crt_markdown', 'paper_claims',
+           'crt_beside_paper_markdown', 'explanation_criteria', 'crt_explanations_markdown', 'reproduce_crt',
+           'scar_in_reconstruction', 'reproduce_scar_ablation', 'scar_ablation_markdown', 'CRTLearningCurve',
+           'crt_learning_curve', 'reproduce_crt_learning_curve', 'learning_curve_markdown']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -137,13 +136,6 @@ def simulate_crt_data(config:dict, # from `crt_config`
         pretrain=simulate_cohort(c['n_pretrain'], seed=seed + 1, crt=False, images=False, **kw) if c['n_pretrain'] else None,
         unet_source=simulate_cohort(c['n_unet'], seed=seed + 2, crt=False, vendors=others, **kw),
         unet_target=simulate_cohort(c['n_finetune'] + 1, seed=seed + 3, crt=False, vendors=[c['held_out_vendor']], **kw))
-
-# %% ../../nbs/08a_experiments.crt.ipynb #c485dc50
-class EpochCounter(Callback):
-    "Count the epochs trained in every fit this callback joins (`n`)."
-    order = 0
-    def __init__(self): self.n = 0
-    def after_train(self): self.n += 1   # not `after_epoch`: the epochs a resumed fit skips end too, but never train
 
 # %% ../../nbs/08a_experiments.crt.ipynb #a444bde7
 def _frame_dice(pred:np.ndarray, truth:np.ndarray)->np.ndarray:
@@ -259,6 +251,7 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
     c = _check_config(config)
     if pretrain is None or c['epochs']['pretrain'] == 0: return None
     if not isinstance(pretrain, CineCohort) or pretrain.segs is None: raise ValueError("pretrain: expected a CineCohort with segmentations")
+    set_seed(seed)   # the initial weights and the loader's shuffling: both drawn below
     vae = crt_model('concept', c).vae
     T = pretrain.segs.shape[2]
     frames = np.unique(np.linspace(0, T - 1, min(c['pretrain_frames'], T)).round().astype(int))
@@ -267,7 +260,6 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
     dev = default_device(device)
     dls = DataLoaders.from_dsets(_Frames(pretrain.segs, perm[n_valid:], frames), _Frames(pretrain.segs, perm[:n_valid], frames),
                                  bs=c['bs'] * 4, device=dev, shuffle=True)
-    set_seed(seed)
     learn = Learner(dls, vae.to(dev), loss_func=SegVAELoss(c['beta'], label_weights), opt_func=Adam, wd=c['wd'], path=Path(path)/'pretrain')
     fit_resumable(learn, c['epochs']['pretrain'], c['lr'], name='vae_frames', cbs=list(cbs or []), progress=progress)
     return {k: v.detach().cpu().clone() for k, v in vae.state_dict().items()}
@@ -328,11 +320,11 @@ def _check_fold_idx(train_idx, test_idx, n:int)->tuple:
         raise ValueError(f"test_idx: expected non-empty disjoint train and test subject indices in [0, {n})")
     return tr, te
 
-def _inner_plan(y:np.ndarray, tr:np.ndarray, c:dict, path, fold:int, repeat:int, seed:int)->tuple:
-    "An outer fold's folder, inner splits and arms: (inner fold, kind, checkpoint folder, seed) for every model it trains."
+def _inner_plan(y:np.ndarray, tr:np.ndarray, c:dict, path, fold:int, repeat:int, seed:int, kinds=None)->tuple:
+    "An outer fold's folder, inner splits and arms: (inner fold, kind, checkpoint folder, seed) for every model of `kinds` (`None`: `run_kinds`) it trains."
     folder = Path(path)/(f'repeat_{repeat}' if repeat else '')/f'fold_{fold}'
     inner = list(StratifiedKFold(c['inner_k'], shuffle=True, random_state=seed + 7919 * repeat + fold).split(tr, y[tr]))
-    arms = [(j, kind, folder/f'{kind}_{j}', seed + 101 * fold + j + 7919 * repeat) for j in range(len(inner)) for kind in run_kinds(c)]
+    arms = [(j, kind, folder/f'{kind}_{j}', seed + 101 * fold + j + 7919 * repeat) for j in range(len(inner)) for kind in (kinds or run_kinds(c))]
     return folder, inner, arms
 
 def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cbs, progress):
@@ -360,6 +352,56 @@ def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cb
         train_three_stages(model, None, dls, path=folder, epochs=full, cbs=list(cbs or []) + [best], **kw)
     return best.restore(model).cpu().eval(), best.best_epoch
 
+@dataclass
+class InnerModels:
+    "The models of an outer fold's training subjects: `inner_k` per kind, their inner out-of-fold scores and the thresholds chosen on them."
+    models: dict # kind -> one model per inner fold (each trained on the other inner folds)
+    scores: pd.DataFrame # one row per training subject (in `train_idx` order): its inner out-of-fold P(response) per kind, P(SF) `septal_flash` (`septal_flash_confined`)
+    thresholds: dict # score column -> Youden threshold on the out-of-fold scores
+    best_epochs: dict # kind -> the epoch each inner model kept (`BestPrimaryEpoch`)
+    folder: Path # the fold's checkpoint folder
+
+def _score_columns(kinds)->list:
+    "The score columns of `kinds`: P(response) of each, then P(SF) of the concept and of the confined model."
+    return [*kinds] + ['septal_flash'] * ('concept' in kinds) + ['septal_flash_confined'] * ('confined' in kinds)
+
+def train_inner_models(cohort:CineCohort, # the segmented CRT cohort with `crt_response` (and `septal_flash` for a concept model)
+                       train_idx, # the subjects to train on: an outer fold's training subjects, or a whole training cohort
+                       config:dict, # from `crt_config`
+                       path, # output folder; checkpoints go under `path/fold_<fold>` (`path/repeat_<r>/fold_<fold>` for r > 0)
+                       vae_state:dict|None=None, # pretrained VAE weights (`pretrain_crt_vae`)
+                       kinds=None, # the models to train: some of 'baseline', 'vae_crt', 'concept', 'confined'; `None`: `run_kinds(config)`
+                       fold:int=0, # the fold's number: its folder and seeds
+                       seed:int=0, # seeds the inner splits and every fit
+                       device=None, # see `default_device`
+                       cbs=None, # extra callbacks for every fit
+                       progress:bool=False, # fastai's progress bars and loss tables
+                       repeat:int=0 # which repetition of the cross-validation this fold belongs to
+                      )->InnerModels:
+    "Train each of `kinds` `inner_k` times on `train_idx`, each model choosing its epoch on its own inner fold; Youden thresholds on the out-of-fold scores."
+    c = _check_config(config)
+    if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
+    kinds = tuple(run_kinds(c) if kinds is None else kinds)
+    for k in kinds: check_choice(k, 'kinds', run_kinds(c))
+    tr = np.asarray(train_idx, int)
+    if not len(tr) or tr.min() < 0 or tr.max() >= len(cohort): raise ValueError(f"train_idx: expected subject indices in [0, {len(cohort)})")
+    lab = cohort.labels
+    y = lab['crt_response'].to_numpy().astype(int)
+    sf = lab['septal_flash'].to_numpy().astype(int) if {'concept', 'confined'} & set(kinds) else None
+    folder, inner, arms = _inner_plan(y, tr, c, path, fold, repeat, seed, kinds)
+    train, cols = cohort.subset(tr), _score_columns(kinds)
+    oof = pd.DataFrame(np.nan, index=range(len(tr)), columns=cols)
+    models, best_epochs = {k: [] for k in kinds}, {k: [] for k in kinds}
+    for j, kind, arm_folder, arm_seed in arms:
+        iv = inner[j][1]
+        model, best = _train_arm(kind, train, iv, c, arm_folder, vae_state, arm_seed, device, cbs, progress)
+        models[kind].append(model); best_epochs[kind].append(best)
+        p = predict_cohort(model, train.segs[iv], device=device)
+        oof.loc[iv, kind] = p['crt_response'].to_numpy()
+        if 'septal_flash' in p: oof.loc[iv, 'septal_flash_confined' if kind == 'confined' else 'septal_flash'] = p['septal_flash'].to_numpy()
+    thresholds = {col: youden_threshold((sf if col.startswith('septal_flash') else y)[tr], oof[col].to_numpy()) for col in cols}
+    return InnerModels(models, oof, thresholds, best_epochs, folder)
+
 @renamed_kwargs(show_training='progress')
 def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`)
                    train_idx, # training subjects of this fold, e.g. from `crt_splits`
@@ -374,48 +416,40 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
                    progress:bool=False, # fastai's progress bars and loss tables
                    repeat:int=0 # which repetition of the cross-validation this fold belongs to
                   )->FoldResult:
-    "Train baseline, VAE + CRT and VAE + CRT + SF (and the confined model) on `train_idx` in `inner_k` inner folds; nested thresholds; score the test subjects."
+    "Train baseline, VAE + CRT and VAE + CRT + SF (and the confined model) on `train_idx` in `inner_k` inner folds (`train_inner_models`); score the test subjects."
     c = _check_config(config)
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
     n = len(cohort)
     tr, te = _check_fold_idx(train_idx, test_idx, n)
     lab = cohort.labels
-    y, sf = lab['crt_response'].to_numpy().astype(int), lab['septal_flash'].to_numpy().astype(int)
-    folder, inner, arms = _inner_plan(y, tr, c, path, fold, repeat, seed)
-    _check_split(folder, n, te)
-    train = cohort.subset(tr)
-    kinds = run_kinds(c)
-    cols = [*kinds, 'septal_flash'] + (['septal_flash_confined'] if 'confined' in kinds else [])
-    oof, test = np.full((len(tr), len(cols)), np.nan), np.zeros((len(te), len(cols)))
-    first, best_epochs, recon = {}, {k: [] for k in kinds}, {}
-    for j, kind, arm_folder, arm_seed in arms:
-        iv = inner[j][1]
-        model, best = _train_arm(kind, train, iv, c, arm_folder, vae_state, arm_seed, device, cbs, progress)
-        best_epochs[kind].append(best)
-        p_in, p_te = predict_cohort(model, train.segs[iv], device=device), predict_cohort(model, cohort.segs[te], device=device)
-        for col, out in (('crt_response', kind), ('septal_flash', 'septal_flash_confined' if kind == 'confined' else 'septal_flash')):
-            if col in p_in:   # the test score is the mean of the inner models' scores
-                oof[iv, cols.index(out)] = p_in[col].to_numpy()
-                test[:, cols.index(out)] += p_te[col].to_numpy() / len(inner)
-        if j == 0: first[kind] = model
-    thresholds = {col: youden_threshold((sf if col.startswith('septal_flash') else y)[tr], oof[:, i]) for i, col in enumerate(cols)}
+    sf = lab['septal_flash'].to_numpy().astype(int)
+    _check_split(Path(path)/(f'repeat_{repeat}' if repeat else '')/f'fold_{fold}', n, te)
+    inner = train_inner_models(cohort, tr, c, path, vae_state, None, fold, seed, device, cbs, progress, repeat)
+    cols = list(inner.scores.columns)
+    test = pd.DataFrame(0., index=range(len(te)), columns=cols)
+    for kind, ms in inner.models.items():   # the test score is the mean of the inner models' scores
+        for model in ms:
+            p = predict_cohort(model, cohort.segs[te], device=device)
+            test[kind] += p['crt_response'].to_numpy() / len(ms)
+            if 'septal_flash' in p: test['septal_flash_confined' if kind == 'confined' else 'septal_flash'] += p['septal_flash'].to_numpy() / len(ms)
     scores = pd.DataFrame(np.nan, index=range(n), columns=cols)
-    scores.iloc[tr], scores.iloc[te] = oof, test
+    scores.iloc[tr], scores.iloc[te] = inner.scores.to_numpy(), test.to_numpy()
     scores.insert(0, 'part', np.where(np.isin(np.arange(n), te), 'test', 'inner'))
     scores.insert(0, 'subject_id', lab['subject_id'].to_numpy())
-    for kind in kinds[1:]:   # every model with a decoder
-        recon[kind] = _frame_dice(reconstruct_cohort(first[kind], cohort.segs[te], device=device), cohort.segs[te])
+    first = {k: ms[0] for k, ms in inner.models.items()}
+    recon = {kind: _frame_dice(reconstruct_cohort(first[kind], cohort.segs[te], device=device), cohort.segs[te]) for kind in first if kind != 'baseline'}
     concept = first['concept']
     latents = encode_cohort(concept, cohort, device=device)
     classified = np.zeros(n, int)               # nested SF predictions: inner out-of-fold for training subjects
-    classified[tr], classified[te] = oof[:, -1] >= thresholds['septal_flash'], test[:, -1] >= thresholds['septal_flash']
+    classified[tr] = inner.scores['septal_flash'].to_numpy() >= inner.thresholds['septal_flash']
+    classified[te] = test['septal_flash'].to_numpy() >= inner.thresholds['septal_flash']
     def decoded(c01):   # the test subjects' means; a test fold without both classes falls back to every subject
         who = te if len(np.unique(c01[te])) == 2 else np.arange(n)
         return decode_concept_mean(concept, latents[who], c01[who], device=device) if len(np.unique(c01[who])) == 2 else ()
     recon_dice = pd.DataFrame(dict(subject_id=lab['subject_id'].to_numpy()[te], **recon), index=te)
     confined = encode_cohort(first['confined'], cohort, device=device) if 'confined' in first else None
-    return FoldResult(fold, tr, te, scores, recon_dice, latents, decoded(classified), first, thresholds,
-                      decoded(sf), best_epochs, repeat, confined)
+    return FoldResult(fold, tr, te, scores, recon_dice, latents, decoded(classified), first, inner.thresholds,
+                      decoded(sf), inner.best_epochs, repeat, confined)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #f561868b
 def _train_arm_job(shared:dict, tr, iv, kind, folder, seed)->int:

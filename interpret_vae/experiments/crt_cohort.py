@@ -5,6 +5,7 @@
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #9f5d5a88
 from __future__ import annotations
 import time
+from types import SimpleNamespace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,16 +14,17 @@ from torch import nn
 import nibabel as nib
 from fastai.torch_core import rank_distrib, num_distrib
 from fastai.callback.core import Callback
-from ..core import atomic_path, check_choice, check_model_runs, set_seed, checkpoint_epochs, StopAfterEpochs, AnyDeviceDistributedTrainer
+from ..core import atomic_path, check_choice, check_model_runs, checkpoint_epochs, StopAfterEpochs, AnyDeviceDistributedTrainer, EpochCounter
 from ..io import write_json, start_run, check_out_file, record_file, save_model_file
 from ..data.core import stratified_split
-from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, load_cohort, cine_sequence_dls
+from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, load_cohort
 from ..data.cine_layouts import (CINE_LAYOUTS, detect_cine_layout, load_cine_cohort, labelled_frame_mask,
                                              labelled_frame_cohort, fill_unlabelled_frames)
 from ..models.unet import UNET_CONFIGS, train_unet, segment_cohort
-from ..models.concept_vae import ConceptVAE, train_three_stages, train_baseline, predict_cohort, reconstruct_cohort
+from ..models.concept_vae import (ConceptVAE, BestPrimaryEpoch, predict_cohort, reconstruct_cohort, encode_cohort,
+                                              concept_shift, concept_attribution)
 from ..evaluate import youden_threshold, binary_metrics, dice_score
-from .crt import crt_config, crt_model
+from .crt import crt_config, pretrain_crt_vae, train_inner_models, _module_scale
 from ..model_files import CRT_KINDS, load_model, unet_part
 
 # %% auto #0
@@ -99,15 +101,23 @@ class _DistributedCheckpoints(Callback):
             if hasattr(dl, 'dl'): dl.rng = dl.dl.rng   # the wrapped DataLoader's RNG is the one that shuffles
     def after_fit(self): torch.distributed.barrier()
 
-class _TrainedEpochs(Callback):
-    "Count the epochs trained (`n`); epochs a resumed fit skips to reach its checkpoint raise before training and are not counted."
-    def __init__(self): self.n = 0
-    def after_train(self): self.n += 1
+class _OneSelection(Callback):
+    "Under DDP every rank validates its share of the subjects: sum `BestPrimaryEpoch`'s loss over the ranks, so all keep the same epoch; rank 0 alone writes its file."
+    def before_fit(self):
+        if rank_distrib():
+            for cb in self.learn.cbs:
+                if isinstance(cb, BestPrimaryEpoch): cb.file = None   # it read the file when made; two writers would race
+    def after_validate(self):
+        for cb in self.learn.cbs:
+            if isinstance(cb, BestPrimaryEpoch) and cb.count is not None:
+                t = torch.tensor([cb.total, float(cb.count)], dtype=torch.float64, device=next(self.learn.model.parameters()).device)
+                torch.distributed.all_reduce(t)
+                cb.total, cb.count = float(t[0]), int(t[1])
 
 def _training_cbs(stop_after:int|None=None)->list:
-    "An epoch counter, the distributed callbacks under `accelerate launch`, and `StopAfterEpochs` to simulate an interruption."
-    cbs = [_TrainedEpochs()]
-    if num_distrib() > 1: cbs += [AnyDeviceDistributedTrainer(sync_bn=torch.cuda.is_available()), _DistributedCheckpoints()]
+    "An `EpochCounter`, the distributed callbacks under `accelerate launch`, and `StopAfterEpochs` to simulate an interruption."
+    cbs = [EpochCounter()]
+    if num_distrib() > 1: cbs += [AnyDeviceDistributedTrainer(sync_bn=torch.cuda.is_available()), _DistributedCheckpoints(), _OneSelection()]
     if stop_after: cbs.append(StopAfterEpochs(stop_after))
     return cbs
 
@@ -142,85 +152,131 @@ def _full_segs(cohort:CineCohort, net:nn.Module, progress:bool)->CineCohort:
     return seg if cohort.segs is None else fill_unlabelled_frames(cohort, seg)
 
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #7cd576a9
-_CRT_TRAIN_OUTPUTS = ('model.pt', 'metrics.json', 'unet', 'model')   # what `crt train` writes in its run folder
+_CRT_TRAIN_OUTPUTS = ('model.pt', 'metrics.json', 'unet', 'pretrain', 'model')   # what `crt train` writes in its run folder
+
+def _arm_stages(kind:str, c:dict)->list:
+    "(arm folder's kind, checkpoint, epochs) of every fit `_train_arm` runs for `kind`: what a finished model has."
+    ep = c['epochs']
+    if kind == 'baseline': return [('baseline', 'baseline', ep['baseline'])]
+    if kind == 'vae_crt': return [('vae_crt', 'stage_crt', ep['crt']), ('vae_crt', 'stage_primary', ep['primary'] + ep['concepts'])]
+    # the confined model starts from the concept model's stages 1 and 2, in the concept model's folder
+    return [('concept', 'stage_crt', ep['crt']), ('concept', 'stage_primary', ep['primary']), (kind, 'stage_concepts', ep['concepts'])]
+
+def _epochs_done(folder:Path, name:str)->int: return checkpoint_epochs(SimpleNamespace(path=folder, model_dir='models'), name)
+
+def _check_confine(confine, kind:str)->float:
+    if isinstance(confine, bool) or not isinstance(confine, (int, float)) or not np.isfinite(confine) or confine < 0:
+        raise ValueError(f"--confine: expected a weight >= 0 (0: off, the paper's model), got {confine!r}")
+    if confine and kind != 'concept': raise ValueError(f"--confine: only the concept model has a concept to keep out of its free half, not --kind {kind}")
+    return float(confine)
+
+def _load_pretrain(pretrain_data, config:dict)->CineCohort|None:
+    "The cohort of `--pretrain-data`: segmentations of every frame, no labels needed."
+    if pretrain_data is None: return None
+    try: pre = load_crt_cohort(str(pretrain_data), config, targets=())
+    except ValueError as e: raise ValueError(f"--pretrain-data {str(e).removeprefix('--data ')}") from None
+    if pre.segs is None or _partly_segmented(pre):
+        raise ValueError(f"--pretrain-data {pretrain_data}: expected segs/ with a label map of every frame (the frame VAE learns from segmentations)")
+    return pre
+
+def _check_inner_folds(cohort:CineCohort, train:np.ndarray, targets, inner_k:int, table):
+    "Raise unless every class of every target has `inner_k` training subjects: each inner fold needs both classes for its threshold."
+    for t in targets:
+        yt = cohort.labels[t].to_numpy().astype(int)[train]
+        for c01 in (0, 1):
+            if (yt == c01).sum() < inner_k:
+                raise ValueError(f"{table}: {(yt == c01).sum()} training subject(s) with {t} = {c01}, fewer than inner_k = {inner_k}; "
+                                 "the inner folds that choose the epoch and the threshold need more")
 
 def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
               out:str|Path, # run folder: checkpoints, model.pt, metrics.json; re-running resumes
-              *, scale:str='small', # model size and schedule of `crt_config`: 'small' (CPU) or 'paper' (GPU)
+              *, scale:str='small', # model size and schedule of `crt_config`: 'small' (CPU, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
               kind:str='concept', # 'concept' (VAE + CRT + septal flash), 'vae_crt' (no concept) or 'baseline' (encoder + classifier)
               unet:str|Path|None=None, # U-Net file to segment an images-only cohort; `None`: train one when there are images and segs
-              valid_pct:float=0.2, # subjects of each class held out to report validation loss and metrics
-              seed:int=0, # split, initial weights and shuffling
+              valid_pct:float=0.2, # subjects of each class held out from all training and selection, to report metrics on
+              seed:int=0, # split, inner folds, initial weights and shuffling
               progress:bool=True, # fastai progress bars
               stop_after:int|None=None, # stop every fit after this many epochs (simulates an interruption)
               restart:bool=False, # `out` holds a run with other settings or data: delete its outputs and start over
               trust_pickle:bool=False, # also load a pickled `unet` file (runs any code it holds)
               layout:str='native', # the cohort folder's layout: 'native', 'ukbb', 'acdc', 'mnms' or 'auto'
               labels:str|Path|None=None, # CSV with subject_id and the targets, for a public dataset's layout
+              pretrain_data:str|Path|None=None, # cohort folder of segmentations (labels.csv with subject_id, segs/) to pretrain the frame VAE on; `None`: the training subjects'
+              confine:float=0., # weight of the penalty keeping septal flash out of the free half of the latent (`free_correlation`); 0: off, the paper's model
               **overrides # settings of `crt_config` (e.g. `epochs=dict(crt=1)`, `size=32`)
              )->dict:
-    "Train a CRT-response model on a cohort folder, resumably; writes `out/model.pt` and `out/metrics.json`, returns the metrics."
+    "Train the experiment's CRT model on a cohort folder (`train_inner_models`: inner folds choose epochs and thresholds), resumably; writes `out/model.pt` and `out/metrics.json`."
     t0 = time.time()
     check_choice(kind, 'kind', CRT_KINDS)
-    cfg = crt_config(scale, **overrides)
+    cfg = crt_config(scale, **overrides, confine=_check_confine(confine, kind))
     out, (world, rank) = Path(out), _world()
     progress = progress and rank == 0
+    if pretrain_data is not None and kind == 'baseline': raise ValueError("--pretrain-data: the baseline has no VAE to pretrain")
     targets = ('crt_response', 'septal_flash') if kind == 'concept' else ('crt_response',)
     cohort = load_crt_cohort(data, cfg, targets, layout=layout, labels=labels)
     y = cohort.labels['crt_response'].to_numpy().astype(int)
+    table = labels or Path(data)/'labels.csv'
     if not 0 < valid_pct < 0.5: raise ValueError(f"valid_pct: expected a fraction between 0 and 0.5, got {valid_pct}")
-    try: valid = stratified_split(y, valid_pct, seed)[1]
-    except ValueError as e: raise ValueError(f"{labels or Path(data)/'labels.csv'}: crt_response {str(e).split(': ', 1)[1]}") from None
+    try: train, valid = stratified_split(y, valid_pct, seed)
+    except ValueError as e: raise ValueError(f"{table}: crt_response {str(e).split(': ', 1)[1]}") from None
+    _check_inner_folds(cohort, train, targets, cfg['inner_k'], table)
+    pre = _load_pretrain(pretrain_data, cfg)
     unet_model = _load_unet(unet, cohort, trust_pickle)
     if cohort.segs is None and unet_model is None: raise ValueError(f"--data {data}: has images/ but no segs/; pass --unet FILE to segment them")
     partial = _partly_segmented(cohort)   # public datasets label ED and ES only: a U-Net fills the other frames
     if partial and cohort.images is None: raise ValueError(f"--data {data}: some frames have no segmentation and there are no images to segment")
-    # every check is done: the run starts, recorded with the cohort's and the U-Net's fingerprints
-    out = start_run(out, dict(kind=kind, valid_pct=valid_pct, seed=seed, layout=layout, **cfg), {'--data': data, '--unet': unet, '--labels': labels},
+    # every check is done: the run starts, recorded with the fingerprints of the cohort, the U-Net and the pretraining cohort
+    out = start_run(out, dict(kind=kind, valid_pct=valid_pct, seed=seed, layout=layout, **cfg),
+                    {'--data': data, '--unet': unet, '--labels': labels, '--pretrain-data': pretrain_data},
                     command='crt train', restart=restart, outputs=_CRT_TRAIN_OUTPUTS, write=rank == 0)
     cbs = _training_cbs(stop_after)
     if cohort.images is not None and cohort.segs is not None and unet_model is None:
-        ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=scale, frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'], path=out/'unet',
-                            bs=max(1, UNET_CONFIGS[scale]['bs'] // world), seed=seed, cbs=cbs, progress=progress)
+        ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=_module_scale(cfg), frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'],
+                            path=out/'unet', bs=max(1, UNET_CONFIGS[_module_scale(cfg)]['bs'] // world), seed=seed, cbs=cbs, progress=progress)
         if checkpoint_epochs(ulearn, 'unet') < cfg['epochs']['unet']:
             raise Interrupted(f"U-Net training stopped; run the same command to resume from {out}")
         unet_model = ulearn.model.float().eval()
     if partial: cohort = _full_segs(cohort, unet_model, progress)
-    set_seed(seed)   # the initial weights
-    model = crt_model(kind, cfg)
-    dls = cine_sequence_dls(cohort, targets=model.targets, valid_idx=valid, bs=max(1, cfg['bs'] // world),
-                            augment=cfg['augment'], seed=seed)
-    ep = cfg['epochs']
-    if kind == 'baseline':
-        stages = dict(baseline=ep['baseline'])
-        learn = train_baseline(model, dls, scale, path=out/'model', n_epoch=ep['baseline'], lr=cfg['lr'], seed=seed,
-                               progress=progress, cbs=cbs)
-    else:
-        stages = {f'stage_{k}': ep[k] for k in ('crt', 'primary', 'concepts') if k != 'concepts' or kind == 'concept'}
-        learn = train_three_stages(model, None, dls, scale, path=out/'model', lr=cfg['lr'], beta=cfg['beta'],
-                                   gamma=cfg['gamma'], alphas=cfg['alpha'], seed=seed, progress=progress, cbs=cbs,
-                                   epochs=dict(pretrain=0, crt=ep['crt'], primary=ep['primary'], concepts=ep['concepts']))
-    if any(checkpoint_epochs(learn, k) < n for k, n in stages.items()):
+    c = dict(cfg, bs=max(1, cfg['bs'] // world))   # each process's share of a batch
+    # the experiment's recipe: the frame VAE pretrained, then `inner_k` models, each keeping its best inner-validation epoch
+    vae_state = None if kind == 'baseline' else pretrain_crt_vae(cohort.subset(train) if pre is None else pre, c, out, seed=seed, cbs=cbs, progress=progress)
+    if kind != 'baseline' and _epochs_done(out/'pretrain', 'vae_frames') < cfg['epochs']['pretrain']:
+        raise Interrupted(f"pretraining stopped; run the same command to resume from {out}")
+    arm = 'confined' if cfg['confine'] else kind
+    inner = train_inner_models(cohort, train, c, out/'model', vae_state, kinds=(arm,), seed=seed, cbs=cbs, progress=progress)
+    if any(_epochs_done(inner.folder/f'{k}_{j}', name) < n for j in range(cfg['inner_k']) for k, name, n in _arm_stages(arm, cfg)):
         raise Interrupted(f"training stopped; run the same command to resume from {out}")
-    with learn.no_bar(): valid_loss = float(learn.validate()[0])
-    model = learn.model.float().eval()
-    p = predict_cohort(model, cohort)
-    train = np.setdiff1d(np.arange(len(y)), valid)
-    thresholds, scores = {}, {}
-    for t in model.targets:
-        yt, pt = cohort.labels[t].to_numpy().astype(int), p[t].to_numpy()
-        thresholds[t] = youden_threshold(yt[train], pt[train])
-        scores[t] = {part: binary_metrics(yt[idx], pt[idx], thresholds[t], n_boot=0)
-                     for part, idx in (('train', train), ('valid', valid)) if len(np.unique(yt[idx])) == 2}
-    weights = float(sum(v.double().sum() for v in model.state_dict().values() if v.is_floating_point()))
-    metrics = dict(command='crt train', kind=kind, scale=scale, n_subjects=len(y), n_valid=len(valid),
-                   thresholds=thresholds, metrics=scores, valid_loss=valid_loss, epochs_trained=cbs[0].n, processes=world,
-                   weight_sum=weights, seconds=round(time.time() - t0, 1))
+    models = inner.models[arm]
+    columns = dict(crt_response=arm, septal_flash='septal_flash_confined' if arm == 'confined' else 'septal_flash')
+    thresholds = {t: inner.thresholds[columns[t]] for t in targets}
+    p = _mean_predictions(models, cohort)
+    scores = {}
+    for t in targets:
+        yt = cohort.labels[t].to_numpy().astype(int)
+        scores[t] = {part: binary_metrics(yt[idx], s, thresholds[t], n_boot=0) for part, idx, s in
+                     (('inner', train, inner.scores[columns[t]].to_numpy()), ('valid', valid, p[t].to_numpy()[valid])) if len(np.unique(yt[idx])) == 2}
+    pv = np.clip(p['crt_response'].to_numpy()[valid].astype(float), 1e-7, 1 - 1e-7)
+    valid_loss = float(-np.mean(y[valid] * np.log(pv) + (1 - y[valid]) * np.log(1 - pv)))
+    weights = float(sum(v.double().sum() for m in models for v in m.state_dict().values() if v.is_floating_point()))
+    # the concept's move in each model's latent, from the training subjects: what `crt predict` explains a patient with
+    shifts = [concept_shift(m, encode_cohort(m, cohort.segs[train]), cohort.labels['septal_flash'].to_numpy()[train]).tolist() for m in models] if kind == 'concept' else None
+    metrics = dict(command='crt train', kind=kind, scale=scale, n_subjects=len(y), n_valid=len(valid), n_models=len(models),
+                   confine=cfg['confine'], thresholds=thresholds, metrics=scores, valid_loss=valid_loss, best_epochs=inner.best_epochs[arm],
+                   epochs_trained=cbs[0].n, processes=world, weight_sum=weights, seconds=round(time.time() - t0, 1))
     if rank == 0:
-        save_model_file(out/'model.pt', model, kind, cfg, parts=dict(unet=unet_part(unet_model)), targets=list(model.targets),
-                        thresholds=thresholds, trained_on=str(Path(data).resolve()))
+        inner_parts = {f'inner_{j}': (m, kind, cfg) for j, m in enumerate(models[1:], 1)}
+        save_model_file(out/'model.pt', models[0], kind, cfg, parts=dict(unet=unet_part(unet_model), **inner_parts), targets=list(targets),
+                        thresholds=thresholds, n_models=len(models), concept_shifts=shifts, trained_on=str(Path(data).resolve()))
         write_json(metrics, out/'metrics.json')
     return metrics
+
+def _mean_predictions(models:list, cohort)->pd.DataFrame:
+    "P of every target averaged over the inner models, as the experiment scores its test subjects."
+    ps = [predict_cohort(m, cohort) for m in models]
+    p = ps[0].copy()
+    for t in models[0].targets: p[t] = sum(q[t].to_numpy() for q in ps) / len(ps)
+    return p
+
 
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #2491925c
 class Interrupted(RuntimeError):
@@ -234,20 +290,41 @@ def _segmenter(bundle:dict, unet, cohort:CineCohort, data, trust_pickle:bool)->n
     if bundle.get('unet') is None: raise ValueError(f"--data {data}: frames without segmentations, and the model file holds no U-Net; pass --unet FILE")
     return _check_unet(bundle['unet'], f"--model {bundle['path']} (its U-Net)", cohort)
 
+def _concept_effects(models:list, shifts:list, cohort:CineCohort)->pd.DataFrame:
+    "Per subject, averaged over the inner models: P(response) with septal flash moved to the other class, and the effect P(with SF) - P(without) (`concept_attribution`)."
+    att = [concept_attribution(m, encode_cohort(m, cohort), np.asarray(s, np.float32)) for m, s in zip(models, shifts)]
+    return pd.DataFrame({'crt_response_counterfactual': sum(a['p_counterfactual'].to_numpy() for a in att) / len(att),
+                         'septal_flash_effect': sum(a['effect'].to_numpy() for a in att) / len(att)})
+
 def _predictions(bundle:dict, cohort:CineCohort)->pd.DataFrame:
-    p = predict_cohort(bundle['model'], cohort)
+    "P and decision per target from the mean of the inner models; for a concept model also the per-patient effect of septal flash."
+    p = _mean_predictions(bundle['models'], cohort)
     for t in bundle['model'].targets: p[f'{t}_predicted'] = (p[t] >= bundle['thresholds'][t]).astype(int)
+    if bundle.get('concept_shifts'):
+        for k, v in _concept_effects(bundle['models'], bundle['concept_shifts'], cohort).items(): p[k] = v.to_numpy()
     return p
 
 def _crt_bundle(model, trust_pickle:bool)->dict:
+    "A CRT model file with `models`, its inner models in order (files of earlier versions hold one); concept shifts checked."
     b = load_model(model, '--model', kinds=CRT_KINDS, trust_pickle=trust_pickle)
     if not {'config', 'thresholds'} <= {k for k, v in b.items() if v is not None}:
         raise ValueError(f"--model {b['path']}: not a CRT model file written by `ivae crt train`")
+    n = b.get('n_models') or 1
+    if not isinstance(n, int) or n < 1 or any(f'inner_{j}' not in b for j in range(1, n)):
+        raise ValueError(f"--model {b['path']}: n_models = {n!r}, but the file lacks some of its inner models")
+    b['models'] = [b['model']] + [b[f'inner_{j}'] for j in range(1, n)]
+    shifts = b.get('concept_shifts')
+    if shifts is not None:
+        m = b['model']
+        try: ok = len(shifts) == n and all(np.asarray(s, float).shape == (m.n_frames, m.latent) for s in shifts)
+        except (TypeError, ValueError): ok = False
+        if not ok or not all(np.isfinite(np.asarray(s, float)).all() for s in shifts):
+            raise ValueError(f"--model {b['path']}: concept_shifts: expected {n} finite arrays of shape ({m.n_frames}, {m.latent})")
     return b
 
 def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and images/ and/or segs/
                 model:str|Path, # `model.pt` of `crt train`, or its run folder
-                out:str|Path='predictions.csv', # CSV: subject_id, probability and decision per target
+                out:str|Path='predictions.csv', # CSV: subject_id, probability and decision per target; concept models also the effect of septal flash
                 *, unet:str|Path|None=None, # U-Net file for images-only folders; `None`: the model file's
                 trust_pickle:bool=False, # also load pickled model files (runs any code they hold)
                 layout:str='native', # the cohort folder's layout: 'native', 'ukbb', 'acdc', 'mnms' or 'auto'

@@ -417,7 +417,7 @@ class BestPrimaryEpoch(Callback):
         self.epochs += 1
         if self.count and self.total / self.count < self.best:
             self.best, self.best_epoch = self.total / self.count, self.epochs - 1
-            self.state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+            self.state = {k: v.detach().cpu().clone() for k, v in getattr(self.model, 'module', self.model).state_dict().items()}   # unwrapped under DDP
         if self.file is not None and self.state is not None:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.file.with_name(self.file.name + '.part')
