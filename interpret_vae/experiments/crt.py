@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 from scipy import ndimage, stats
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
@@ -23,24 +22,24 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from ..core import (check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
-                                fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs, check_shape, check_dtype, map_in_processes)
-from ..data.cardiac import (VENDORS, FLASH_SYSTOLE, TARGET_SPACING, FIELD_OF_VIEW_MM, CineCohort, simulate_cohort,
-                                        response_probability, factor_effect, cine_sequence_dls, septal_line, mmode, es_frame)
+                                fit_resumable, checkpoint_epochs, to_numpy, renamed_kwargs, check_shape, map_in_processes)
+from ..data.cardiac import (VENDORS, TARGET_SPACING, FIELD_OF_VIEW_MM, CineCohort, simulate_cohort,
+                                        response_probability, factor_effect, cine_sequence_dls, septal_line, septal_excursion_mm,
+                                        segmentation_features)
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
 from ..models.vae import SegVAELoss
 from ..io import save_model_file, load_model_file
-from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, make_model, train_three_stages, train_baseline, predict_cohort, BestPrimaryEpoch,
+from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, CRT_KINDS, ARCHITECTURE_KEYS, crt_model, train_three_stages, train_baseline, predict_cohort, BestPrimaryEpoch,
                                               encode_cohort, reconstruct_cohort, decode_concept_mean, concept_shift, concept_attribution,
                                               counterfactual_latents, decode_latents)
 from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
 
 # %% auto #0
-__all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'KINDS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'SEGMENTATION_FEATURES',
-           'TRAVERSAL_FILE', 'RESULTS_FILE', 'SCAR_ABLATION_FILE', 'LEARNING_CURVE_FILE', 'crt_config', 'CRTData',
-           'simulate_crt_data', 'EpochCounter', 'segment_crt_cohort', 'segmentation_resolution', 'crt_model',
-           'pretrain_crt_vae', 'run_kinds', 'crt_splits', 'FoldResult', 'train_crt_fold', 'train_arms_in_parallel',
-           'crt_table', 'crt_beside_paper', 'septal_excursion_mm', 'crt_disentanglement', 'traversal_by_subject',
-           'crt_attribution', 'segmentation_features', 'nested_logistic_predictions', 'CRTExperiment',
+__all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'TRAVERSAL_FILE', 'RESULTS_FILE',
+           'SCAR_ABLATION_FILE', 'LEARNING_CURVE_FILE', 'crt_config', 'CRTData', 'simulate_crt_data', 'EpochCounter',
+           'segment_crt_cohort', 'segmentation_resolution', 'pretrain_crt_vae', 'run_kinds', 'crt_splits', 'FoldResult',
+           'train_crt_fold', 'train_arms_in_parallel', 'crt_table', 'crt_beside_paper', 'crt_disentanglement',
+           'traversal_by_subject', 'crt_attribution', 'nested_logistic_predictions', 'CRTExperiment',
            'crt_explanations', 'run_crt_experiment', 'save_traversal_model', 'crt_traversal', 'explained_patients',
            'save_crt_results', 'load_crt_results', 'crt_markdown', 'paper_claims', 'crt_beside_paper_markdown',
            'explanation_criteria', 'crt_explanations_markdown', 'reproduce_crt', 'scar_in_reconstruction',
@@ -74,8 +73,6 @@ CRT_CONFIGS = dict(
                repeats=5, epochs=dict(unet=UNET_CONFIGS['paper']['n_epoch'], finetune=UNET_CONFIGS['paper']['finetune']['n_epoch'],
                                       **_PAPER['epochs'])))
 "Every setting of the CRT experiment per `scale`; `crt_config` applies overrides."
-
-_MODEL_KEYS = ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout', 'motion')
 
 def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
                **overrides # any key of `CRT_CONFIGS[scale]`; `epochs` may name only the stages it changes
@@ -216,17 +213,6 @@ def segmentation_resolution(truth:CineCohort, # the CRT cohort with its true seg
                         index=['scar thinning', 'septal flash', 'eccentricity (radius difference)']).assign(
                         **{'effect / error': lambda d: d['effect (mm)'] / err})
 
-# %% ../../nbs/08a_experiments.crt.ipynb #977d39c3
-def crt_model(kind:str, # 'concept', 'vae_crt', 'baseline', or 'confined' (the concept model with `config['confine']`)
-              config:dict # from `crt_config`
-             )->nn.Module:
-    "A fresh model of `kind` sized by `config`: `make_model` with the experiment's sizes."
-    c = _check_config(config)
-    check_choice(kind, 'kind', ('baseline', 'vae_crt', 'concept', 'confined'))
-    if kind == 'confined' and not c.get('confine'): raise ValueError("kind: a 'confined' model needs config['confine'] > 0")
-    return make_model('concept' if kind == 'confined' else kind, _module_scale(c), n_slices=c['n_slices'],
-                      confine=c['confine'] if kind == 'confined' else 0., **{k: c[k] for k in _MODEL_KEYS})
-
 # %% ../../nbs/08a_experiments.crt.ipynb #241138d8
 def _train_kw(config:dict)->dict:
     return dict(scale=_module_scale(config), lr=config['lr'], beta=config['beta'], gamma=config['gamma'],
@@ -273,15 +259,14 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
     return {k: v.detach().cpu().clone() for k, v in vae.state_dict().items()}
 
 # %% ../../nbs/08a_experiments.crt.ipynb #95f04a2b
-KINDS = ('baseline', 'vae_crt', 'concept')
 ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', confined='VAE + CRT + SF, confined',
                  oracle='oracle', chance='chance')
 "Display names of the table's rows."
 
 def run_kinds(config:dict # from `crt_config`
              )->tuple:
-    "The models a run trains per inner fold: `KINDS`, and 'confined' (the concept model with `free_correlation`) when `config['confine']` > 0."
-    return KINDS + ('confined',) if _check_config(config).get('confine') else KINDS
+    "The models a run trains per inner fold: `CRT_KINDS`, and 'confined' (the concept model with `free_correlation`) when `config['confine']` > 0."
+    return CRT_KINDS + ('confined',) if _check_config(config).get('confine') else CRT_KINDS
 
 def crt_splits(y, # (N,) CRT response 0/1
                k:int=5, # folds
@@ -448,7 +433,7 @@ def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segme
         folder, inner, arms = _inner_plan(y, tr, c, path, fold, repeat, seed)
         _check_split(folder, len(cohort), te)
         jobs += [(tr, inner[j][1], kind, arm_folder, arm_seed) for j, kind, arm_folder, arm_seed in arms if kind != 'confined']
-    jobs.sort(key=lambda job: KINDS.index(job[2]), reverse=True)   # the VAE models take longest: start them first
+    jobs.sort(key=lambda job: CRT_KINDS.index(job[2]), reverse=True)   # the VAE models take longest: start them first
     import interpret_vae.experiments.crt as here   # the workers import the job by name: the module's, also from a notebook
     shared = dict(cohort=cohort, config=c, vae_state=vae_state)
     return sum(map_in_processes(here._train_arm_job, jobs, workers, shared, progress))
@@ -495,7 +480,7 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
         for f, (_, te) in zip(fr, crt_splits(y, k, seed, r)):
             if not np.array_equal(np.sort(f.test_idx), np.sort(te)): raise ValueError(f"folds: fold {f.fold} of repetition {r} was trained on another split than `crt_splits(y, {k}, {seed}, {r})`")
     R = len(reps)
-    kinds = tuple(kk for kk in (*KINDS, 'confined') if all(kk in f.scores.columns for f in folds))
+    kinds = tuple(kk for kk in (*CRT_KINDS, 'confined') if all(kk in f.scores.columns for f in folds))
     extra = dict(extra or {})
     for name, sp in extra.items():
         if name in ROW_NAMES or name in ROW_NAMES.values() or not (isinstance(sp, tuple) and len(sp) == 2):
@@ -567,34 +552,6 @@ def crt_beside_paper(table:pd.DataFrame # a `crt_table` result: rows models (and
     if not isinstance(table, pd.DataFrame) or list(table.columns) != list(TABLE_COLUMNS):
         raise ValueError(f"table: expected a DataFrame with the columns {list(TABLE_COLUMNS)}, as `crt_table` returns")
     return pd.concat({'this run': table, 'paper (73 patients)': PAPER_TABLE1[list(TABLE_COLUMNS)]})
-
-# %% ../../nbs/08a_experiments.crt.ipynb #a8c91ede
-def _lv_edge(profile:np.ndarray, soft:bool)->float:
-    "Position (in samples) of the farthest LV blood along an M-mode row: the last label 1, or where the LV probability last falls through 0.5."
-    inside = profile >= 0.5 if soft else profile == 1
-    if not inside.any(): return np.nan
-    i = int(np.flatnonzero(inside).max())
-    if not soft or i + 1 == len(profile): return float(i)
-    return i + (profile[i] - 0.5) / (profile[i] - profile[i + 1])   # linear between the two samples around 0.5
-
-def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) of one cycle (slice 0 is used): integer label maps, or float LV blood-pool probabilities (read to a fraction of a pixel)
-                        line, # [[row0, col0], [row1, col1]] from the LV through the septum into the RV (`septal_line`)
-                        spacing:float=TARGET_SPACING, # mm per pixel
-                        n_points:int=128 # samples along the line
-                       )->float:
-    "Largest inward move (mm) of the septal LV border in early systole (the flash's window) relative to end-diastole."
-    seq = to_numpy(seq, 'seq')
-    frames = seq[:, 0] if seq.ndim == 4 else seq
-    if frames.dtype.kind == 'f' and not (np.nanmin(frames) >= 0 and np.nanmax(frames) <= 1):
-        raise ValueError(f"seq: float input is read as LV probabilities in [0, 1], got values in [{np.nanmin(frames):g}, {np.nanmax(frames):g}]; pass label maps as integers")
-    T = len(frames)
-    line = np.asarray(line, float)
-    step = np.linalg.norm(line[1] - line[0]) / (n_points - 1) * spacing
-    m = mmode(frames, line, n_points)
-    edge = np.array([_lv_edge(r, frames.dtype.kind == 'f') for r in m])  # LV blood nearest the RV, in samples along the line
-    early = np.arange(1, max(2, int(np.ceil(FLASH_SYSTOLE * es_frame(T)))) + 1)
-    moves = edge[0] - edge[early]
-    return float(np.nanmax(moves) * step) if np.isfinite(moves).any() else np.nan
 
 # %% ../../nbs/08a_experiments.crt.ipynb #18f81120
 def _latents_of(f:FoldResult, kind:str)->np.ndarray:
@@ -762,51 +719,6 @@ def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
                       'sign agreement': g['estimate'], 'sign agreement lo': g['lo'], 'sign agreement hi': g['hi']}
     return dict(per_subject=per, summary=pd.DataFrame(rows).T.astype(float))
 
-# %% ../../nbs/08a_experiments.crt.ipynb #0539a217
-SEGMENTATION_FEATURES = ('lv_area_mm2', 'rv_lv_ratio', 'eccentricity', 'thinnest_wall', 'lateral_thinning', 'septal_excursion_mm', 'lv_area_change')
-"The columns of `segmentation_features`."
-
-def _subject_features(seg:np.ndarray, spacing:float, n_sectors:int)->list:
-    "The measurements of one subject's label maps (S,T,H,W); NaN where a slice lacks a structure."
-    ed = seg[:, 0]
-    lv, rv = ed == 1, ed == 3
-    ecc, thin, where = [], [], []
-    for s in range(len(ed)):
-        yx = np.argwhere(lv[s]).astype(float)
-        if len(yx) < 5: continue
-        c = yx.mean(0)
-        ev = np.linalg.eigvalsh(np.cov(yx.T))
-        ecc.append(1 - np.sqrt(max(ev[0], 0) / ev[1]))
-        ryx, d = np.argwhere(rv[s]), np.argwhere(ed[s] == 2) - c
-        if not len(ryx) or len(d) < n_sectors: continue
-        septum = np.arctan2(*(ryx.mean(0) - c))                       # angles count from the direction of the RV
-        sector = ((np.arctan2(d[:, 0], d[:, 1]) - septum) % (2 * np.pi) / (2 * np.pi) * n_sectors).astype(int) % n_sectors
-        count = np.bincount(sector, minlength=n_sectors)
-        radius = np.bincount(sector, weights=np.hypot(d[:, 0], d[:, 1]), minlength=n_sectors) / np.maximum(count, 1)
-        thick = count / np.maximum(radius, 1)                          # wall pixels per unit of arc: the wall's thickness
-        thick = np.convolve(np.r_[thick[-1:], thick, thick[:1]], np.ones(3) / 3, 'valid')
-        k = int(thick.argmin())
-        thin.append(thick[k] / np.median(thick)); where.append((1 - np.cos(2 * np.pi * (k + 0.5) / n_sectors)) / 2)
-    area = (seg == 1).sum((0, 2, 3)).astype(float)
-    j = int(np.argmin(thin)) if thin else None
-    seen = (seg[0, 0] == 1).any() and (seg[0, 0] == 3).any()   # the septal line needs the LV and the RV in the first slice
-    return [area[0] * spacing ** 2 / len(seg), rv.sum() / max(lv.sum(), 1), np.mean(ecc) if ecc else np.nan,
-            thin[j] if thin else np.nan, (1 - thin[j]) * where[j] if thin else np.nan,
-            septal_excursion_mm(seg.transpose(1, 0, 2, 3), septal_line(seg), spacing) if seen else np.nan, 1 - area.min() / max(area[0], 1)]
-
-def segmentation_features(segs, # label maps (N,S,T,H,W) int: 1 LV blood pool, 2 myocardium, 3 RV; frame 0 is end-diastole
-                          spacing=TARGET_SPACING, # mm per pixel: one number or one per subject
-                          n_sectors:int=24 # angular sectors around the LV in which the wall thickness is measured
-                         )->pd.DataFrame:
-    "Seven hand measurements per subject: LV area, RV/LV ratio, LV eccentricity, thinnest wall (relative) and how lateral, septal excursion (mm), LV area change."
-    segs = to_numpy(segs, 'segs'); check_shape(segs, 'segs', ndim=5); check_dtype(segs, 'segs', 'iu')
-    sp = np.asarray(spacing, float)
-    if sp.ndim == 0: sp = np.full(len(segs), float(sp))
-    check_shape(sp, 'spacing', shape=(len(segs),)); check_positive(float(sp.min()), 'spacing')
-    check_positive(n_sectors, 'n_sectors', integer=True)
-    if n_sectors < 4: raise ValueError(f"n_sectors: expected at least 4 sectors, got {n_sectors}")
-    return pd.DataFrame([_subject_features(s, float(p), n_sectors) for s, p in zip(segs, sp)], columns=list(SEGMENTATION_FEATURES))
-
 # %% ../../nbs/08a_experiments.crt.ipynb #96f6ca11
 def _logistic_fold(X:np.ndarray, y:np.ndarray, tr:np.ndarray, te:np.ndarray, inner, C:float)->tuple:
     "A standardised logistic regression on the subjects `tr`: their out-of-fold scores under the splits `inner`, and its scores of `te`."
@@ -881,7 +793,7 @@ class CRTExperiment:
 # %% ../../nbs/08a_experiments.crt.ipynb #4901c713
 def _architecture(config:dict)->str:
     "A fingerprint of every network's parameter names and shapes, so checkpoints of a changed model are never loaded."
-    nets = [UNet(1, 4, config['unet_base'], config['unet_depth'])] + [crt_model(kind, config) for kind in KINDS]
+    nets = [UNet(1, 4, config['unet_base'], config['unet_depth'])] + [crt_model(kind, config) for kind in CRT_KINDS]
     shapes = [(n, tuple(v.shape)) for m in nets for n, v in m.state_dict().items()]
     return hashlib.sha1(repr(shapes).encode()).hexdigest()[:16]
 
@@ -998,7 +910,7 @@ def save_traversal_model(exp:CRTExperiment, # a finished `run_crt_experiment`
     frames = z.reshape(-1, z.shape[-1])
     frames = frames[np.random.default_rng(seed).choice(len(frames), min(n_latents, len(frames)), replace=False)]
     r = lambda v: np.vectorize(lambda x: float(f'{x:.5g}'))(np.asarray(v, np.float64)).tolist()   # 5 significant digits: small JSON
-    config = {k: list(v) if isinstance(v, tuple) else v for k, v in exp.config.items() if k in ('scale', 'n_slices', *_MODEL_KEYS)}
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in exp.config.items() if k in ('scale', 'n_slices', *ARCHITECTURE_KEYS)}
     return save_model_file(file, copy.deepcopy(model).half(), 'concept', config, fold=int(f.fold), n_subjects=len(z),
                            concepts={k: list(v) for k, v in model.concepts.items()}, base=r(z.mean(0)), latents=r(frames),
                            sf_direction=r(direction), line=np.asarray(septal_line(exp.data.cohort.segs[0]), float).tolist())   # the figures' M-mode line
@@ -1424,7 +1336,7 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
                        path, # checkpoints go under `path/n_<size>/<kind>_<j>`; a rerun with the same subjects loads them
                        sizes=(67, 133, 267), # training-set sizes, increasing; each model trains on (inner_k - 1) / inner_k of one
                        n_test:int=133, # subjects held out once and scored at every size
-                       kinds=('concept',), # which of `KINDS` to train at every size
+                       kinds=('concept',), # which of `CRT_KINDS` to train at every size
                        truth:CineCohort|None=None, # the same subjects' true label maps: adds the reader of hand measurements on them
                        vae_state:dict|None=None, # pretrained VAE weights (`pretrain_crt_vae`)
                        seed:int=0, # seeds the test split, the training sets, the inner folds, the fits and the bootstrap
@@ -1442,8 +1354,8 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
     check_positive(n_test, 'n_test', integer=True); check_positive(n_boot, 'n_boot', integer=True)
     check_positive(workers, 'workers', integer=True)
     if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
-    if not isinstance(kinds, (list, tuple)) or not kinds: raise ValueError(f"kinds: expected a list drawn from {KINDS}, got {kinds!r}")
-    for k in kinds: check_choice(k, 'kinds', KINDS)
+    if not isinstance(kinds, (list, tuple)) or not kinds: raise ValueError(f"kinds: expected a list drawn from {CRT_KINDS}, got {kinds!r}")
+    for k in kinds: check_choice(k, 'kinds', CRT_KINDS)
     if len(set(kinds)) != len(kinds): raise ValueError(f"kinds: expected each kind once, got {kinds!r}")
     n, lab = len(cohort), cohort.labels
     if n_test + sizes[-1] > n: raise ValueError(f"sizes: the largest training set ({sizes[-1]}) and n_test ({n_test}) need {n_test + sizes[-1]} subjects; the cohort has {n}")
@@ -1525,7 +1437,7 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
                                  out='nbs/images', # where `crt_learning_curve.json` and its figure go
                                  sizes=(133, 267, 533, 800), # training-set sizes (each model trains on (inner_k - 1) / inner_k of one)
                                  n_test:int=400, # held-out test subjects, the same for every size
-                                 kinds=('baseline', 'concept'), # which of `KINDS` to train
+                                 kinds=('baseline', 'concept'), # which of `CRT_KINDS` to train
                                  seed:int=0, # seeds everything
                                  workers:int=1, # CPU processes training the models side by side
                                  n_boot:int=2000, # bootstrap replicates of the CIs
@@ -1552,7 +1464,7 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     _curve_figure(curve.table, out/'crt_learning_curve.png')
     clean = lambda v: None if not np.isfinite(v) else round(float(v), 4)
-    kind_of = {ROW_NAMES[k]: k for k in KINDS}
+    kind_of = {ROW_NAMES[k]: k for k in CRT_KINDS}
     res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_test=int(n_test), sizes=[int(s) for s in sizes], kinds=list(kinds),
                config={k: cfg[k] for k in ('size', 'n_frames', 'latent', 'inner_k', 'recon_frames', 'n_pretrain', 'epochs')},
                table=[dict(training_subjects=int(s), row=name, **{c: clean(v) for c, v in r.items()}) for (s, name), r in curve.table.iterrows()],
