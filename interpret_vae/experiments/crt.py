@@ -32,7 +32,7 @@ from ..io import save_model_file, load_model_file
 from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, CRT_KINDS, ARCHITECTURE_KEYS, crt_model, train_three_stages, train_baseline, predict_cohort, BestPrimaryEpoch,
                                               encode_cohort, reconstruct_cohort, decode_concept_mean, concept_shift, concept_attribution,
                                               counterfactual_latents, decode_latents)
-from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci
+from ..evaluate import youden_threshold, mcnemar_test, dice_score, bootstrap_ci, roc_auc, prediction_rates, ci_text
 
 # %% auto #0
 __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'TRAVERSAL_FILE', 'RESULTS_FILE',
@@ -41,10 +41,10 @@ __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TAB
            'train_crt_fold', 'train_arms_in_parallel', 'crt_table', 'crt_beside_paper', 'crt_disentanglement',
            'traversal_by_subject', 'crt_attribution', 'nested_logistic_predictions', 'CRTExperiment',
            'crt_explanations', 'run_crt_experiment', 'save_traversal_model', 'crt_traversal', 'explained_patients',
-           'save_crt_results', 'load_crt_results', 'crt_markdown', 'paper_claims', 'crt_beside_paper_markdown',
-           'explanation_criteria', 'crt_explanations_markdown', 'reproduce_crt', 'scar_in_reconstruction',
-           'reproduce_scar_ablation', 'scar_ablation_markdown', 'CRTLearningCurve', 'crt_learning_curve',
-           'reproduce_crt_learning_curve', 'learning_curve_markdown']
+           'crt_figures', 'save_crt_results', 'load_crt_results', 'crt_markdown', 'paper_claims',
+           'crt_beside_paper_markdown', 'explanation_criteria', 'crt_explanations_markdown', 'reproduce_crt',
+           'scar_in_reconstruction', 'reproduce_scar_ablation', 'scar_ablation_markdown', 'CRTLearningCurve',
+           'crt_learning_curve', 'reproduce_crt_learning_curve', 'learning_curve_markdown']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -442,11 +442,7 @@ def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segme
 TABLE_COLUMNS = ('CRT BACC', 'CRT SEN', 'CRT SPE', 'Dice', 'p-value', 'SF BACC', 'SF SEN', 'SF SPE')
 "The columns of the paper's Table 1."
 
-def _rates(y:np.ndarray, pred:np.ndarray)->np.ndarray:
-    "BACC, SEN, SPE of 0/1 predictions (N,) or (N,R) against `y` (N,), averaged over the R repetitions."
-    pred = pred.reshape(len(y), -1)
-    sen, spe = pred[y == 1].mean(0), 1 - pred[y == 0].mean(0)
-    return np.array([((sen + spe) / 2).mean(), sen.mean(), spe.mean()])
+def _bacc(y, pred): return prediction_rates(y, pred)['bacc']
 
 def _by_repeat(folds:list, n:int, k:int)->list:
     "Folds grouped per repetition, each checked to hold folds 0..k-1 whose test sets cover every subject once."
@@ -508,25 +504,25 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
     rows, ci = {}, {}
     boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
     for kind in (*kinds, *extra, 'oracle', 'chance'):
-        r = dict(zip(TABLE_COLUMNS, [*_rates(y, pred[kind]), np.nan, np.nan, np.nan, np.nan, np.nan]))
+        r = dict(zip(TABLE_COLUMNS, [*prediction_rates(y, pred[kind]).values(), np.nan, np.nan, np.nan, np.nan, np.nan]))
         if kind in dice: r['Dice'] = dice[kind].mean()
         if kind != 'baseline': r['p-value'] = mcnemar_test(y, pred['baseline'][:, 0], pred[kind][:, 0])
         sk = dict(concept='sf', confined='sf_confined', chance='sf_chance').get(kind)
-        if sk: r['SF BACC'], r['SF SEN'], r['SF SPE'] = _rates(sf, pred[sk])
+        if sk: r['SF BACC'], r['SF SEN'], r['SF SPE'] = prediction_rates(sf, pred[sk]).values()
         rows[ROW_NAMES.get(kind, kind)] = r
         c = {}
         for j, m in enumerate(('BACC', 'SEN', 'SPE')):
-            b = boot(lambda yy, pp, j=j: _rates(yy, pp)[j], y, pred[kind])
+            b = boot(lambda yy, pp, j=j: list(prediction_rates(yy, pp).values())[j], y, pred[kind])
             c[f'CRT {m}'], c[f'CRT {m} lo'], c[f'CRT {m} hi'] = b['estimate'], b['lo'], b['hi']
         if kind != 'baseline':
-            d = boot(lambda yy, pa, pb: _rates(yy, pa)[0] - _rates(yy, pb)[0], y, pred[kind], pred['baseline'])
+            d = boot(lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb), y, pred[kind], pred['baseline'])
             c['BACC - baseline'], c['BACC - baseline lo'], c['BACC - baseline hi'] = d['estimate'], d['lo'], d['hi']
             c['McNemar p'] = r['p-value']
         if kind == 'confined':   # what confinement costs: paired against the unconfined model on the same subjects
-            d = boot(lambda yy, pa, pb: _rates(yy, pa)[0] - _rates(yy, pb)[0], y, pred['confined'], pred['concept'])
+            d = boot(lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb), y, pred['confined'], pred['concept'])
             c['BACC - unconfined'], c['BACC - unconfined lo'], c['BACC - unconfined hi'] = d['estimate'], d['lo'], d['hi']
         if sk:
-            b = boot(lambda ss, pp: _rates(ss, pp)[0], sf, pred[sk])
+            b = boot(_bacc, sf, pred[sk])
             c['SF BACC'], c['SF BACC lo'], c['SF BACC hi'] = b['estimate'], b['lo'], b['hi']
         ci[ROW_NAMES.get(kind, kind)] = c
     table = pd.DataFrame(rows).T[list(TABLE_COLUMNS)].astype(float)
@@ -566,18 +562,13 @@ def _probe_scores(X_tr, y_tr, X_te, kind):
     model.fit(X_tr, y_tr)
     return model.predict_proba(X_te)[:, 1] if kind == 'classification' else model.predict(X_te)
 
-def _auc(y, s):
-    pos, neg = s[y == 1], s[y == 0]
-    if not len(pos) or not len(neg): return np.nan
-    return float((pos[:, None] > neg[None]).mean() + 0.5 * (pos[:, None] == neg[None]).mean())
-
 def _corr(y, s): return float(np.corrcoef(y, s)[0, 1])
 
 def _by_hand(v:pd.Series)->np.ndarray:
     "A hand measurement as a score: missing values get the median, and a measurement missing everywhere is constant (AUC 0.5)."
     return v.fillna(v.median()).fillna(0).to_numpy(float)
 
-_PROBE_STAT = dict(classification=_auc, regression=_corr)   # a probe's score: AUC for a class, Pearson r for a number
+_PROBE_STAT = dict(classification=roc_auc, regression=_corr)   # a probe's score: AUC for a class, Pearson r for a number
 
 def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with latents of its first concept model)
                         labels:pd.DataFrame, # the cohort's labels with the true factors
@@ -963,27 +954,29 @@ def _attribution_figure(exp:CRTExperiment, file:Path, kind:str='concept'):
             plot_mmode(seq, line=line, ax=axs[2 * n + k]); axs[2 * n + k, 1].set_title(title, fontsize=7)
     fig.tight_layout(); fig.savefig(file, dpi=60); plt.close(fig)
 
-def _crt_figures(exp:CRTExperiment, folder:Path):
-    "The decoded means of subjects classified SF / no SF (GIF and M-mode), the concept traversal's M-modes, the latent PCA."
-    import matplotlib; import matplotlib.pyplot as plt
-    from interpret_vae.viz import plot_latent_pca, plot_mmode, sequence_gif
-    folder.mkdir(parents=True, exist_ok=True)
-    f, lab = exp.folds[0], exp.cohort.labels
-    zoom = max(1, 192 // exp.config['size'])
-    for name, seq in zip(('sf', 'no_sf'), f.sf_decoded): sequence_gif(seq, folder/f'crt_decoded_{name}.gif', fps=6, zoom=zoom)
+# %% ../../nbs/08a_experiments.crt.ipynb #ef5ee43d
+def crt_figures(exp:CRTExperiment # a finished `run_crt_experiment`
+               )->dict:
+    "The first fold's figures: M-modes of the decoded means of subjects classified SF and no SF, of the concept traversal, and the latent PCA of its test subjects."
+    import matplotlib.pyplot as plt
+    from interpret_vae.viz import plot_latent_pca, plot_mmode_rows
+    if not isinstance(exp, CRTExperiment): raise ValueError(f"exp: expected a CRTExperiment, got {type(exp).__name__}")
+    f, lab, te = exp.folds[0], exp.cohort.labels, exp.folds[0].test_idx
     line = septal_line(exp.data.cohort.segs[0])   # decoded sequences share the normalised grid: one line for all, so motion shows as a difference
-    fig, axs = plt.subplots(2, 2, figsize=(5.2, 4.2), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
-    for row, seq, name in zip(axs, f.sf_decoded, ('classified SF', 'classified no SF')):
-        plot_mmode(seq, line=line, ax=row); row[1].set_title(f'M-mode, mean of {name}', fontsize=8)
-    fig.savefig(folder/'crt_mmode.png', dpi=60); plt.close(fig)
-    dec = exp.disentanglement['decoded']
-    fig, axs = plt.subplots(3, 2, figsize=(5.2, 6), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
-    for row, seq, name in zip(axs, dec, ('mean latent', '+ concept step', '+ free step')):
-        plot_mmode(seq, line=line, ax=row); row[1].set_title(f'M-mode, {name}', fontsize=8)
-    fig.savefig(folder/'crt_traversal.png', dpi=60); plt.close(fig)
-    te = f.test_idx
     ax, _ = plot_latent_pca(f.latents[te], lab['crt_response'].to_numpy()[te], lab['septal_flash'].to_numpy()[te])
-    ax.figure.set_size_inches(4, 3.2); ax.figure.savefig(folder/'crt_pca.png', dpi=60); plt.close(ax.figure)
+    ax.figure.set_size_inches(4, 3.2)
+    return dict(mmode=plot_mmode_rows(f.sf_decoded, [f'M-mode, mean of {n}' for n in ('classified SF', 'classified no SF')], line),
+                traversal=plot_mmode_rows(exp.disentanglement['decoded'], [f'M-mode, {n}' for n in ('mean latent', '+ concept step', '+ free step')], line),
+                pca=ax.figure)
+
+def _crt_figures(exp:CRTExperiment, folder:Path):
+    "Write `crt_figures` as PNGs, the decoded means as GIFs, and the attribution figure."
+    import matplotlib.pyplot as plt
+    from interpret_vae.viz import sequence_gif
+    folder.mkdir(parents=True, exist_ok=True)
+    zoom = max(1, 192 // exp.config['size'])
+    for name, seq in zip(('sf', 'no_sf'), exp.folds[0].sf_decoded): sequence_gif(seq, folder/f'crt_decoded_{name}.gif', fps=6, zoom=zoom)
+    for name, fig in crt_figures(exp).items(): fig.savefig(folder/f'crt_{name}.png', dpi=60); plt.close(fig)
     if exp.explanations: _attribution_figure(exp, folder/'crt_attribution.png')
 
 # %% ../../nbs/08a_experiments.crt.ipynb #5189cd5b
@@ -1019,9 +1012,8 @@ def load_crt_results(file # a results file of `save_crt_results`
 def _num(v, fmt): return '' if v is None else format(v, fmt)
 
 def _ci(est, lo, hi, pct=True):
-    if est is None: return ''
-    f = (lambda v: f'{100 * v:.1f}') if pct else (lambda v: f'{v:+.3f}' if v is not None else '')
-    return f"{f(est)} [{f(lo)}, {f(hi)}]" if lo is not None else f(est)
+    "A rate as a percentage, or (`pct=False`) a signed difference, with its CI; empty where not measured."
+    return ci_text(est, lo, hi, '.1f', percent=True, missing='') if pct else ci_text(est, lo, hi, '+.3f', missing='')
 
 def _recon_frames(c:dict)->str:
     n = c.get('recon_frames')   # results files written before `recon_frames` decoded every frame
@@ -1060,7 +1052,7 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
                 '| factor | latent half | metric | held-out score [95% CI] |', '|---|---|---|---|']
         for k, r in results['probes'].items():
             factor, half = k.split(' / ')
-            out.append(f"| {factor} | {half} | {r['metric']} | {_num(r['estimate'], '.3f')} [{_num(r['lo'], '.3f')}, {_num(r['hi'], '.3f')}] |")
+            out.append(f"| {factor} | {half} | {r['metric']} | {_fmt(r)} |")
     if 'traversal' in results:
         out += ['', '**Decoding along the concept direction** (early-systolic inward excursion of the septal LV border, mm; '
                 "decoded rows on the decoder's LV probability, to a fraction of a pixel; true rows on the label maps):", '',
@@ -1129,9 +1121,10 @@ def crt_beside_paper_markdown(results:dict # from `load_crt_results`
                       *rows, '', *sentences])
 
 # %% ../../nbs/08a_experiments.crt.ipynb #f30c8038
-def _fmt(r:dict, est:str='estimate', lo:str='lo', hi:str='hi', fmt:str='.3f')->str:
-    if r is None or r.get(est) is None: return 'not measured'
-    return f"{r[est]:{fmt}}" + ('' if r.get(lo) is None else f" [{r[lo]:{fmt}}, {r[hi]:{fmt}}]")
+def _fmt(r:dict|None, est:str='estimate', lo:str='lo', hi:str='hi', fmt:str='.3f')->str:
+    "A results entry's `est` with its CI (`ci_text`); 'not measured' where the entry or its estimate is missing."
+    r = r or {}
+    return ci_text(r.get(est), r.get(lo), r.get(hi), fmt, missing='not measured')
 
 def _holds(v, test)->bool:
     "`test(v)`, False when `v` was not measured (None or NaN in a results file)."
@@ -1225,7 +1218,7 @@ def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining 
     variants = [(float(check_positive(w, 'variants')), c['epochs']['pretrain'] if e is None else check_positive(e, 'variants', integer=True)) for w, e in variants]
     scar = cohort.labels['scar'].to_numpy().astype(int)
     if len(np.unique(scar)) < 2: raise ValueError("cohort: expected subjects with and without scar")
-    boot = lambda s: bootstrap_ci(_auc, scar, s, n_boot=n_boot, seed=seed)
+    boot = lambda s: bootstrap_ci(roc_auc, scar, s, n_boot=n_boot, seed=seed)
     wall = lambda segs: _by_hand(-segmentation_features(segs, cohort.spacing)['thinnest_wall'])
     rows = {'U-Net label maps (what the VAE reads)': dict(myocardium_dice=np.nan, **{f'wall {k}': v for k, v in boot(wall(cohort.segs)).items()})}
     for w, e in variants:
@@ -1280,7 +1273,7 @@ def scar_ablation_markdown(results # `reproduce_scar_ablation`'s file, or the di
     "Markdown: the scar ablation's table (myocardium Dice, scar AUC of the thinnest wall and of the latent probe, with CIs) and its verdict."
     results = _load_results(results, 'table', 'reproduce_scar_ablation')
     t = results['table']
-    ci = lambda r, k: '–' if r.get(f'{k} AUC') is None else f"{r[f'{k} AUC']:.3f} [{r[f'{k} lo']:.3f}, {r[f'{k} hi']:.3f}]"
+    ci = lambda r, k: ci_text(r.get(f'{k} AUC'), r.get(f'{k} lo'), r.get(f'{k} hi'))
     rows = [f"| {name} | {'–' if r['myocardium_dice'] is None else format(r['myocardium_dice'], '.3f')} | {ci(r, 'wall')} | {ci(r, 'probe')} |"
             for name, r in t.items()]
     vaes = list((k, r) for k, r in t.items() if k.startswith('VAE'))
@@ -1328,8 +1321,6 @@ def _curve_job(shared:dict, tr, iv, kind, folder, seed)->tuple:
     model, best = _train_arm(kind, cohort.subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, dev, [counter], False)
     p = lambda idx: predict_cohort(model, cohort.segs[idx], device=dev)['crt_response'].to_numpy()
     return counter.n, best, p(tr[iv]), p(shared['test_idx'])
-
-def _bacc(y, pred): return _rates(y, pred)[0]
 
 def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`): the label maps the models and the reader read
                        config:dict, # from `crt_config`: models, epochs and `inner_k`
@@ -1399,7 +1390,7 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
     learned, rows = [ROW_NAMES[kind] for kind in kinds], {}
     for s, name in [(s, name) for s in sizes for name in (*learned, *readers, 'oracle')]:
         p = pred[(s, name)]
-        r = dict(zip(('BACC', 'SEN', 'SPE'), _rates(yt, p)))
+        r = dict(zip(('BACC', 'SEN', 'SPE'), prediction_rates(yt, p).values()))
         diff = lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb)   # paired: both predictions of the same resampled subjects
         prev = sizes[max(sizes.index(s) - 1, 0)]
         b, gap, grow = boot(_bacc, p), boot(diff, pred[(s, 'oracle')], p), boot(diff, p, pred[(sizes[0], name)])
@@ -1478,17 +1469,15 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
     return out/LEARNING_CURVE_FILE
 
 # %% ../../nbs/08a_experiments.crt.ipynb #8aa68117
-def _signed_ci(r:dict, est:str, lo:str, hi:str)->str: return f"{r[est]:+.3f} [{r[lo]:+.3f}, {r[hi]:+.3f}]"
-
 def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or the dict it holds
                            )->str:
     "Markdown: the learning curve's table (BACC; paired gaps to the oracle and the U-Net reader; paired change from the previous size) and a verdict per learned model, computed from the numbers."
     res = _load_results(results, 'table', 'reproduce_crt_learning_curve')
     t, c = res['table'], res['config']
     lines = [f"| {r['training_subjects']} | {r['row']} | {r['subjects per model']:.0f} | {100 * r['BACC']:.1f} [{100 * r['BACC lo']:.1f}, {100 * r['BACC hi']:.1f}] "
-             f"| {'–' if r['row'] == 'oracle' else _signed_ci(r, 'oracle - row', 'oracle - row lo', 'oracle - row hi')} "
-             f"| {'–' if r['row'] in ('oracle', _READER) else _signed_ci(r, 'reader - row', 'reader - row lo', 'reader - row hi')} "
-             f"| {'–' if r['training_subjects'] == res['sizes'][0] else _signed_ci(r, 'change from previous', 'step lo', 'step hi')} |" for r in t]
+             f"| {'–' if r['row'] == 'oracle' else _fmt(r, 'oracle - row', 'oracle - row lo', 'oracle - row hi', '+.3f')} "
+             f"| {'–' if r['row'] in ('oracle', _READER) else _fmt(r, 'reader - row', 'reader - row lo', 'reader - row hi', '+.3f')} "
+             f"| {'–' if r['training_subjects'] == res['sizes'][0] else _fmt(r, 'change from previous', 'step lo', 'step hi', '+.3f')} |" for r in t]
     verdicts = []
     for name in [ROW_NAMES[k] for k in res['kinds']] + [_READER]:
         rs = [r for r in t if r['row'] == name]
@@ -1497,17 +1486,17 @@ def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or 
         moved = lambda lo, hi: 'measurably up' if lo > 0 else 'measurably down' if hi < 0 else 'no measurable change'
         near = 'within' if b['oracle - row'] <= 0.05 else 'still more than'
         verdicts.append(f"- **{name}**: from {a['subjects per model']:.0f} to {b['subjects per model']:.0f} training subjects per model, BACC "
-                        f"{a['BACC']:.3f} → {b['BACC']:.3f}, a change of {_signed_ci(b, 'change from smallest', 'change lo', 'change hi')} "
+                        f"{a['BACC']:.3f} → {b['BACC']:.3f}, a change of {_fmt(b, 'change from smallest', 'change lo', 'change hi', '+.3f')} "
                         f"({moved(b['change lo'], b['change hi'])}), of which the last step ({rs[-2]['training_subjects']} → {b['training_subjects']} training subjects) "
-                        f"gives {_signed_ci(b, 'change from previous', 'step lo', 'step hi')} ({moved(b['step lo'], b['step hi'])}); "
-                        f"at the largest size its gap to the oracle is {_signed_ci(b, 'oracle - row', 'oracle - row lo', 'oracle - row hi')}, {near} 0.05"
-                        + ("." if name == _READER else f", and it stays {_signed_ci(b, 'reader - row', 'reader - row lo', 'reader - row hi')} below the reader of the U-Net's label maps."))
+                        f"gives {_fmt(b, 'change from previous', 'step lo', 'step hi', '+.3f')} ({moved(b['step lo'], b['step hi'])}); "
+                        f"at the largest size its gap to the oracle is {_fmt(b, 'oracle - row', 'oracle - row lo', 'oracle - row hi', '+.3f')}, {near} 0.05"
+                        + ("." if name == _READER else f", and it stays {_fmt(b, 'reader - row', 'reader - row lo', 'reader - row hi', '+.3f')} below the reader of the U-Net's label maps."))
     if {'baseline', 'concept'} <= set(res['kinds']) and 'test' in res:   # the two learned models, paired on the same test subjects
         yt, pr = np.asarray(res['test']['crt_response']), {k: np.asarray(v) for k, v in res['test']['predictions'].items()}
         diff = [bootstrap_ci(lambda yy, a, b: _bacc(yy, a) - _bacc(yy, b), yt, pr[f"{s} / {ROW_NAMES['concept']}"], pr[f"{s} / {ROW_NAMES['baseline']}"],
                              n_boot=2000, seed=res['seed']) for s in res['sizes']]
         verdicts.append(f"- **{ROW_NAMES['concept']} − {ROW_NAMES['baseline']}**, paired, by training-set size: "
-                        + '; '.join(f"{s}: {_signed_ci(d, 'estimate', 'lo', 'hi')}" for s, d in zip(res['sizes'], diff)) + ".")
+                        + '; '.join(f"{s}: {_fmt(d, 'estimate', 'lo', 'hi', '+.3f')}" for s, d in zip(res['sizes'], diff)) + ".")
     minutes = sum(res['seconds'].values()) / 60
     largest = [b for b in res.get('best_epochs', []) if b['training_subjects'] == res['sizes'][-1]]
     kept_of = lambda b: f"{b['row']}: {', '.join(map(str, b['kept']))} of epochs 0-{b['last']}"

@@ -24,16 +24,17 @@ from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
 from ..models.vae import train_healthy_vae
 from ..explain import (meaningful_perturbation, ConstantFill, BlurFill, VAEFill, RestorationFill, choose_restoration_weight, grad_cam,
                        grad_cam_size, guided_backprop, explain_images, METHODS, EXTRA_METHODS)
-from ..evaluate import explanation_auc, binary_metrics
+from ..evaluate import explanation_auc, binary_metrics, roc_auc, ci_text
 from ..explain_metrics import (localisation_scores, floor_maps, randomisation_check, randomisation_summary, deletion_insertion, relevance_mass,
                                summarise_methods, fill_quality, LOCALISATION_METRICS, FLOORS)
 from ..evaluate import bootstrap_ci
+from ..io import read_json
 
 # %% auto #0
 __all__ = ['EXPLAIN_SETTINGS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'cached_maps', 'ExplanationRun',
            'lesion_experiment', 'oct_background', 'oct_experiment', 'mass_fractions', 'ShortcutRun',
            'shortcut_experiment', 'beside_paper', 'benchmark_settings', 'run_explain_benchmark', 'benchmark_markdown',
-           'distractor_markdown', 'seed_agreement', 'paper_verdicts_markdown']
+           'distractor_markdown', 'seed_agreement', 'paper_verdicts_markdown', 'paper_claims']
 
 # %% ../../nbs/08b_experiments.explain.ipynb #8331e89d
 EXPLAIN_SETTINGS = dict(
@@ -170,9 +171,6 @@ def _spread(n:int, k:int|None)->np.ndarray:
     "Up to `k` indices of `range(n)`, evenly spaced, so a capped selection still covers every patient of a fold."
     return np.arange(n) if k is None or k >= n else np.unique(np.linspace(0, n - 1, k).round().astype(int))
 
-def _auc_or_nan(y, p):
-    return binary_metrics(y, p, threshold=0.5, n_boot=0)['auc'] if 0 < y.sum() < len(y) else float('nan')
-
 def _classification_row(y, p)->dict:
     m = binary_metrics(y, p, threshold=0.5, n_boot=0)
     return dict(auc=m['auc'], accuracy=float(((p >= 0.5) == y).mean()), bacc=m['bacc'], sen=m['sen'], spe=m['spe'], n=len(y))
@@ -221,7 +219,7 @@ def _cross_explain(name:str, dataset:str, label_names:Sequence[str], data, tissu
         for m in methods: maps[m].append(fm[m])
         for l, ln in enumerate(label_names):
             fold_rows.append(dict(fold=fold, label=ln, n_train=len(tr), n_test=len(te), n_test_pos=int(Y[te, l].sum()),
-                                  auc=_auc_or_nan(Y[te, l], scores[te, l])))
+                                  auc=roc_auc(Y[te, l], scores[te, l])))
     tested = ~np.isnan(scores[:, 0])
     classification = pd.DataFrame([_classification_row(Y[tested, l], scores[tested, l]) for l in range(Y.shape[1])],
                                   index=pd.Index(list(label_names), name='label'))
@@ -613,10 +611,10 @@ def _benchmark_fold(shared:dict, fold:int, tr:np.ndarray, te:np.ndarray)->dict:
     neg_img, neg_lab = np.nonzero(Y == 0)           # absent labels (healthy slices): how specific is the classifier?
     names = np.asarray(shared['labels'])
     info = dict(fold=fold, n_test=len(te), n_test_lesioned=int(Y.any(1).sum()), n_explained=len(sel),
-                auc=float(np.nanmean([_auc_or_nan(Y[:, l].astype(np.float64), P[:, l]) for l in range(Y.shape[1])])),
+                auc=float(np.nanmean([roc_auc(Y[:, l].astype(np.float64), P[:, l]) for l in range(Y.shape[1])])),
                 grad_cam_size=list(grad_cam_size(model, d.images[te[:1]])),
                 mean_p_lesion_healthy=float(P[Y == 0].mean()) if (Y == 0).any() else None)
-    if multi: info['auc_per_label'] = {n: _auc_or_nan(Y[:, l].astype(np.float64), P[:, l]) for l, n in enumerate(names)}
+    if multi: info['auc_per_label'] = {n: roc_auc(Y[:, l].astype(np.float64), P[:, l]) for l, n in enumerate(names)}
     rows, curves, sanity = [], {}, []
     out = dict(info=info, sel=sel, rows=rows, curves=curves, timing=timing, sanity=sanity,
                healthy_p=P[neg_img, neg_lab], healthy_patient=d.patient[te[neg_img]], healthy_label=names[neg_lab])
@@ -741,7 +739,7 @@ def _results(r, name:str)->dict:
     if not isinstance(r, dict) or 'summary' not in r: raise ValueError(f"{name}: expected run_explain_benchmark's results (a dict with 'summary')")
     return r
 
-def _fmt(r:dict)->str: return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
+def _fmt(r:dict)->str: return ci_text(r['mean'], r['lo'], r['hi'], missing='n/a')
 
 def _caption_extras(results:dict)->str:
     "The classifier's specificity and Grad-CAM's map size, for runs that recorded them (runs before both were added did not)."
@@ -767,7 +765,7 @@ def _fill_quality_lines(results:dict, # a run's results, or one OCT label's sect
     fq = results.get('fill_quality')
     if not fq: return []
     rem, chg = ({r['method']: r for r in fq[k]} for k in ('lesion_removed', 'healthy_changed'))
-    diff = lambda r, better: '' if 'diff' not in r or r['diff'] is None else f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] ({_verdict(r['diff_lo'], r['diff_hi'], better)})"
+    diff = lambda r, better: '' if 'diff' not in r or r['diff'] is None else f"{ci_text(r['diff'], r['diff_lo'], r['diff_hi'], '+.3f')} ({_verdict(r['diff_lo'], r['diff_hi'], better)})"
     lesion, brain = ('pathology', 'retina') if oct else ('lesion', 'brain')
     lines = ['', f"Fill quality, per explained image against its own healthy image (the image without its {lesion}): share of the {lesion}'s "
              f"error the fill removes inside the mask (1: all) and the fill's mean absolute error on the rest of the {brain} (0: unchanged); "
@@ -784,7 +782,7 @@ def _randomisation_lines(rnd:dict)->list:
                 'no CI, flat maps scored 0; an older run, before the check could fail):', '',
                 '| method | ' + ' | '.join(f'down to `{l}`' for l in first['layers']) + ' |', '|---|' + '---|' * len(first['layers'])] + \
                [f"| {m} | " + ' | '.join(f'{v:.2f}' for v in r['mean']) + ' |' for m, r in rnd.items()]
-    ci = lambda r, k, i: f"{r[k][i]:.2f} [{r[k + '_lo'][i]:.2f}, {r[k + '_hi'][i]:.2f}]"
+    ci = lambda r, k, i: ci_text(r[k][i], r[k + '_lo'][i], r[k + '_hi'][i], '.2f')
     lines = ['', f"Randomisation check (Adebayo et al. 2018): layers re-initialised cumulatively from the top; |Spearman| and SSIM between the maps "
              f"of the trained and the randomised classifier, mean [95% CI by subject] over {first['n_images'][0]} images of {first['n_patients'][0]} "
              "subjects; a flat map scores 1 on both (a failure) and is counted; the check passes once the whole classifier is random when both "
@@ -809,7 +807,7 @@ def _auc_table_lines(summary:dict, s:dict, region:str)->list:
     for m, r in S['auc_tissue'].items():
         if m == 'VAE' or 'diff' not in r: diff, verdict = '', 'reference'
         elif r['diff'] is None: diff, verdict = 'n/a', 'n/a'
-        else: diff, verdict = f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}]", _verdict(r['diff_lo'], r['diff_hi'])
+        else: diff, verdict = ci_text(r['diff'], r['diff_lo'], r['diff_hi'], '+.3f'), _verdict(r['diff_lo'], r['diff_hi'])
         beats = '' if r['kind'] == 'floor' else ('yes' if r.get('beats_floors') else '**no**')
         cells = [_fmt(S[k][m]) for k in ('auc', 'ap', 'pointing', 'mass', 'deletion_auc', 'insertion_auc', 'distractor_mass') if k in S]
         lines.append(f"| {m} | {r['kind']} | {_fmt(r)} | {diff} | {verdict} | {beats} | " + ' | '.join(cells) + ' |')
@@ -855,8 +853,8 @@ def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results
                   f"{mk['accuracy_marker_swapped']:.2f} with the marker moved to the healthy images; {mk['n_explained']} images explained. "
                   f"Share of each map's mass on the marker (area {mk['area']['marker']:.1%} of the image) and on the lesion (area {mk['area']['lesion']:.1%}):", '',
                   '| map | mass on marker | mass on lesion |', '|---|---|---|']
-        lines += [f"| {m} | {v['marker']['estimate']:.3f} [{v['marker']['lo']:.3f}, {v['marker']['hi']:.3f}] | "
-                  f"{v['lesion']['estimate']:.3f} [{v['lesion']['lo']:.3f}, {v['lesion']['hi']:.3f}] |" for m, v in mk['mass'].items()]
+        lines += [f"| {m} | {ci_text(*(v['marker'][k] for k in ('estimate', 'lo', 'hi')))} | "
+                  f"{ci_text(*(v['lesion'][k] for k in ('estimate', 'lo', 'hi')))} |" for m, v in mk['mass'].items()]
     return '\n'.join(lines)
 
 # %% ../../nbs/08b_experiments.explain.ipynb #fb673fec
@@ -970,3 +968,19 @@ def paper_verdicts_markdown(*results:dict|str|Path # `run_explain_benchmark` res
             lines.append(f"| {l}: {m} | " + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
+
+# %% ../../nbs/08b_experiments.explain.ipynb #78bf083a
+def paper_claims(results, # a `run_explain_benchmark` results dict, or its JSON file
+                 metric:str='auc_tissue' # 'auc_tissue' (in-brain ROC AUC, the benchmark's main measure) or 'auc' (whole image)
+                )->pd.DataFrame:
+    "Uzunova et al.'s lesion claims on one benchmark run: claim, the paper's numbers, our paired VAE - map [95% CI], verdict."
+    r = results if isinstance(results, dict) else read_json(results, 'results')
+    if 'summary' not in r or metric not in r['summary']: raise ValueError(f"results: expected a benchmark results file with summary[{metric!r}]")
+    rows, paper = {m['method']: m for m in r['summary'][metric]}, PAPER_TABLE1.loc[('LPBA40', 'Lesion')]
+    out = []
+    for col, ours in _PAPER_COLUMNS.items():
+        if col == 'VAE' or ours not in rows: continue
+        d = rows[ours]
+        out.append(dict(claim=f"the VAE fill's map beats {ours}", paper=f"AUC {paper['VAE']:.2f} vs {paper[col]:.2f}",
+                        ours=f"VAE − {ours} {ci_text(d['diff'], d['diff_lo'], d['diff_hi'], '+.3f')}", verdict=_claim(d['diff_lo'], d['diff_hi'])))
+    return pd.DataFrame(out)
