@@ -14,7 +14,8 @@ from ..data.cardiac import simulate_cohort, save_cohort
 from ..data.lesion import simulate_lesion_set
 from ..data.oct import simulate_oct_set, OCT_LABELS
 from ..data.folder import save_image_folder
-from .crt import crt_config, run_crt_experiment, crt_figures
+from .crt import crt_config, run_crt_experiment
+from .crt_report import crt_figures
 from .explain import lesion_experiment, oct_experiment, beside_paper, experiment_settings
 from ..evaluate import ci_text
 from ..viz import plot_explanations
@@ -114,7 +115,7 @@ def _checkout_root()->Path:
 def committed_results(root:str|Path|None=None # the repository checkout; None: the one this package was installed from, if any
                      )->list:
     "(heading, table) pairs of the committed medium CRT run and CPU explanation benchmark beside the papers; [] when their files are absent."
-    from interpret_vae.experiments.crt import PAPER_TABLE1 as CRT_PAPER
+    from interpret_vae.experiments.crt_analysis import PAPER_TABLE1 as CRT_PAPER
     from interpret_vae.experiments.explain import PAPER_TABLE1 as EXPLAIN_PAPER
     root = Path(root) if root is not None else _checkout_root()
     out = []

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..io import read_json
-from .crt import paper_claims as crt_claims, explanation_criteria, load_crt_results
-from .explain import paper_claims as explain_claims
+from .crt_report import paper_claims as crt_claims, explanation_criteria, load_crt_results
+from .explain_report import paper_claims as explain_claims
 
 # %% auto #0
 __all__ = ['headline_claims', 'headline_markdown']
