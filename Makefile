@@ -85,12 +85,12 @@ reproduce-crt-own: $(STAMP)
 
 ## Does a myocardium-weighted reconstruction loss, or longer pretraining, keep the scar? nbs/images/crt_scar_ablation.json (reuses reproduce-crt's U-Net).
 reproduce-crt-scar: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_scar_ablation as r; r('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images')"
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt_studies import reproduce_scar_ablation as r; r('$(SCALE)', 'runs/crt_$(SCALE)', 'nbs/images')"
 
 ## Would more CRT subjects close the learned models' gap to the oracle? nbs/images/crt_learning_curve.json and .png: one fixed test set,
 ## nested training sets, models trained WORKERS at a time; its own folder (a larger cohort than the experiment's), resumable.
 reproduce-crt-curve: $(STAMP)
-	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt import reproduce_crt_learning_curve as r; r('$(SCALE)', 'runs/crt_$(SCALE)_curve', 'nbs/images', workers=$(WORKERS))"
+	$(SERIAL) $(BIN)/python -c "from interpret_vae.experiments.crt_studies import reproduce_crt_learning_curve as r; r('$(SCALE)', 'runs/crt_$(SCALE)_curve', 'nbs/images', workers=$(WORKERS))"
 
 ## Export notebooks to the library and strip notebook noise.
 sync: $(STAMP)

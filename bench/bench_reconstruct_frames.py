@@ -9,8 +9,8 @@ import time
 import numpy as np
 import torch
 from interpret_vae.core import set_seed
-from interpret_vae.experiments.crt import crt_config, crt_model
-from interpret_vae.models.concept_vae import ConceptVAELoss
+from interpret_vae.experiments.crt import crt_config
+from interpret_vae.models.concept_vae import ConceptVAELoss, crt_model
 import sys; sys.path.insert(0, str(__import__('pathlib').Path(__file__).parent))
 from _record import record
 

@@ -16,10 +16,13 @@ try:   # torch and fastai take seconds to import: a Ctrl-C meanwhile ends quietl
     from interpret_vae.core import SCALES, default_device
     from interpret_vae.data.cine_layouts import CINE_LAYOUTS
     from interpret_vae.data.brain_volumes import make_lesion_set
-    from interpret_vae.model_files import CRT_KINDS, CLASSIFIER_KINDS
+    from interpret_vae.model_files import CLASSIFIER_KINDS
+    from interpret_vae.models.concept_vae import CRT_KINDS
     from interpret_vae.experiments.crt_cohort import crt_train, crt_evaluate, crt_predict, Interrupted
-    from interpret_vae.experiments.crt import reproduce_crt, crt_config, CRT_SCALES
-    from interpret_vae.experiments.explain import run_explain_benchmark, benchmark_markdown, experiment_settings, BENCHMARK_SCALES
+    from interpret_vae.experiments.crt import crt_config, CRT_SCALES
+    from interpret_vae.experiments.crt_report import reproduce_crt
+    from interpret_vae.experiments.explain import run_explain_benchmark, experiment_settings, BENCHMARK_SCALES
+    from interpret_vae.experiments.explain_report import benchmark_markdown
     from interpret_vae.experiments.explain_folder import explain_folder, train_vae, train_classifier
     from interpret_vae.experiments.demo import demo, simulate, SIMULATE_KINDS
 except KeyboardInterrupt:

@@ -15,8 +15,8 @@ from fastprogress.fastprogress import progress_bar
 from .core import to_numpy, check_shape, check_finite, check_dtype, check_labels, check_positive
 
 # %% auto #0
-__all__ = ['youden_threshold', 'binary_metrics', 'mcnemar_test', 'bootstrap_ci', 'dice_score', 'explanation_auc', 'CVResult',
-           'cross_validate']
+__all__ = ['youden_threshold', 'roc_auc', 'prediction_rates', 'binary_metrics', 'mcnemar_test', 'bootstrap_ci', 'ci_text',
+           'dice_score', 'explanation_auc', 'CVResult', 'cross_validate']
 
 # %% ../nbs/07_evaluate.ipynb #dd0f9799
 def _binary(y, name:str, min_classes:int=2)->np.ndarray:
@@ -52,20 +52,39 @@ def youden_threshold(y, # (N,) binary labels 0/1, numpy or torch
     k = int(np.argmax(tpr - fpr))                             # first maximum: the highest of tied thresholds
     return float(u[k] if k == len(u) - 1 else (u[k] + u[k + 1]) / 2)
 
-# %% ../nbs/07_evaluate.ipynb #e33ea0e0
+# %% ../nbs/07_evaluate.ipynb #f06e788c
 def _auc_rank(score_pos:np.ndarray, score_neg:np.ndarray)->np.ndarray:
     "ROC AUC along the last axis from rank sums (ties count one half): (..., P) and (..., Q) -> (...)."
     p, q = score_pos.shape[-1], score_neg.shape[-1]
     ranks = stats.rankdata(np.concatenate([score_pos, score_neg], -1), axis=-1)
     return (ranks[..., :p].sum(-1) - p * (p + 1) / 2) / (p * q)
 
-def _rule_metrics(y:np.ndarray, score:np.ndarray, pred:np.ndarray)->dict:
-    "AUC, SEN, SPE and BACC of `pred` and `score` against `y`; NaN where a class is missing."
+def roc_auc(y, # (N,) binary labels 0/1, numpy or torch
+            score # (N,) scores, higher meaning class 1
+           )->float:
+    "ROC AUC from rank sums (ties count one half); NaN when `y` holds one class only (as a small bootstrap resample may)."
+    y = _binary(y, 'y', min_classes=1); s = _scores(score, 'score', len(y))
     pos, neg = y == 1, y == 0
-    sen = pred[pos].mean() if pos.any() else np.nan
-    spe = 1 - pred[neg].mean() if neg.any() else np.nan
-    auc = _auc_rank(score[pos], score[neg]) if pos.any() and neg.any() else np.nan
-    return dict(auc=float(auc), bacc=float((sen + spe) / 2), sen=float(sen), spe=float(spe))
+    return float(_auc_rank(s[pos], s[neg])) if pos.any() and neg.any() else np.nan
+
+def prediction_rates(y, # (N,) binary labels 0/1, numpy or torch
+                     pred # (N,) predictions 0/1, or (N,R): R repetitions' predictions of the same cases
+                    )->dict:
+    "BACC, SEN and SPE of 0/1 predictions, averaged over repetitions; NaN where `y` lacks a class."
+    y = _binary(y, 'y', min_classes=1)
+    p = to_numpy(pred, 'pred')
+    if p.ndim not in (1, 2) or len(p) != len(y): raise ValueError(f"pred: expected shape ({len(y)},) or ({len(y)}, R), got {tuple(p.shape)}")
+    check_labels(p, 'pred', [0, 1])
+    p = p.reshape(len(y), -1).astype(np.float64)
+    nan = np.full(p.shape[1], np.nan)
+    sen = p[y == 1].mean(0) if (y == 1).any() else nan
+    spe = 1 - p[y == 0].mean(0) if (y == 0).any() else nan
+    return dict(bacc=float(((sen + spe) / 2).mean()), sen=float(sen.mean()), spe=float(spe.mean()))
+
+# %% ../nbs/07_evaluate.ipynb #e33ea0e0
+def _rule_metrics(y:np.ndarray, score:np.ndarray, pred:np.ndarray)->dict:
+    "AUC, BACC, SEN and SPE of `pred` and `score` against `y`; NaN where a class is missing."
+    return dict(auc=roc_auc(y, score), **prediction_rates(y, pred))
 
 def _bootstrap_ci(y:np.ndarray, score:np.ndarray, pred:np.ndarray, n_boot:int, seed:int, level:float)->dict:
     "Percentile CIs of AUC, BACC, SEN, SPE from a bootstrap stratified by class."
@@ -142,6 +161,20 @@ def bootstrap_ci(statistic:Callable, # `statistic(*arrays) -> float`, applied to
     a = (1 - level) / 2
     lo, hi = np.nanquantile(boot, [a, 1 - a])
     return dict(estimate=float(statistic(*arrs)), lo=float(lo), hi=float(hi))
+
+# %% ../nbs/07_evaluate.ipynb #93cdaa29
+def ci_text(estimate:float|None, # the point estimate; None or NaN: not measured
+            lo:float|None=None, # the CI's lower end; None or NaN: no CI
+            hi:float|None=None, # the CI's upper end
+            fmt:str='.3f', # format of each number, e.g. '+.3f' for a difference
+            percent:bool=False, # write fractions as percentages
+            missing:str='–' # the text for a missing estimate
+           )->str:
+    "'estimate [lo, hi]' in `fmt`; the estimate alone without a CI, `missing` without an estimate."
+    def num(v): return format(100 * v if percent else v, fmt)
+    isnum = lambda v: v is not None and np.isfinite(v)
+    if not isnum(estimate): return missing
+    return f"{num(estimate)} [{num(lo)}, {num(hi)}]" if isnum(lo) and isnum(hi) else num(estimate)
 
 # %% ../nbs/07_evaluate.ipynb #00fe7eba
 def dice_score(pred, # (N, ...) integer label maps, numpy or torch; the first axis indexes images

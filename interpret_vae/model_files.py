@@ -10,14 +10,10 @@ from .io import load_model_file
 from .models.unet import UNet
 from .models.vae import HealthyVAE
 from .models.classifier import SmallCNN, densenet121_classifier
-from .experiments.crt import crt_model
+from .models.concept_vae import CRT_KINDS, crt_model
 
 # %% auto #0
-__all__ = ['CRT_KINDS', 'CLASSIFIER_KINDS', 'MODEL_BUILDERS', 'healthy_vae_config', 'load_model', 'unet_part']
-
-# %% ../nbs/08c_model_files.ipynb #9f342ec1
-CRT_KINDS = ('concept', 'vae_crt', 'baseline')
-"The CRT model kinds: VAE + CRT + septal flash, VAE + CRT without the concept, and the encoder + classifier baseline."
+__all__ = ['CLASSIFIER_KINDS', 'MODEL_BUILDERS', 'healthy_vae_config', 'load_model', 'unet_part']
 
 # %% ../nbs/08c_model_files.ipynb #b8b9eba5
 CLASSIFIER_KINDS = ('small_cnn', 'densenet121')

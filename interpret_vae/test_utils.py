@@ -17,7 +17,8 @@ from fastai.metrics import accuracy
 from .core import default_device, set_seed, check_positive
 
 # %% auto #0
-__all__ = ['tiny_images', 'tiny_image_dls', 'test_gt', 'test_ge', 'test_lt', 'test_le', 'test_in', 'TinyCNN', 'tiny_learner']
+__all__ = ['TINY_CRT', 'TINY_BENCH', 'tiny_images', 'tiny_image_dls', 'test_gt', 'test_ge', 'test_lt', 'test_le', 'test_in',
+           'TinyCNN', 'tiny_learner']
 
 # %% ../nbs/00a_test_utils.ipynb #8cf74aaa
 def tiny_images(n:int=64, # number of images
@@ -114,3 +115,14 @@ def tiny_learner(n_classes:int=2, # classes, 2 to 4
     dls = tiny_image_dls(n_classes=n_classes, channels=channels, seed=seed, **kwargs)
     return Learner(dls, TinyCNN(channels, n_classes), loss_func=CrossEntropyLossFlat(), metrics=accuracy,
                    path=path or tempfile.mkdtemp())
+
+# %% ../nbs/00a_test_utils.ipynb #51c98d64
+TINY_CRT = dict(n_subjects=24, n_frames=8, n_pretrain=8, n_unet=4, n_finetune=1, unet_frames=2, finetune_frames=2,
+                pretrain_frames=2, recon_frames=4, latent=8, widths=(4, 8, 16, 32), frame_features=4, hidden=(8, 4), k=2, inner_k=2,
+                epochs=dict(unet=1, finetune=1, pretrain=1, crt=1, primary=1, concepts=1, baseline=1))
+"Overrides of `crt_config('small')` for tests: 24 subjects at 32 px and 8 frames, two folds, one epoch per stage."
+
+# %% ../nbs/00a_test_utils.ipynb #c5614a25
+TINY_BENCH = dict(size=32, n_healthy=8, n_vae=32, vae_epochs=2, epochs=8, n_iter=10, mask_scale=2, n_sanity=2, sanity_methods=('GC',),
+                  n_boot=50, di_steps=4)
+"Overrides of `benchmark_settings('small')` for tests: 32 px, a few epochs and iterations, 50 bootstrap replicates."

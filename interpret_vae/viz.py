@@ -18,7 +18,7 @@ from .data.cardiac import septal_line, mmode
 
 # %% auto #0
 __all__ = ['LABEL_COLOURS', 'LABEL_NAMES', 'label_rgb', 'plot_sequence', 'sequence_gif', 'latent_pca', 'plot_latent_pca',
-           'plot_mmode', 'plot_explanations', 'LatentTraversal']
+           'plot_mmode', 'plot_mmode_rows', 'plot_explanations', 'LatentTraversal']
 
 # %% ../nbs/08_viz.ipynb #0dbfe6dd
 LABEL_COLOURS = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8)  # bg, LV blood pool, LV myocardium, RV
@@ -207,6 +207,20 @@ def plot_mmode(seq, # (T,S,H,W) or (T,H,W) label maps (integer) or images (float
     ax[0].set_xticks([]); ax[0].set_yticks([])
     ax[0].figure.tight_layout(pad=0.3)
     return ax, mm
+
+# %% ../nbs/08_viz.ipynb #37264ab0
+def plot_mmode_rows(seqs, # sequences (T,S,H,W) or (T,H,W), one per row, on one pixel grid
+                    titles:Sequence[str], # a title per row, above its M-mode
+                    line=None, # the line of every row; `None`: the first sequence's `septal_line` (label maps only)
+                    width:float=5.2 # figure width in inches
+                   )->plt.Figure:
+    "One row per sequence: a frame with the line and the M-mode along it, every row on the same line."
+    if isinstance(titles, str) or len(titles) != len(seqs): raise ValueError(f"titles: expected one title per sequence ({len(seqs)}), got {titles!r}")
+    line = _default_line(_as_tshw(seqs[0], 'seqs')[:, 0], line, 'seqs')
+    fig, axs = plt.subplots(len(seqs), 2, figsize=(width, 0.3 + 2 * len(seqs)), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]), squeeze=False)
+    for row, seq, title in zip(axs, seqs, titles):
+        plot_mmode(seq, line=line, ax=row); row[1].set_title(title, fontsize=8)
+    return fig
 
 # %% ../nbs/08_viz.ipynb #63f84a1b
 _OUTLINE_COLOURS = ('cyan', 'lime', 'magenta', 'yellow', 'orange', 'white')

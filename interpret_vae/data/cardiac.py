@@ -24,9 +24,10 @@ from .core import random_affine_theta, group_split
 # %% auto #0
 __all__ = ['SEG_LABELS', 'TARGET_SPACING', 'FIELD_OF_VIEW_MM', 'ES_FRACTION', 'VENDORS', 'RESPONSE_MODEL', 'SF_MODEL',
            'POPULATIONS', 'PATHOLOGIES', 'PRETRAIN_MIX', 'N_ANGLES', 'FLASH_SYSTOLE', 'NATIVE_FOV_MM',
-           'SLICE_THICKNESS_MM', 'es_frame', 'response_probability', 'factor_effect', 'simulate_labels', 'CineCohort',
-           'simulate_cohort', 'septal_line', 'mmode', 'lv_centroid', 'normalise_cine', 'save_cohort', 'load_cohort',
-           'RigidAugment', 'cine_sequence_dls', 'frame_pair_dls']
+           'SEGMENTATION_FEATURES', 'SLICE_THICKNESS_MM', 'es_frame', 'response_probability', 'factor_effect',
+           'simulate_labels', 'CineCohort', 'simulate_cohort', 'septal_line', 'mmode', 'lv_centroid', 'normalise_cine',
+           'septal_excursion_mm', 'segmentation_features', 'save_cohort', 'load_cohort', 'RigidAugment',
+           'cine_sequence_dls', 'frame_pair_dls']
 
 # %% ../../nbs/01_data.cardiac.ipynb #797bd63c
 SEG_LABELS = ('background', 'LV blood pool', 'LV myocardium', 'RV blood pool')
@@ -439,6 +440,79 @@ def normalise_cine(frames, # one subject's cine (T,H,W) or (S,T,H,W): float inte
                                   for k in range(4)]).argmax(0) for sl in x]).astype(np.uint8)
     else: out = np.stack([ndimage.map_coordinates(wrap(sl.astype(np.float32)), coords, order=1, cval=0.) for sl in x])
     return out[0] if one_slice else out
+
+# %% ../../nbs/01_data.cardiac.ipynb #a8c91ede
+def _lv_edge(profile:np.ndarray, soft:bool)->float:
+    "Position (in samples) of the farthest LV blood along an M-mode row: the last label 1, or where the LV probability last falls through 0.5."
+    inside = profile >= 0.5 if soft else profile == 1
+    if not inside.any(): return np.nan
+    i = int(np.flatnonzero(inside).max())
+    if not soft or i + 1 == len(profile): return float(i)
+    return i + (profile[i] - 0.5) / (profile[i] - profile[i + 1])   # linear between the two samples around 0.5
+
+def septal_excursion_mm(seq, # (T,S,H,W) or (T,H,W) of one cycle (slice 0 is used): integer label maps, or float LV blood-pool probabilities (read to a fraction of a pixel)
+                        line, # [[row0, col0], [row1, col1]] from the LV through the septum into the RV (`septal_line`)
+                        spacing:float=TARGET_SPACING, # mm per pixel
+                        n_points:int=128 # samples along the line
+                       )->float:
+    "Largest inward move (mm) of the septal LV border in early systole (the flash's window) relative to end-diastole."
+    seq = to_numpy(seq, 'seq')
+    frames = seq[:, 0] if seq.ndim == 4 else seq
+    if frames.dtype.kind == 'f' and not (np.nanmin(frames) >= 0 and np.nanmax(frames) <= 1):
+        raise ValueError(f"seq: float input is read as LV probabilities in [0, 1], got values in [{np.nanmin(frames):g}, {np.nanmax(frames):g}]; pass label maps as integers")
+    T = len(frames)
+    line = np.asarray(line, float)
+    step = np.linalg.norm(line[1] - line[0]) / (n_points - 1) * spacing
+    m = mmode(frames, line, n_points)
+    edge = np.array([_lv_edge(r, frames.dtype.kind == 'f') for r in m])  # LV blood nearest the RV, in samples along the line
+    early = np.arange(1, max(2, int(np.ceil(FLASH_SYSTOLE * es_frame(T)))) + 1)
+    moves = edge[0] - edge[early]
+    return float(np.nanmax(moves) * step) if np.isfinite(moves).any() else np.nan
+
+# %% ../../nbs/01_data.cardiac.ipynb #0539a217
+SEGMENTATION_FEATURES = ('lv_area_mm2', 'rv_lv_ratio', 'eccentricity', 'thinnest_wall', 'lateral_thinning', 'septal_excursion_mm', 'lv_area_change')
+"The columns of `segmentation_features`."
+
+def _subject_features(seg:np.ndarray, spacing:float, n_sectors:int)->list:
+    "The measurements of one subject's label maps (S,T,H,W); NaN where a slice lacks a structure."
+    ed = seg[:, 0]
+    lv, rv = ed == 1, ed == 3
+    ecc, thin, where = [], [], []
+    for s in range(len(ed)):
+        yx = np.argwhere(lv[s]).astype(float)
+        if len(yx) < 5: continue
+        c = yx.mean(0)
+        ev = np.linalg.eigvalsh(np.cov(yx.T))
+        ecc.append(1 - np.sqrt(max(ev[0], 0) / ev[1]))
+        ryx, d = np.argwhere(rv[s]), np.argwhere(ed[s] == 2) - c
+        if not len(ryx) or len(d) < n_sectors: continue
+        septum = np.arctan2(*(ryx.mean(0) - c))                       # angles count from the direction of the RV
+        sector = ((np.arctan2(d[:, 0], d[:, 1]) - septum) % (2 * np.pi) / (2 * np.pi) * n_sectors).astype(int) % n_sectors
+        count = np.bincount(sector, minlength=n_sectors)
+        radius = np.bincount(sector, weights=np.hypot(d[:, 0], d[:, 1]), minlength=n_sectors) / np.maximum(count, 1)
+        thick = count / np.maximum(radius, 1)                          # wall pixels per unit of arc: the wall's thickness
+        thick = np.convolve(np.r_[thick[-1:], thick, thick[:1]], np.ones(3) / 3, 'valid')
+        k = int(thick.argmin())
+        thin.append(thick[k] / np.median(thick)); where.append((1 - np.cos(2 * np.pi * (k + 0.5) / n_sectors)) / 2)
+    area = (seg == 1).sum((0, 2, 3)).astype(float)
+    j = int(np.argmin(thin)) if thin else None
+    seen = (seg[0, 0] == 1).any() and (seg[0, 0] == 3).any()   # the septal line needs the LV and the RV in the first slice
+    return [area[0] * spacing ** 2 / len(seg), rv.sum() / max(lv.sum(), 1), np.mean(ecc) if ecc else np.nan,
+            thin[j] if thin else np.nan, (1 - thin[j]) * where[j] if thin else np.nan,
+            septal_excursion_mm(seg.transpose(1, 0, 2, 3), septal_line(seg), spacing) if seen else np.nan, 1 - area.min() / max(area[0], 1)]
+
+def segmentation_features(segs, # label maps (N,S,T,H,W) int: 1 LV blood pool, 2 myocardium, 3 RV; frame 0 is end-diastole
+                          spacing=TARGET_SPACING, # mm per pixel: one number or one per subject
+                          n_sectors:int=24 # angular sectors around the LV in which the wall thickness is measured
+                         )->pd.DataFrame:
+    "Seven hand measurements per subject: LV area, RV/LV ratio, LV eccentricity, thinnest wall (relative) and how lateral, septal excursion (mm), LV area change."
+    segs = to_numpy(segs, 'segs'); check_shape(segs, 'segs', ndim=5); check_dtype(segs, 'segs', 'iu')
+    sp = np.asarray(spacing, float)
+    if sp.ndim == 0: sp = np.full(len(segs), float(sp))
+    check_shape(sp, 'spacing', shape=(len(segs),)); check_positive(float(sp.min()), 'spacing')
+    check_positive(n_sectors, 'n_sectors', integer=True)
+    if n_sectors < 4: raise ValueError(f"n_sectors: expected at least 4 sectors, got {n_sectors}")
+    return pd.DataFrame([_subject_features(s, float(p), n_sectors) for s, p in zip(segs, sp)], columns=list(SEGMENTATION_FEATURES))
 
 # %% ../../nbs/01_data.cardiac.ipynb #b5cd6daf
 SLICE_THICKNESS_MM = 10.

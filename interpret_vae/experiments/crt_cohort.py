@@ -22,10 +22,10 @@ from ..data.cine_layouts import (CINE_LAYOUTS, detect_cine_layout, load_cine_coh
                                              labelled_frame_cohort, fill_unlabelled_frames)
 from ..models.unet import UNET_CONFIGS, train_unet, segment_cohort
 from ..models.concept_vae import (ConceptVAE, BestPrimaryEpoch, predict_cohort, reconstruct_cohort, encode_cohort,
-                                              concept_shift, concept_attribution)
-from ..evaluate import youden_threshold, binary_metrics, dice_score
+                                              concept_shift, concept_attribution, CRT_KINDS)
+from ..evaluate import binary_metrics, dice_score
 from .crt import crt_config, pretrain_crt_vae, train_inner_models, _module_scale
-from ..model_files import CRT_KINDS, load_model, unet_part
+from ..model_files import load_model, unet_part
 
 # %% auto #0
 __all__ = ['load_crt_cohort', 'crt_train', 'Interrupted', 'crt_predict', 'crt_evaluate']

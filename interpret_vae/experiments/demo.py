@@ -8,20 +8,21 @@ import os, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 from ..core import default_device, check_scale, check_choice, check_positive
 from ..io import atomic_dir, write_json, write_report, check_new_folder, read_json
-from ..data.cardiac import simulate_cohort, save_cohort, septal_line
+from ..data.cardiac import simulate_cohort, save_cohort
 from ..data.lesion import simulate_lesion_set
 from ..data.oct import simulate_oct_set, OCT_LABELS
 from ..data.folder import save_image_folder
 from .crt import crt_config, run_crt_experiment
+from .crt_report import crt_figures
 from .explain import lesion_experiment, oct_experiment, beside_paper, experiment_settings
-from ..viz import plot_latent_pca, plot_mmode, plot_explanations
+from ..evaluate import ci_text
+from ..viz import plot_explanations
 
 # %% auto #0
-__all__ = ['SIMULATE_KINDS', 'CRT_REPORT_ROWS', 'simulate', 'ci_text', 'crt_report_table', 'explain_report_table',
-           'scale_verdict', 'committed_results', 'demo']
+__all__ = ['SIMULATE_KINDS', 'CRT_REPORT_ROWS', 'simulate', 'crt_report_table', 'explain_report_table', 'scale_verdict',
+           'committed_results', 'demo']
 
 # %% ../../nbs/08f_experiments.demo.ipynb #14db0e6c
 SIMULATE_KINDS = ('cardiac', 'lesion', 'oct')
@@ -56,17 +57,6 @@ def simulate(kind:str, # 'cardiac' (NIfTI cines), 'lesion' (brain slices with le
                           names=[f'bscan{i:04d}' for i in range(n)], label_cols=OCT_LABELS, progress=progress)
     return out
 
-# %% ../../nbs/08f_experiments.demo.ipynb #5674286a
-def ci_text(estimate:float, # the point estimate
-            lo:float, # the CI's lower end
-            hi:float, # the CI's upper end
-            signed:bool=False # write a sign (for differences)
-           )->str:
-    "'estimate [lo, hi]' with three decimals; a dash where the estimate is missing."
-    if estimate is None or not np.isfinite(estimate): return '–'
-    f = '{:+.3f}' if signed else '{:.3f}'
-    return f"{f.format(estimate)} [{f.format(lo)}, {f.format(hi)}]"
-
 # %% ../../nbs/08f_experiments.demo.ipynb #6e575acd
 CRT_REPORT_ROWS = ('baseline', 'VAE + CRT', 'VAE + CRT + SF', 'oracle', 'chance')
 "The CRT rows the report shows: the three arms, the simulator's oracle (the ceiling) and chance (the floor)."
@@ -78,9 +68,9 @@ def crt_report_table(intervals # `CRTExperiment.intervals`, or the `intervals` d
     if not isinstance(iv, pd.DataFrame) or 'CRT BACC' not in iv.columns:
         raise ValueError("intervals: expected CRTExperiment.intervals or a results file's 'intervals' (with 'CRT BACC' columns)")
     iv = iv.apply(pd.to_numeric, errors='coerce')
-    cell = lambda r, k, signed=False: ci_text(r.get(k), r.get(f'{k} lo'), r.get(f'{k} hi'), signed)
+    cell = lambda r, k, fmt='.3f': ci_text(r.get(k), r.get(f'{k} lo'), r.get(f'{k} hi'), fmt)
     rows = [dict(model=m, **{k: cell(r, f'CRT {k}') for k in ('BACC', 'SEN', 'SPE')},
-                 **{'BACC - baseline': cell(r, 'BACC - baseline', True), 'SF BACC': cell(r, 'SF BACC')})
+                 **{'BACC - baseline': cell(r, 'BACC - baseline', '+.3f'), 'SF BACC': cell(r, 'SF BACC')})
             for m, r in iv.iterrows() if m in CRT_REPORT_ROWS]
     return pd.DataFrame(rows).set_index('model')
 
@@ -93,7 +83,7 @@ def explain_report_table(verdicts:pd.DataFrame # `ExplanationRun.verdicts`: rows
         raise ValueError(f"verdicts: expected ExplanationRun.verdicts, rows (label, method) and the columns {sorted(need)}")
     v = verdicts
     out = pd.DataFrame({'kind': v['kind'], 'AUC': [ci_text(*r) for r in v[['mean', 'lo', 'hi']].to_numpy(float)],
-                        'VAE - it': [ci_text(*r, signed=True) for r in v[['diff', 'diff_lo', 'diff_hi']].to_numpy(float)]}, index=v.index)
+                        'VAE - it': [ci_text(*r, fmt='+.3f') for r in v[['diff', 'diff_lo', 'diff_hi']].to_numpy(float)]}, index=v.index)
     if 'beats_floors' in v.columns: out['beats every floor'] = v['beats_floors'].map({True: 'yes', False: 'no'}).fillna('')
     return out
 
@@ -125,7 +115,7 @@ def _checkout_root()->Path:
 def committed_results(root:str|Path|None=None # the repository checkout; None: the one this package was installed from, if any
                      )->list:
     "(heading, table) pairs of the committed medium CRT run and CPU explanation benchmark beside the papers; [] when their files are absent."
-    from interpret_vae.experiments.crt import PAPER_TABLE1 as CRT_PAPER
+    from interpret_vae.experiments.crt_analysis import PAPER_TABLE1 as CRT_PAPER
     from interpret_vae.experiments.explain import PAPER_TABLE1 as EXPLAIN_PAPER
     root = Path(root) if root is not None else _checkout_root()
     out = []
@@ -140,7 +130,7 @@ def committed_results(root:str|Path|None=None # the repository checkout; None: t
         r = read_json(ex_file, 'root')
         v = pd.DataFrame(r['summary']['auc_tissue']).set_index('method')
         t = pd.DataFrame({'kind': v['kind'], 'in-brain AUC': [ci_text(*x) for x in v[['mean', 'lo', 'hi']].to_numpy(float)],
-                          'VAE - it': [ci_text(*x, signed=True) for x in v[['diff', 'diff_lo', 'diff_hi']].to_numpy(float)]})
+                          'VAE - it': [ci_text(*x, fmt='+.3f') for x in v[['diff', 'diff_lo', 'diff_hi']].to_numpy(float)]})
         paper = EXPLAIN_PAPER.loc[('LPBA40', 'Lesion')]
         t['paper AUC'] = [f"{paper[m.replace('Const127', 'Const')]:.2f}" if m.replace('Const127', 'Const') in paper.index else '–' for m in t.index]
         out.append((f"Committed explanation benchmark ({r['scale']}, {r['n_images']} lesioned images, in-brain AUC), "
@@ -149,17 +139,11 @@ def committed_results(root:str|Path|None=None # the repository checkout; None: t
 
 # %% ../../nbs/08f_experiments.demo.ipynb #f2bdfb6e
 def _crt_figures(crt)->list:
-    "The latent PCA and the decoded SF means of the last fold, as (title, figure) pairs."
-    lab = crt.cohort.labels
-    f = crt.folds[-1]
-    ax, _ = plot_latent_pca(f.latents, lab['crt_response'].to_numpy(), lab['septal_flash'].to_numpy())
-    ax.figure.set_size_inches(4, 3.2)
-    line = septal_line(crt.data.cohort.segs[0])   # decoded sequences share the normalised grid, so one subject's septum line fits both
-    fig, axs = plt.subplots(2, 2, figsize=(6, 4.4), dpi=72, gridspec_kw=dict(width_ratios=[1, 1.4]))
-    for row, seq, name in zip(axs, f.sf_decoded, ('septal flash', 'no septal flash')):
-        plot_mmode(seq, line=line, ax=row); row[0].set_title(f'mean latent, {name}', fontsize=9)
-    return [('Latent space (PCA of the last fold\'s concept model; colour: response, marker: septal flash)', ax.figure),
-            ('Decoded mean latent of SF-positive and SF-negative subjects, with the M-mode through the septum', fig)]
+    "`crt_figures` of the run as (title, figure) pairs."
+    figs = crt_figures(crt)
+    return [("Latent space (PCA of the first fold's concept model, its test subjects; colour: response, marker: septal flash)", figs['pca']),
+            ('Decoded mean latent of the subjects classified SF and no SF, with the M-mode through the septum', figs['mmode']),
+            ('The concept step and a free step of the same length, decoded from the mean latent', figs['traversal'])]
 
 def _explain_figure(run, n:int=4):
     "The first `n` explained images of an explanation run, each method's map and the mask."

@@ -8,27 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..io import read_json
-from .crt import paper_claims as crt_claims, explanation_criteria, load_crt_results
-from .explain import PAPER_TABLE1 as EXPLAIN_PAPER, _PAPER_COLUMNS, _claim
+from .crt_report import paper_claims as crt_claims, explanation_criteria, load_crt_results
+from .explain_report import paper_claims as explain_claims
 
 # %% auto #0
-__all__ = ['explain_claims', 'headline_claims', 'headline_markdown']
-
-# %% ../../nbs/08h_experiments.verdicts.ipynb #78bf083a
-def explain_claims(results, # a `run_explain_benchmark` results dict, or its JSON file
-                   metric:str='auc_tissue' # 'auc_tissue' (in-brain ROC AUC, the benchmark's main measure) or 'auc' (whole image)
-                  )->pd.DataFrame:
-    "Uzunova et al.'s lesion claims on one benchmark run: claim, the paper's numbers, our paired VAE - map [95% CI], verdict."
-    r = results if isinstance(results, dict) else read_json(results, 'results')
-    if 'summary' not in r or metric not in r['summary']: raise ValueError(f"results: expected a benchmark results file with summary[{metric!r}]")
-    rows, paper = {m['method']: m for m in r['summary'][metric]}, EXPLAIN_PAPER.loc[('LPBA40', 'Lesion')]
-    out = []
-    for col, ours in _PAPER_COLUMNS.items():
-        if col == 'VAE' or ours not in rows: continue
-        d = rows[ours]
-        out.append(dict(claim=f"the VAE fill's map beats {ours}", paper=f"AUC {paper['VAE']:.2f} vs {paper[col]:.2f}",
-                        ours=f"VAE − {ours} {d['diff']:+.3f} [{d['diff_lo']:+.3f}, {d['diff_hi']:+.3f}]", verdict=_claim(d['diff_lo'], d['diff_hi'])))
-    return pd.DataFrame(out)
+__all__ = ['headline_claims', 'headline_markdown']
 
 # %% ../../nbs/08h_experiments.verdicts.ipynb #38eefe80
 def headline_claims(crt_results, # the CRT results file (`reproduce_crt`), or the dict `load_crt_results` returns

@@ -21,11 +21,11 @@ from ..core import (default_device, set_seed, check_shape, check_finite, check_d
 from .vae import SegVAE, ResidualEncoder, kl_divergence, one_hot_slices
 
 # %% auto #0
-__all__ = ['CONCEPT_VAE_CONFIGS', 'MODEL_KINDS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'free_correlation', 'ConceptVAELoss',
-           'InputAsTarget', 'ReconstructFrames', 'EncoderClassifier', 'PrimaryLoss', 'make_model',
-           'concept_vae_learner', 'train_three_stages', 'train_baseline', 'BestPrimaryEpoch', 'encode_cohort',
-           'predict_cohort', 'reconstruct_cohort', 'decode_concept_mean', 'concept_shift', 'counterfactual_latents',
-           'concept_attribution', 'decode_latents']
+__all__ = ['CONCEPT_VAE_CONFIGS', 'CRT_KINDS', 'ARCHITECTURE_KEYS', 'STAGES', 'SequenceHead', 'ConceptVAE', 'free_correlation',
+           'ConceptVAELoss', 'InputAsTarget', 'ReconstructFrames', 'EncoderClassifier', 'PrimaryLoss', 'make_model',
+           'crt_model', 'concept_vae_learner', 'train_three_stages', 'train_baseline', 'BestPrimaryEpoch',
+           'encode_cohort', 'predict_cohort', 'reconstruct_cohort', 'decode_concept_mean', 'concept_shift',
+           'counterfactual_latents', 'concept_attribution', 'decode_latents']
 
 # %% ../../nbs/05_models.concept_vae.ipynb #6443fb73
 class SequenceHead(nn.Module):
@@ -268,7 +268,11 @@ CONCEPT_VAE_CONFIGS = dict(
                n_pretrain=10000, n_crt=73))
 "Model, data and schedule settings of each scale: `paper` is the CRT paper's, `small` what two CPU cores train in minutes."
 
-MODEL_KINDS = ('concept', 'vae_crt', 'baseline')
+CRT_KINDS = ('baseline', 'vae_crt', 'concept')
+"The CRT arms: the encoder + classifier baseline, VAE + CRT without the concept, and VAE + CRT + septal flash."
+
+ARCHITECTURE_KEYS = ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout', 'motion')
+"The settings that shape a model (`make_model`'s overrides); the rest of a config is data and schedule."
 
 def make_model(kind:str='concept', # 'concept' (VAE + CRT + concepts), 'vae_crt' (no concept head) or 'baseline' (encoder + classifier)
                scale:str='small', # which `CONCEPT_VAE_CONFIGS` entry sizes the model
@@ -279,13 +283,26 @@ def make_model(kind:str='concept', # 'concept' (VAE + CRT + concepts), 'vae_crt'
                **overrides # any entry of the scale's config (size, latent, widths, ...)
               )->nn.Module:
     "A `ConceptVAE` or `EncoderClassifier` sized by `scale`; `overrides` replace single settings (e.g. `latent=64`)."
-    check_choice(kind, 'kind', MODEL_KINDS); check_scale(scale)
-    cfg = {k: CONCEPT_VAE_CONFIGS[scale][k] for k in ('size', 'n_frames', 'latent', 'widths', 'frame_features', 'hidden', 'dropout', 'motion')}
+    check_choice(kind, 'kind', CRT_KINDS); check_scale(scale)
+    cfg = {k: CONCEPT_VAE_CONFIGS[scale][k] for k in ARCHITECTURE_KEYS}
     for k in overrides: check_choice(k, 'overrides', cfg)
     cfg.update(overrides)
     if confine and kind != 'concept': raise ValueError(f"confine: only a 'concept' model has concepts to confine, got kind {kind!r}")
     if kind == 'baseline': return EncoderClassifier(n_slices, n_labels, **cfg)
     return ConceptVAE(n_slices, n_labels, concepts={} if kind == 'vae_crt' else concepts, confine=confine, **cfg)
+
+# %% ../../nbs/05_models.concept_vae.ipynb #03edb059
+def crt_model(kind:str, # one of `CRT_KINDS`, or 'confined' (the concept model with `config['confine']`)
+              config:dict # the experiment's settings (`crt_config`): `n_slices`, `confine` and every `ARCHITECTURE_KEYS` entry
+             )->nn.Module:
+    "A fresh model of `kind` sized by `config`: `make_model` with every architecture setting taken from `config`."
+    check_choice(kind, 'kind', CRT_KINDS + ('confined',))
+    if not isinstance(config, dict): raise ValueError(f"config: expected a dict of settings (`crt_config`), got {type(config).__name__}")
+    missing = [k for k in ('n_slices', *ARCHITECTURE_KEYS) if k not in config]
+    if missing: raise ValueError(f"config: missing {missing} (expected the experiment's settings, `crt_config`)")
+    if kind == 'confined' and not config.get('confine'): raise ValueError("kind: a 'confined' model needs config['confine'] > 0")
+    return make_model('concept' if kind == 'confined' else kind, n_slices=config['n_slices'],   # every scale default is overridden
+                      confine=config['confine'] if kind == 'confined' else 0., **{k: config[k] for k in ARCHITECTURE_KEYS})
 
 # %% ../../nbs/05_models.concept_vae.ipynb #c3f35895
 def concept_vae_learner(dls:DataLoaders, # `cine_sequence_dls(cohort, targets=model.targets)`
