@@ -16,7 +16,8 @@ from ..io import read_json
 from .explain import PAPER_TABLE1
 
 # %% auto #0
-__all__ = ['benchmark_markdown', 'distractor_markdown', 'seed_agreement', 'paper_verdicts_markdown', 'paper_claims']
+__all__ = ['benchmark_markdown', 'distractor_markdown', 'seed_agreement', 'seed_agreement_markdown', 'paper_verdicts_markdown',
+           'paper_claims']
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #f560429e
 def _results(r, name:str)->dict:
@@ -179,6 +180,26 @@ def seed_agreement(results0:dict|str|Path, # results (or file) of a benchmark ru
     verdict = lambda s: s.apply(lambda r: None if pd.isna(r.get('diff_lo')) else _verdict(r['diff_lo'], r['diff_hi']), axis=1)
     t['verdict 0'], t['verdict 1'] = verdict(s0), verdict(s1)   # missing for the VAE itself
     return t
+
+# %% ../../nbs/08l_experiments.explain_report.ipynb #00954722
+def seed_agreement_markdown(results0:dict|str|Path, # results (or file) of a benchmark run
+                            results1:dict|str|Path # results (or file) of the same settings with another seed
+                           )->str:
+    "One paragraph for the results page: how many maps keep their mean inside the other seed's CI, which move further, and whether the paired verdicts agree; or which settings differ, when the runs cannot be compared."
+    a, b = _results(results0, 'results0'), _results(results1, 'results1')
+    head = f"**A second seed** (`make reproduce-explain-seed1`: another simulated cohort, other folds and training)"
+    if a['settings'] != b['settings']:
+        keys = sorted(k for k in set(a['settings']) | set(b['settings']) if a['settings'].get(k) != b['settings'].get(k))
+        return f"{head}: the seed-{b['seed']} run was made with other settings ({', '.join(keys)}), so the two are not compared; rerun it."
+    t = seed_agreement(a, b)
+    moved = [f"{m} ({t.loc[m, 'mean 0']:.3f} / {t.loc[m, 'mean 1']:.3f})" for m in t.index[~t.agree]]
+    paired = t.dropna(subset=['verdict 0'])
+    flips = [f"{m} ({r['verdict 0']} / {r['verdict 1']})" for m, r in paired.iterrows() if r['verdict 0'] != r['verdict 1']]
+    return (f"{head}: {int(t.agree.sum())} of {len(t)} maps keep each seed's in-brain AUC inside the other's CI"
+            + (f"; {', '.join(moved)} move by more than the CI admits (seed {a['seed']} / seed {b['seed']})" if moved else "")
+            + f". The paired verdict VAE - map is the same under both seeds for {len(paired) - len(flips)} of {len(paired)} maps"
+            + (f"; it changes for {', '.join(flips)}." if flips else ".")
+            + (" The CIs resample subjects of one cohort, so they understate how much a rerun on another cohort moves a mean." if moved else ""))
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #cfddd7a0
 _PAPER_COLUMNS = dict(VAE='VAE', Const='Const127', Blur='Blur', BP='BP', GC='GC')   # the paper's Table 1 column -> our map ("Const" is its grey, 127)
