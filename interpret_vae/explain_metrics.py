@@ -304,7 +304,6 @@ def summarise_methods(values:pd.DataFrame, # one row per explained image, one co
     g = to_numpy(groups, 'groups'); check_shape(g, 'groups', shape=(len(values),))
     if reference is not None and reference not in values.columns: raise ValueError(f"reference: expected one of {list(values.columns)}, got {reference!r}")
     fl = [f for f in floors if f in values.columns]
-    sign = 1. if higher_is_better else -1.
     def mean_ci(*cols):
         v = np.stack([values[c].to_numpy(np.float64) for c in cols], 1); ok = np.isfinite(v).all(1)
         stat = (lambda a: np.mean(a)) if len(cols) == 1 else (lambda a, b: np.mean(a - b))

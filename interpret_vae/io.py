@@ -4,10 +4,10 @@
 
 # %% ../nbs/00b_io.ipynb #a3a7899a
 from __future__ import annotations
-import base64, hashlib, io, json, math, os, pickle, shutil, stat
+import base64, hashlib, io, json, math, os, shutil, stat
 from contextlib import contextmanager
 from pathlib import Path, PurePath
-from typing import Callable, Sequence
+from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch

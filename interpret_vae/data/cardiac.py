@@ -4,7 +4,7 @@
 
 # %% ../../nbs/01_data.cardiac.ipynb #2cda82ca
 from __future__ import annotations
-import math, random
+import random
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np

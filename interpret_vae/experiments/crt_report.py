@@ -99,7 +99,6 @@ def _attribution_figure(exp:CRTExperiment, file:Path, kind:str='concept'):
 def crt_figures(exp:CRTExperiment # a finished `run_crt_experiment`
                )->dict:
     "The first fold's figures: M-modes of the decoded means of subjects classified SF and no SF, of the concept traversal, and the latent PCA of its test subjects."
-    import matplotlib.pyplot as plt
     from interpret_vae.viz import plot_latent_pca, plot_mmode_rows
     if not isinstance(exp, CRTExperiment): raise ValueError(f"exp: expected a CRTExperiment, got {type(exp).__name__}")
     f, lab, te = exp.folds[0], exp.cohort.labels, exp.folds[0].test_idx

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
@@ -16,14 +16,14 @@ from scipy import ndimage
 from sklearn.model_selection import StratifiedGroupKFold
 from fastprogress.fastprogress import progress_bar
 from ..core import (atomic_path, record_settings, default_device, set_seed, check_scale, check_choice, check_positive, check_shape,
-                    check_finite, check_labels, to_numpy, map_in_processes)
+                    to_numpy, map_in_processes)
 from ..data.lesion import healthy_slices, simulate_lesion_set, lesion_set_tissue, make_lesion
 from ..data.oct import simulate_oct_set, simulate_oct_controls, oct_set_healthy, OCT_LABELS
 from ..data.core import group_split
 from ..models.classifier import SmallCNN, densenet121_classifier, fit_classifier
 from ..models.vae import train_healthy_vae
-from ..explain import (meaningful_perturbation, ConstantFill, BlurFill, VAEFill, RestorationFill, choose_restoration_weight, grad_cam,
-                       grad_cam_size, guided_backprop, explain_images, METHODS, EXTRA_METHODS)
+from ..explain import (ConstantFill, BlurFill, VAEFill, RestorationFill, choose_restoration_weight, grad_cam_size, explain_images,
+                       METHODS, EXTRA_METHODS)
 from ..evaluate import explanation_auc, binary_metrics, roc_auc
 from ..explain_metrics import (localisation_scores, floor_maps, randomisation_check, randomisation_summary, deletion_insertion, relevance_mass,
                                summarise_methods, fill_quality, LOCALISATION_METRICS, FLOORS)

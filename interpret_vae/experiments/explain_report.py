@@ -187,7 +187,7 @@ def seed_agreement_markdown(results0:dict|str|Path, # results (or file) of a ben
                            )->str:
     "One paragraph for the results page: how many maps keep their mean inside the other seed's CI, which move further, and whether the paired verdicts agree; or which settings differ, when the runs cannot be compared."
     a, b = _results(results0, 'results0'), _results(results1, 'results1')
-    head = f"**A second seed** (`make reproduce-explain-seed1`: another simulated cohort, other folds and training)"
+    head = "**A second seed** (`make reproduce-explain-seed1`: another simulated cohort, other folds and training)"
     if a['settings'] != b['settings']:
         keys = sorted(k for k in set(a['settings']) | set(b['settings']) if a['settings'].get(k) != b['settings'].get(k))
         return f"{head}: the seed-{b['seed']} run was made with other settings ({', '.join(keys)}), so the two are not compared; rerun it."
