@@ -27,6 +27,7 @@ from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, CRT_KINDS, crt_model, tra
 from ..evaluate import youden_threshold, dice_score, bootstrap_ci
 from .crt_analysis import (FoldResult, ROW_NAMES, crt_splits, crt_table, crt_disentanglement, traversal_by_subject,
                                                     crt_attribution, nested_logistic_predictions)
+from ..core import moved_getattr
 
 # %% auto #0
 __all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'crt_config', 'CRTData', 'simulate_crt_data', 'segment_crt_cohort',
@@ -570,3 +571,12 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
     seconds['score'] = time.time() - t
     seconds = _recorded_seconds(path, seconds, trained)
     return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis, explanations)
+
+# %% ../../nbs/08a_experiments.crt.ipynb #beb8d6f8
+__getattr__ = moved_getattr(__name__, dict(
+    **dict.fromkeys(('CRTLearningCurve', 'LEARNING_CURVE_FILE', 'SCAR_ABLATION_FILE', 'crt_learning_curve', 'learning_curve_markdown', 'reproduce_crt_learning_curve', 'reproduce_scar_ablation', 'scar_ablation_markdown', 'scar_in_reconstruction'), 'interpret_vae.experiments.crt_studies'),
+    **dict.fromkeys(('PAPER_TABLE1', 'TABLE_COLUMNS', 'crt_beside_paper'), 'interpret_vae.experiments.crt_analysis'),
+    KINDS='interpret_vae.models.concept_vae:CRT_KINDS',
+    **dict.fromkeys(('RESULTS_FILE', 'TRAVERSAL_FILE', 'crt_beside_paper_markdown', 'crt_explanations_markdown', 'crt_markdown', 'crt_traversal', 'explained_patients', 'explanation_criteria', 'load_crt_results', 'paper_claims', 'reproduce_crt', 'save_crt_results', 'save_traversal_model'), 'interpret_vae.experiments.crt_report'),
+    **dict.fromkeys(('SEGMENTATION_FEATURES', 'septal_excursion_mm'), 'interpret_vae.data.cardiac'),
+))

@@ -28,6 +28,7 @@ from ..evaluate import explanation_auc, binary_metrics, roc_auc
 from ..explain_metrics import (localisation_scores, floor_maps, randomisation_check, randomisation_summary, deletion_insertion, relevance_mass,
                                summarise_methods, fill_quality, LOCALISATION_METRICS, FLOORS)
 from ..evaluate import bootstrap_ci
+from ..core import moved_getattr
 
 # %% auto #0
 __all__ = ['EXPLAIN_SETTINGS', 'PAPER_TABLE1', 'BENCHMARK_SCALES', 'experiment_settings', 'cached_maps', 'ExplanationRun',
@@ -727,3 +728,8 @@ def run_explain_benchmark(scale:str='small', # 'small' (CI), 'cpu_full' (paper's
     with atomic_path(out/f'explain_benchmark_{scale}.json') as tmp: Path(tmp).write_text(json.dumps(res, indent=1))
     log(f'results in {out}')
     return res
+
+# %% ../../nbs/08b_experiments.explain.ipynb #cf2e307b
+__getattr__ = moved_getattr(__name__, dict(
+    **dict.fromkeys(('benchmark_markdown', 'distractor_markdown', 'paper_verdicts_markdown', 'seed_agreement'), 'interpret_vae.experiments.explain_report'),
+))
