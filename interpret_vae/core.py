@@ -214,6 +214,7 @@ def atomic_path(path:str|Path # the finished file's name; its folder is created
     finally:
         if tmp.is_symlink() or tmp.exists(): tmp.unlink()
 
+# %% ../nbs/00_core.ipynb #a0ab21bc
 def remove_stale_parts(folder:str|Path, # a folder the package writes in
                        targets:Sequence[str]|None=None # only the temporary files of these names (in a user's folder); `None`: all (a run folder)
                       )->list:
@@ -228,7 +229,6 @@ def remove_stale_parts(folder:str|Path, # a folder the package writes in
         else: p.unlink()
         gone.append(p.name)
     return sorted(gone)
-
 
 # %% ../nbs/00_core.ipynb #cb7a5fa0
 def record_settings(folder:str|Path, # the run's folder; created when missing
@@ -261,6 +261,7 @@ def code_fingerprint()->str:
         h.update(f.name.encode()); h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
+# %% ../nbs/00_core.ipynb #6ac29f1c
 def run_folder(name:str, # what runs there, e.g. 'crt_tutorial'; letters, digits, '_' and '-'
                settings:dict|None=None # what the run depends on besides the code, JSON-able
               )->Path:

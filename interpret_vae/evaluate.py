@@ -67,6 +67,7 @@ def roc_auc(y, # (N,) binary labels 0/1, numpy or torch
     pos, neg = y == 1, y == 0
     return float(_auc_rank(s[pos], s[neg])) if pos.any() and neg.any() else np.nan
 
+# %% ../nbs/07_evaluate.ipynb #cd335f76
 def prediction_rates(y, # (N,) binary labels 0/1, numpy or torch
                      pred # (N,) predictions 0/1, or (N,R): R repetitions' predictions of the same cases
                     )->dict:
