@@ -18,10 +18,10 @@ from .crt_analysis import PAPER_TABLE1, ROW_NAMES, _latents_of
 
 # %% auto #0
 __all__ = ['TRAVERSAL_FILE', 'RESULTS_FILE', 'save_traversal_model', 'crt_traversal', 'explained_patients', 'crt_figures',
-           'save_crt_results', 'load_crt_results', 'crt_markdown', 'paper_claims', 'crt_beside_paper_markdown',
-           'explanation_criteria', 'crt_explanations_markdown', 'crt_findings_markdown', 'reproduce_crt']
+           'save_crt_results', 'load_crt_results', 'paper_claims', 'crt_beside_paper_markdown', 'explanation_criteria',
+           'crt_explanations_markdown', 'crt_markdown', 'crt_findings_markdown', 'reproduce_crt']
 
-# %% ../../nbs/08i_experiments.crt_report.ipynb #9c57e689
+# %% ../../nbs/08i_experiments.crt_report.ipynb #58d8f49c
 TRAVERSAL_FILE = 'crt_concept_model.pt'
 "Name of the concept model file `save_crt_results` writes for the traversal widget (`crt_traversal` reads it)."
 
@@ -47,6 +47,7 @@ def save_traversal_model(exp:CRTExperiment, # a finished `run_crt_experiment`
                            concepts={k: list(v) for k, v in model.concepts.items()}, base=r(z.mean(0)), latents=r(frames),
                            sf_direction=r(direction), line=np.asarray(septal_line(exp.data.cohort.segs[0]), float).tolist())   # the figures' M-mode line
 
+# %% ../../nbs/08i_experiments.crt_report.ipynb #f2066a0f
 def crt_traversal(file, # a model file of `save_traversal_model`, e.g. `nbs/images/crt_concept_model.pt`
                   **kwargs # further arguments of `viz.LatentTraversal`: `frames`, `span`, `zoom`, `n_directions`, ...
                  ):
@@ -62,7 +63,7 @@ def crt_traversal(file, # a model file of `save_traversal_model`, e.g. `nbs/imag
     return LatentTraversal(decode, np.array(r['base']), concepts={'SF': slice(a, b)}, latents=np.array(r['latents']),
                            directions={'SF - no SF': sf} if np.abs(sf).sum() > 0 else None, **{'line': r['line'], **kwargs})   # zero: a cohort without both classes
 
-# %% ../../nbs/08i_experiments.crt_report.ipynb #6dc68961
+# %% ../../nbs/08i_experiments.crt_report.ipynb #a4dc582c
 def explained_patients(subjects # one model's per-subject attribution: `crt_attribution(...)['per_subject']`, or its columns as lists (`results['attribution_subjects'][kind]`)
                       )->dict:
     "Row positions of the two patients the tutorial explains: the responder with SF and the non-responder without it whose SF effects are their groups' medians."
@@ -75,6 +76,7 @@ def explained_patients(subjects # one model's per-subject attribution: `crt_attr
         out[who] = int((group.effect - group.effect.median()).abs().idxmin())
     return out
 
+# %% ../../nbs/08i_experiments.crt_report.ipynb #4ae186a6
 def _attribution_figure(exp:CRTExperiment, file:Path, kind:str='concept'):
     "M-modes of two patients decoded as encoded and with their SF concept moved to the other class."
     import matplotlib.pyplot as plt
@@ -148,7 +150,7 @@ def load_crt_results(file # a results file of `save_crt_results`
     if not isinstance(res, dict) or not {'table', 'intervals', 'config'} <= set(res): raise ValueError(f"file: {file} is not a CRT results file")
     return res
 
-# %% ../../nbs/08i_experiments.crt_report.ipynb #756cc32c
+# %% ../../nbs/08i_experiments.crt_report.ipynb #c0c9928a
 def _num(v, fmt): return '' if v is None else format(v, fmt)
 
 def _ci(est, lo, hi, pct=True):
@@ -159,6 +161,125 @@ def _recon_frames(c:dict)->str:
     n = c.get('recon_frames')   # results files written before `recon_frames` decoded every frame
     return "every frame" if n is None or n >= c['n_frames'] else f"{n} random frames of {c['n_frames']}"
 
+# %% ../../nbs/08i_experiments.crt_report.ipynb #2fb46d93
+def _verdict(lo:float, hi:float, paper:float, equal:bool=False)->str:
+    "Reproduced when the CI is on the paper's side of 0 (or holds 0, for a claim of no difference); reversed when it is on the other side."
+    if equal: return 'reproduced' if lo <= 0 <= hi else 'not reproduced'
+    if (lo > 0 and paper > 0) or (hi < 0 and paper < 0): return 'reproduced'
+    return 'reversed' if (lo > 0 and paper < 0) or (hi < 0 and paper > 0) else 'not reproduced'
+
+def paper_claims(results:dict # from `load_crt_results`
+                )->pd.DataFrame:
+    "The paper's claims beside this run: the paper's number, this run's estimate [95% CI], and a verdict computed from the CI."
+    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
+    iv, P = results['intervals'], PAPER_TABLE1
+    rows = []
+    for name, claim in (('VAE + CRT', 'VAE + CRT'), ('VAE + CRT + SF', 'the concept model (VAE + CRT + SF)')):
+        r, paper = iv[name], P.loc[name, 'CRT BACC'] - P.loc['baseline', 'CRT BACC']
+        est, lo, hi = r['BACC - baseline'], r['BACC - baseline lo'], r['BACC - baseline hi']
+        rows.append(dict(claim=f"{claim} is as accurate as the baseline (no significant BACC difference)",
+                         paper=f"{100 * paper:+.1f} points, McNemar p = {P.loc[name, 'p-value']:.2f}", ours=f"{100 * est:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points",
+                         verdict=_verdict(lo, hi, paper, equal=True)))
+        rows.append(dict(claim=f"{claim} scores below the baseline", paper=f"{100 * paper:+.1f} points",
+                         ours=f"{100 * est:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points", verdict=_verdict(lo, hi, paper)))
+    sf, chance = iv['VAE + CRT + SF'], iv['chance']
+    gap = [sf['SF BACC lo'] - chance['SF BACC'], sf['SF BACC hi'] - chance['SF BACC']]
+    rows.append(dict(claim='SF is recognised from the latent space (SF BACC above chance)', paper=f"SF BACC {100 * P.loc['VAE + CRT + SF', 'SF BACC']:.1f}%",
+                     ours=f"SF BACC {_ci(sf['SF BACC'], sf['SF BACC lo'], sf['SF BACC hi'])}% (chance {100 * chance['SF BACC']:.1f}%)",
+                     verdict=_verdict(*gap, paper=P.loc['VAE + CRT + SF', 'SF BACC'] - 0.5)))
+    above = sf['SF BACC lo'] - P.loc['VAE + CRT + SF', 'SF BACC'], sf['SF BACC hi'] - P.loc['VAE + CRT + SF', 'SF BACC']
+    rows.append(dict(claim="SF is recognised at the paper's level", paper=f"SF BACC {100 * P.loc['VAE + CRT + SF', 'SF BACC']:.1f}%",
+                     ours=f"SF BACC {_ci(sf['SF BACC'], sf['SF BACC lo'], sf['SF BACC hi'])}%",
+                     verdict='reproduced' if above[0] <= 0 <= above[1] else f"not reproduced ({'above' if above[0] > 0 else 'below'} the paper's)"))
+    return pd.DataFrame(rows)
+
+# %% ../../nbs/08i_experiments.crt_report.ipynb #1650ab18
+def crt_beside_paper_markdown(results:dict # from `load_crt_results`
+                             )->str:
+    "Markdown: the paper's Table 1 beside this run's (BACC, SEN, SPE, Dice, SF BACC with CIs), then one sentence per claim with its verdict."
+    claims = paper_claims(results)
+    iv, tb, P = results['intervals'], results['table'], PAPER_TABLE1
+    pc = lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{100 * v:.1f}'
+    rows = ['| model | paper BACC / SEN / SPE % | this run BACC % [95% CI] | SEN % | SPE % | paper Dice % | this run Dice % | paper SF BACC % | this run SF BACC % [95% CI] |',
+            '|---|---|---|---|---|---|---|---|---|']
+    for name in P.index:
+        r, t = iv[name], tb[name]
+        rows.append(f"| {name} | {pc(P.loc[name, 'CRT BACC'])} / {pc(P.loc[name, 'CRT SEN'])} / {pc(P.loc[name, 'CRT SPE'])} "
+                    f"| {_ci(r['CRT BACC'], r['CRT BACC lo'], r['CRT BACC hi'])} | {_ci(r['CRT SEN'], r['CRT SEN lo'], r['CRT SEN hi'])} "
+                    f"| {_ci(r['CRT SPE'], r['CRT SPE lo'], r['CRT SPE hi'])} | {pc(P.loc[name, 'Dice'])} | {pc(t.get('Dice'))} "
+                    f"| {pc(P.loc[name, 'SF BACC'])} | {_ci(r.get('SF BACC'), r.get('SF BACC lo'), r.get('SF BACC hi'))} |")
+    sentences = [f"- *{c.claim}*: paper {c.paper}; this run {c.ours}: **{c.verdict}**." for c in claims.itertuples()]
+    return '\n'.join([f"**The paper's Table 1 (73 patients, 5-fold CV) beside this run ({results['n_subjects']} simulated subjects, {results['config']['k']}-fold CV)**", '',
+                      *rows, '', *sentences])
+
+# %% ../../nbs/08i_experiments.crt_report.ipynb #80d95577
+def _fmt(r:dict|None, est:str='estimate', lo:str='lo', hi:str='hi', fmt:str='.3f')->str:
+    "A results entry's `est` with its CI (`ci_text`); 'not measured' where the entry or its estimate is missing."
+    r = r or {}
+    return ci_text(r.get(est), r.get(lo), r.get(hi), fmt, missing='not measured')
+
+def _holds(v, test)->bool:
+    "`test(v)`, False when `v` was not measured (None or NaN in a results file)."
+    return v is not None and np.isfinite(v) and bool(test(v))
+
+def explanation_criteria(results:dict # from `load_crt_results`
+                        )->pd.DataFrame:
+    "The 'done when' checks of confinement and attribution: criterion, measured value [95% CI], met (True/False)."
+    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
+    rows = []
+    if 'confined_probes' in results:
+        free, conc = results['confined_probes']['septal_flash / free half'], results['confined_probes']['septal_flash / concept half']
+        c, t = results['intervals'][ROW_NAMES['confined']], results['traversal_ci']['confined / concept - free (paired)']
+        rows += [("confined: SF read from the free half, held-out AUC at most 0.65", _fmt(free), _holds(free['estimate'], lambda v: v <= 0.65)),
+                 ("confined: SF read from the concept half, held-out AUC at least 0.95", _fmt(conc), _holds(conc['estimate'], lambda v: v >= 0.95)),
+                 ("confined: CRT BACC not measurably below the unconfined model's (paired CI reaches 0)",
+                  _fmt(c, 'BACC - unconfined', 'BACC - unconfined lo', 'BACC - unconfined hi', '+.3f'), _holds(c.get('BACC - unconfined hi'), lambda v: v >= 0)),
+                 ("confined: the concept step moves the septum more than the free step (paired CI above 0, mm)", _fmt(t, fmt='+.2f'), _holds(t['lo'], lambda v: v > 0))]
+    for kind in results.get('attribution_subjects', {}):
+        a, ch = results['attribution'][f'{kind} / counterfactual effect'], results['attribution'][f'{kind} / chance: random attribution']
+        rows += [(f"{ROW_NAMES[kind]}: attribution ranks subjects as the simulator does, better than chance (Spearman CI above chance's)",
+                  _fmt(a, 'Spearman', 'Spearman lo', 'Spearman hi'), _holds(a['Spearman lo'], lambda v: ch['Spearman hi'] is not None and v > ch['Spearman hi'])),
+                 (f"{ROW_NAMES[kind]}: attribution has the simulator's sign more often than chance (sign agreement CI above 0.5)",
+                  _fmt(a, 'sign agreement', 'sign agreement lo', 'sign agreement hi'), _holds(a['sign agreement lo'], lambda v: v > 0.5))]
+    return pd.DataFrame(rows, columns=['criterion', 'measured [95% CI]', 'met'])
+
+# %% ../../nbs/08i_experiments.crt_report.ipynb #a14fcedd
+def crt_explanations_markdown(results:dict # from `load_crt_results`
+                             )->str:
+    "Markdown: the confined model beside the unconfined one, the per-patient attribution against the simulator's truth, and the criteria."
+    if not isinstance(results, dict) or 'attribution' not in results: raise ValueError("results: expected a dict from `load_crt_results` of a run with explanations")
+    iv, out = results['intervals'], []
+    kinds = list(results['attribution_subjects'])
+    probes = {'concept': results['probes'], 'confined': results.get('confined_probes')}
+    dice = results.get('recon_dice', {})
+    out += ["**Is septal flash kept in its half?** (held-out probe AUC of SF per half; CRT BACC and its paired difference to the unconfined model; "
+            "reconstruction Dice; change of the decoded early-systolic septal excursion, mm, along the concept step and a free step of the same "
+            f"length, mean over {int(results['traversal_ci'][f'{kinds[0]} / concept step']['subjects'])} test subjects; all 95% bootstrap CIs)", '',
+            '| model | SF AUC, concept half | SF AUC, free half | CRT BACC % | BACC − unconfined | recon. Dice | concept step (mm) | free step (mm) | concept − free (mm, paired) |',
+            '|---|---|---|---|---|---|---|---|---|']
+    for kind in kinds:
+        name, p, t = ROW_NAMES[kind], probes[kind] or {}, {k.split(' / ')[1]: v for k, v in results['traversal_ci'].items() if k.startswith(kind + ' /')}
+        r = iv[name]
+        out.append(f"| {name} | {_fmt(p.get('septal_flash / concept half'))} | {_fmt(p.get('septal_flash / free half'))} "
+                   f"| {_ci(r['CRT BACC'], r['CRT BACC lo'], r['CRT BACC hi'])} "
+                   f"| {_ci(r.get('BACC - unconfined'), r.get('BACC - unconfined lo'), r.get('BACC - unconfined hi'), pct=False)} "
+                   f"| {_fmt(dice[name]) if name in dice else _num(results['table'][name].get('Dice'), '.3f')} | {_fmt(t['concept step'], fmt='+.2f')} "
+                   f"| {_fmt(t['free step (same length)'], fmt='+.2f')} | {_fmt(t['concept - free (paired)'], fmt='+.2f')} |")
+    if 'confined - unconfined (paired)' in dice: out += ['', f"Reconstruction Dice, confined − unconfined (paired over test subjects): {_fmt(dice['confined - unconfined (paired)'], fmt='+.4f')}."]
+    n = len(next(iter(results['attribution_subjects'].values()))['truth'])
+    out += ['', f"**How much of one patient's predicted response comes through septal flash?** ({n} test subjects, each explained by its fold's "
+            "model: P(response) with the concept half moved to the other SF class, against the simulator's own P(response | SF = 1) − P(response | SF = 0) "
+            "for the subject's true factors; Spearman's rank correlation and sign agreement, 95% bootstrap CIs. The simulator's effect is positive for "
+            "every subject, so sign agreement is the share of positive attributions.)", '',
+            '| model | attribution | Spearman with the truth [95% CI] | sign agreement [95% CI] |', '|---|---|---|---|']
+    for key, r in results['attribution'].items():
+        kind, method = key.split(' / ', 1)
+        out.append(f"| {ROW_NAMES[kind]} | {method} | {_fmt(r, 'Spearman', 'Spearman lo', 'Spearman hi')} | {_fmt(r, 'sign agreement', 'sign agreement lo', 'sign agreement hi')} |")
+    crit = explanation_criteria(results)
+    out += ['', '**What was asked, and what was met**', ''] + [f"- {c.criterion}: {c._2} — **{'met' if c.met else 'not met'}**." for c in crit.itertuples()]
+    return '\n'.join(out)
+
+# %% ../../nbs/08i_experiments.crt_report.ipynb #756cc32c
 def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metrics()`)
                 )->str:
     "Markdown tables of a CRT results file: Table 1 with CIs and paired comparisons, disentanglement probes and traversal, resolution, wall time."
@@ -208,122 +329,6 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
         out += ['', f"Epoch kept by each inner model (0-based, within its final fit): {'; '.join(kept)}."]
     if 'attribution' in results: out += ['', crt_explanations_markdown(results)]
     out += ['', f"Wall time of the run: {minutes:.1f} min ({', '.join(f'{k} {v / 60:.1f}' for k, v in results['seconds'].items())})."]
-    return '\n'.join(out)
-
-# %% ../../nbs/08i_experiments.crt_report.ipynb #66d8073c
-def _verdict(lo:float, hi:float, paper:float, equal:bool=False)->str:
-    "Reproduced when the CI is on the paper's side of 0 (or holds 0, for a claim of no difference); reversed when it is on the other side."
-    if equal: return 'reproduced' if lo <= 0 <= hi else 'not reproduced'
-    if (lo > 0 and paper > 0) or (hi < 0 and paper < 0): return 'reproduced'
-    return 'reversed' if (lo > 0 and paper < 0) or (hi < 0 and paper > 0) else 'not reproduced'
-
-def paper_claims(results:dict # from `load_crt_results`
-                )->pd.DataFrame:
-    "The paper's claims beside this run: the paper's number, this run's estimate [95% CI], and a verdict computed from the CI."
-    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
-    iv, P = results['intervals'], PAPER_TABLE1
-    rows = []
-    for name, claim in (('VAE + CRT', 'VAE + CRT'), ('VAE + CRT + SF', 'the concept model (VAE + CRT + SF)')):
-        r, paper = iv[name], P.loc[name, 'CRT BACC'] - P.loc['baseline', 'CRT BACC']
-        est, lo, hi = r['BACC - baseline'], r['BACC - baseline lo'], r['BACC - baseline hi']
-        rows.append(dict(claim=f"{claim} is as accurate as the baseline (no significant BACC difference)",
-                         paper=f"{100 * paper:+.1f} points, McNemar p = {P.loc[name, 'p-value']:.2f}", ours=f"{100 * est:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points",
-                         verdict=_verdict(lo, hi, paper, equal=True)))
-        rows.append(dict(claim=f"{claim} scores below the baseline", paper=f"{100 * paper:+.1f} points",
-                         ours=f"{100 * est:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] points", verdict=_verdict(lo, hi, paper)))
-    sf, chance = iv['VAE + CRT + SF'], iv['chance']
-    gap = [sf['SF BACC lo'] - chance['SF BACC'], sf['SF BACC hi'] - chance['SF BACC']]
-    rows.append(dict(claim='SF is recognised from the latent space (SF BACC above chance)', paper=f"SF BACC {100 * P.loc['VAE + CRT + SF', 'SF BACC']:.1f}%",
-                     ours=f"SF BACC {_ci(sf['SF BACC'], sf['SF BACC lo'], sf['SF BACC hi'])}% (chance {100 * chance['SF BACC']:.1f}%)",
-                     verdict=_verdict(*gap, paper=P.loc['VAE + CRT + SF', 'SF BACC'] - 0.5)))
-    above = sf['SF BACC lo'] - P.loc['VAE + CRT + SF', 'SF BACC'], sf['SF BACC hi'] - P.loc['VAE + CRT + SF', 'SF BACC']
-    rows.append(dict(claim="SF is recognised at the paper's level", paper=f"SF BACC {100 * P.loc['VAE + CRT + SF', 'SF BACC']:.1f}%",
-                     ours=f"SF BACC {_ci(sf['SF BACC'], sf['SF BACC lo'], sf['SF BACC hi'])}%",
-                     verdict='reproduced' if above[0] <= 0 <= above[1] else f"not reproduced ({'above' if above[0] > 0 else 'below'} the paper's)"))
-    return pd.DataFrame(rows)
-
-def crt_beside_paper_markdown(results:dict # from `load_crt_results`
-                             )->str:
-    "Markdown: the paper's Table 1 beside this run's (BACC, SEN, SPE, Dice, SF BACC with CIs), then one sentence per claim with its verdict."
-    claims = paper_claims(results)
-    iv, tb, P = results['intervals'], results['table'], PAPER_TABLE1
-    pc = lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{100 * v:.1f}'
-    rows = ['| model | paper BACC / SEN / SPE % | this run BACC % [95% CI] | SEN % | SPE % | paper Dice % | this run Dice % | paper SF BACC % | this run SF BACC % [95% CI] |',
-            '|---|---|---|---|---|---|---|---|---|']
-    for name in P.index:
-        r, t = iv[name], tb[name]
-        rows.append(f"| {name} | {pc(P.loc[name, 'CRT BACC'])} / {pc(P.loc[name, 'CRT SEN'])} / {pc(P.loc[name, 'CRT SPE'])} "
-                    f"| {_ci(r['CRT BACC'], r['CRT BACC lo'], r['CRT BACC hi'])} | {_ci(r['CRT SEN'], r['CRT SEN lo'], r['CRT SEN hi'])} "
-                    f"| {_ci(r['CRT SPE'], r['CRT SPE lo'], r['CRT SPE hi'])} | {pc(P.loc[name, 'Dice'])} | {pc(t.get('Dice'))} "
-                    f"| {pc(P.loc[name, 'SF BACC'])} | {_ci(r.get('SF BACC'), r.get('SF BACC lo'), r.get('SF BACC hi'))} |")
-    sentences = [f"- *{c.claim}*: paper {c.paper}; this run {c.ours}: **{c.verdict}**." for c in claims.itertuples()]
-    return '\n'.join([f"**The paper's Table 1 (73 patients, 5-fold CV) beside this run ({results['n_subjects']} simulated subjects, {results['config']['k']}-fold CV)**", '',
-                      *rows, '', *sentences])
-
-# %% ../../nbs/08i_experiments.crt_report.ipynb #f30c8038
-def _fmt(r:dict|None, est:str='estimate', lo:str='lo', hi:str='hi', fmt:str='.3f')->str:
-    "A results entry's `est` with its CI (`ci_text`); 'not measured' where the entry or its estimate is missing."
-    r = r or {}
-    return ci_text(r.get(est), r.get(lo), r.get(hi), fmt, missing='not measured')
-
-def _holds(v, test)->bool:
-    "`test(v)`, False when `v` was not measured (None or NaN in a results file)."
-    return v is not None and np.isfinite(v) and bool(test(v))
-
-def explanation_criteria(results:dict # from `load_crt_results`
-                        )->pd.DataFrame:
-    "The 'done when' checks of confinement and attribution: criterion, measured value [95% CI], met (True/False)."
-    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
-    rows = []
-    if 'confined_probes' in results:
-        free, conc = results['confined_probes']['septal_flash / free half'], results['confined_probes']['septal_flash / concept half']
-        c, t = results['intervals'][ROW_NAMES['confined']], results['traversal_ci']['confined / concept - free (paired)']
-        rows += [("confined: SF read from the free half, held-out AUC at most 0.65", _fmt(free), _holds(free['estimate'], lambda v: v <= 0.65)),
-                 ("confined: SF read from the concept half, held-out AUC at least 0.95", _fmt(conc), _holds(conc['estimate'], lambda v: v >= 0.95)),
-                 ("confined: CRT BACC not measurably below the unconfined model's (paired CI reaches 0)",
-                  _fmt(c, 'BACC - unconfined', 'BACC - unconfined lo', 'BACC - unconfined hi', '+.3f'), _holds(c.get('BACC - unconfined hi'), lambda v: v >= 0)),
-                 ("confined: the concept step moves the septum more than the free step (paired CI above 0, mm)", _fmt(t, fmt='+.2f'), _holds(t['lo'], lambda v: v > 0))]
-    for kind in results.get('attribution_subjects', {}):
-        a, ch = results['attribution'][f'{kind} / counterfactual effect'], results['attribution'][f'{kind} / chance: random attribution']
-        rows += [(f"{ROW_NAMES[kind]}: attribution ranks subjects as the simulator does, better than chance (Spearman CI above chance's)",
-                  _fmt(a, 'Spearman', 'Spearman lo', 'Spearman hi'), _holds(a['Spearman lo'], lambda v: ch['Spearman hi'] is not None and v > ch['Spearman hi'])),
-                 (f"{ROW_NAMES[kind]}: attribution has the simulator's sign more often than chance (sign agreement CI above 0.5)",
-                  _fmt(a, 'sign agreement', 'sign agreement lo', 'sign agreement hi'), _holds(a['sign agreement lo'], lambda v: v > 0.5))]
-    return pd.DataFrame(rows, columns=['criterion', 'measured [95% CI]', 'met'])
-
-def crt_explanations_markdown(results:dict # from `load_crt_results`
-                             )->str:
-    "Markdown: the confined model beside the unconfined one, the per-patient attribution against the simulator's truth, and the criteria."
-    if not isinstance(results, dict) or 'attribution' not in results: raise ValueError("results: expected a dict from `load_crt_results` of a run with explanations")
-    iv, out = results['intervals'], []
-    kinds = list(results['attribution_subjects'])
-    probes = {'concept': results['probes'], 'confined': results.get('confined_probes')}
-    dice = results.get('recon_dice', {})
-    out += ["**Is septal flash kept in its half?** (held-out probe AUC of SF per half; CRT BACC and its paired difference to the unconfined model; "
-            "reconstruction Dice; change of the decoded early-systolic septal excursion, mm, along the concept step and a free step of the same "
-            f"length, mean over {int(results['traversal_ci'][f'{kinds[0]} / concept step']['subjects'])} test subjects; all 95% bootstrap CIs)", '',
-            '| model | SF AUC, concept half | SF AUC, free half | CRT BACC % | BACC − unconfined | recon. Dice | concept step (mm) | free step (mm) | concept − free (mm, paired) |',
-            '|---|---|---|---|---|---|---|---|---|']
-    for kind in kinds:
-        name, p, t = ROW_NAMES[kind], probes[kind] or {}, {k.split(' / ')[1]: v for k, v in results['traversal_ci'].items() if k.startswith(kind + ' /')}
-        r = iv[name]
-        out.append(f"| {name} | {_fmt(p.get('septal_flash / concept half'))} | {_fmt(p.get('septal_flash / free half'))} "
-                   f"| {_ci(r['CRT BACC'], r['CRT BACC lo'], r['CRT BACC hi'])} "
-                   f"| {_ci(r.get('BACC - unconfined'), r.get('BACC - unconfined lo'), r.get('BACC - unconfined hi'), pct=False)} "
-                   f"| {_fmt(dice[name]) if name in dice else _num(results['table'][name].get('Dice'), '.3f')} | {_fmt(t['concept step'], fmt='+.2f')} "
-                   f"| {_fmt(t['free step (same length)'], fmt='+.2f')} | {_fmt(t['concept - free (paired)'], fmt='+.2f')} |")
-    if 'confined - unconfined (paired)' in dice: out += ['', f"Reconstruction Dice, confined − unconfined (paired over test subjects): {_fmt(dice['confined - unconfined (paired)'], fmt='+.4f')}."]
-    n = len(next(iter(results['attribution_subjects'].values()))['truth'])
-    out += ['', f"**How much of one patient's predicted response comes through septal flash?** ({n} test subjects, each explained by its fold's "
-            "model: P(response) with the concept half moved to the other SF class, against the simulator's own P(response | SF = 1) − P(response | SF = 0) "
-            "for the subject's true factors; Spearman's rank correlation and sign agreement, 95% bootstrap CIs. The simulator's effect is positive for "
-            "every subject, so sign agreement is the share of positive attributions.)", '',
-            '| model | attribution | Spearman with the truth [95% CI] | sign agreement [95% CI] |', '|---|---|---|---|']
-    for key, r in results['attribution'].items():
-        kind, method = key.split(' / ', 1)
-        out.append(f"| {ROW_NAMES[kind]} | {method} | {_fmt(r, 'Spearman', 'Spearman lo', 'Spearman hi')} | {_fmt(r, 'sign agreement', 'sign agreement lo', 'sign agreement hi')} |")
-    crit = explanation_criteria(results)
-    out += ['', '**What was asked, and what was met**', ''] + [f"- {c.criterion}: {c._2} — **{'met' if c.met else 'not met'}**." for c in crit.itertuples()]
     return '\n'.join(out)
 
 # %% ../../nbs/08i_experiments.crt_report.ipynb #f26a52cc
