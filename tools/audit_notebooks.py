@@ -99,7 +99,7 @@ def docs_exec_problems(path:Path)->list:
     known, problems = set(dir(builtins)) | {'show_doc', 'get_ipython', 'display'}, []
     for c in proc.nb.cells:
         if c.cell_type != 'code' or not _do_eval(c): continue
-        tree = ast.parse('\n'.join(c.parsed_() and [ast.unparse(t) for t in c.parsed_()]))
+        tree = ast.Module(body=list(c.parsed_()), type_ignores=[])   # the statements nbdev parsed (magics stripped)
         mine = _defined(tree)
         used = _loaded_at_run(tree)
         missing = sorted(used - known - mine)

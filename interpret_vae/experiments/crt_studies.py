@@ -14,7 +14,8 @@ from ..core import (atomic_path, check_choice, check_positive, default_device, m
 from ..data.cardiac import CineCohort, response_probability, segmentation_features
 from ..evaluate import bootstrap_ci, ci_text, dice_score, prediction_rates, roc_auc, youden_threshold
 from ..models.concept_vae import CRT_KINDS, crt_model, encode_cohort, predict_cohort, reconstruct_cohort
-from .crt import CRTData, EpochCounter, _check_config, _check_run_folder, _last_epoch, _recorded_seconds, _train_arm, crt_config, pretrain_crt_vae, segment_crt_cohort, simulate_crt_data
+from ..core import EpochCounter
+from .crt import CRTData, _check_config, _check_run_folder, _last_epoch, _recorded_seconds, _train_arm, crt_config, pretrain_crt_vae, segment_crt_cohort, simulate_crt_data
 from .crt_analysis import ROW_NAMES, _bacc, _by_hand, _logistic_fold, _probe_scores
 
 # %% auto #0
