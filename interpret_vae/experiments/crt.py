@@ -28,11 +28,13 @@ from ..evaluate import youden_threshold, dice_score, bootstrap_ci
 from .crt_analysis import (FoldResult, ROW_NAMES, crt_splits, crt_table, crt_disentanglement, traversal_by_subject,
                                                     crt_attribution, nested_logistic_predictions)
 from ..core import moved_getattr
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'crt_config', 'CRTData', 'simulate_crt_data', 'segment_crt_cohort',
-           'segmentation_resolution', 'pretrain_crt_vae', 'run_kinds', 'InnerModels', 'train_inner_models',
-           'train_crt_fold', 'train_arms_in_parallel', 'CRTExperiment', 'crt_explanations', 'run_crt_experiment']
+__all__ = ['CRT_SCALES', 'CRT_CONFIGS', 'crt_config', 'check_crt_config', 'module_scale', 'CRTData', 'simulate_crt_data',
+           'segment_crt_cohort', 'segmentation_resolution', 'last_epoch', 'pretrain_crt_vae', 'run_kinds', 'train_arm',
+           'InnerModels', 'train_inner_models', 'train_crt_fold', 'train_arms_in_parallel', 'CRTExperiment',
+           'check_run_folder', 'recorded_seconds', 'crt_explanations', 'run_crt_experiment']
 
 # %% ../../nbs/08a_experiments.crt.ipynb #c99a6b2e
 _PAPER = CONCEPT_VAE_CONFIGS['paper']
@@ -62,20 +64,9 @@ CRT_CONFIGS = dict(
                                       **_PAPER['epochs'])))
 "Every setting of the CRT experiment per `scale`; `crt_config` applies overrides."
 
-def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
-               **overrides # any key of `CRT_CONFIGS[scale]`; `epochs` may name only the stages it changes
-              )->dict:
-    "The experiment's settings for `scale` with `overrides` applied and checked."
-    cfg = copy.deepcopy(CRT_CONFIGS[check_choice(scale, 'scale', CRT_SCALES)])
-    for k, v in overrides.items():
-        check_choice(k, 'overrides', cfg)
-        if k == 'epochs':
-            if not isinstance(v, dict): raise ValueError(f"epochs: expected a dict of stage -> epochs, got {v!r}")
-            for stage, n in v.items():
-                check_choice(stage, 'epochs', cfg['epochs'])
-                check_positive(n, f'epochs[{stage!r}]', allow_zero=stage in ('pretrain', 'finetune'), integer=True)
-            cfg['epochs'].update(v)
-        else: cfg[k] = v
+# %% ../../nbs/08a_experiments.crt.ipynb #4fd9e6ba
+def _check_settings(cfg:dict):
+    "Refuse, by name, any setting of `cfg` out of its range."
     for k in ('n_subjects', 'n_unet', 'n_finetune', 'size', 'n_frames', 'n_slices', 'latent', 'bs', 'k', 'inner_k', 'repeats',
               'unet_base', 'unet_depth', 'unet_frames', 'finetune_frames', 'pretrain_frames'):
         check_positive(cfg[k], k, integer=True)
@@ -90,14 +81,38 @@ def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px,
     if cfg['inner_k'] < 2: raise ValueError(f"inner_k: expected at least 2 inner folds (the thresholds come from their out-of-fold scores), got {cfg['inner_k']}")
     cells = 2 ** max(len(cfg['widths']), cfg['unet_depth'])
     if cfg['size'] % cells: raise ValueError(f"size: expected a multiple of {cells} (the VAE's and U-Net's poolings), got {cfg['size']}")
+
+# %% ../../nbs/08a_experiments.crt.ipynb #17d6f26d
+def crt_config(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
+               **overrides # any key of `CRT_CONFIGS[scale]`; `epochs` may name only the stages it changes
+              )->dict:
+    "The experiment's settings for `scale` with `overrides` applied and checked."
+    cfg = copy.deepcopy(CRT_CONFIGS[check_choice(scale, 'scale', CRT_SCALES)])
+    for k, v in overrides.items():
+        check_choice(k, 'overrides', cfg)
+        if k == 'epochs':
+            if not isinstance(v, dict): raise ValueError(f"epochs: expected a dict of stage -> epochs, got {v!r}")
+            for stage, n in v.items():
+                check_choice(stage, 'epochs', cfg['epochs'])
+                check_positive(n, f'epochs[{stage!r}]', allow_zero=stage in ('pretrain', 'finetune'), integer=True)
+            cfg['epochs'].update(v)
+        else: cfg[k] = v
+    _check_settings(cfg)
     cfg['scale'] = scale
     return cfg
 
-def _check_config(config):
+# %% ../../nbs/08a_experiments.crt.ipynb #19f12b98
+def check_crt_config(config # what a function of this module was given as `config`
+                    )->dict:
+    "`config`, refused unless it is a dict from `crt_config`."
     if not isinstance(config, dict) or 'scale' not in config: raise ValueError("config: expected a dict from `crt_config`")
     return config
 
-def _module_scale(config:dict)->str: return _MODULE_SCALE[config['scale']]
+# %% ../../nbs/08a_experiments.crt.ipynb #3735400d
+def module_scale(config:dict # from `crt_config`
+                )->str:
+    "Which scale of the `models.*` defaults (U-Net, VAE training) `config`'s scale starts from."
+    return _MODULE_SCALE[check_crt_config(config)['scale']]
 
 # %% ../../nbs/08a_experiments.crt.ipynb #bc169637
 @dataclass
@@ -114,7 +129,7 @@ def simulate_crt_data(config:dict, # from `crt_config`
                       progress:bool=False # show a progress bar per cohort
                      )->CRTData:
     "Simulate the experiment's four cohorts at the configured size."
-    c = _check_config(config)
+    c = check_crt_config(config)
     kw = dict(size=c['size'], n_slices=c['n_slices'], n_frames=c['n_frames'], progress=progress)
     others = [v for v in VENDORS if v != c['held_out_vendor']]
     return CRTData(
@@ -141,9 +156,9 @@ def segment_crt_cohort(data:CRTData, # from `simulate_crt_data`
                        progress:bool=False # show fastai's progress bars and loss tables
                       )->tuple[CineCohort, pd.DataFrame]:
     "The CRT cohort segmented by a U-Net trained on other vendors and fine-tuned on the held-out one, and its Dice per vendor."
-    c = _check_config(config)
+    c = check_crt_config(config)
     if not isinstance(data, CRTData): raise ValueError(f"data: expected CRTData from `simulate_crt_data`, got {type(data).__name__}")
-    ep, cbs, scale = c['epochs'], list(cbs or []), _module_scale(c)
+    ep, cbs, scale = c['epochs'], list(cbs or []), module_scale(c)
     learn = train_unet(data.unet_source, scale=scale, frames=c['unet_frames'], n_epoch=ep['unet'], base=c['unet_base'],
                        depth=c['unet_depth'], path=Path(path)/'unet', seed=seed, device=device, cbs=cbs, progress=progress)
     truth = data.cohort.segs
@@ -196,13 +211,19 @@ def segmentation_resolution(truth:CineCohort, # the CRT cohort with its true seg
 
 # %% ../../nbs/08a_experiments.crt.ipynb #241138d8
 def _train_kw(config:dict)->dict:
-    return dict(scale=_module_scale(config), lr=config['lr'], beta=config['beta'], gamma=config['gamma'],
+    "The training settings `config` gives `train_three_stages`."
+    return dict(scale=module_scale(config), lr=config['lr'], beta=config['beta'], gamma=config['gamma'],
                 alphas=config['alpha'], wd=config['wd'], recon_frames=config['recon_frames'])
 
-def _last_epoch(kind:str, epochs:dict)->int:
+# %% ../../nbs/08a_experiments.crt.ipynb #fcde29fd
+def last_epoch(kind:str, # 'baseline', 'vae_crt', 'concept' or 'confined'
+               epochs:dict # the `epochs` of `crt_config`
+              )->int:
     "The 0-based index, within the fit `BestPrimaryEpoch` watches, of the last epoch a model of `kind` trains."
+    check_choice(kind, 'kind', (*CRT_KINDS, 'confined'))
     return epochs['baseline'] - 1 if kind == 'baseline' else epochs['primary'] + epochs['concepts'] - 1 if kind == 'vae_crt' else epochs['concepts'] - 1
 
+# %% ../../nbs/08a_experiments.crt.ipynb #545b9f1f
 class _Frames:
     "Single frames (S,H,W) int64 of every subject at `frames`, as (x, x) pairs for a frame VAE."
     def __init__(self, segs, idx, frames): self.segs, self.idx, self.frames = segs, idx, frames
@@ -212,6 +233,7 @@ class _Frames:
         x = torch.from_numpy(self.segs[self.idx[n], :, self.frames[t]].astype(np.int64))
         return x, x
 
+# %% ../../nbs/08a_experiments.crt.ipynb #7ac6e6be
 @renamed_kwargs(show_training='progress')
 def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with segmentations; `None`: no pretraining
                      config:dict, # from `crt_config`
@@ -223,7 +245,7 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
                      label_weights=None # weight of each label's pixels in the reconstruction loss (`SegVAELoss`); `None`: equal
                     )->dict|None:
     "The VAE's weights (a `SegVAE` state dict) after pretraining on `pretrain_frames` frames per subject, or `None`."
-    c = _check_config(config)
+    c = check_crt_config(config)
     if pretrain is None or c['epochs']['pretrain'] == 0: return None
     if not isinstance(pretrain, CineCohort) or pretrain.segs is None: raise ValueError("pretrain: expected a CineCohort with segmentations")
     set_seed(seed)   # the initial weights and the loader's shuffling: both drawn below
@@ -243,7 +265,7 @@ def pretrain_crt_vae(pretrain:CineCohort|None, # pretraining population with seg
 def run_kinds(config:dict # from `crt_config`
              )->tuple:
     "The models a run trains per inner fold: `CRT_KINDS`, and 'confined' (the concept model with `free_correlation`) when `config['confine']` > 0."
-    return CRT_KINDS + ('confined',) if _check_config(config).get('confine') else CRT_KINDS
+    return CRT_KINDS + ('confined',) if check_crt_config(config).get('confine') else CRT_KINDS
 
 # %% ../../nbs/08a_experiments.crt.ipynb #293d8799
 def _check_split(folder:Path, n:int, test_idx:np.ndarray):
@@ -256,6 +278,7 @@ def _check_split(folder:Path, n:int, test_idx:np.ndarray):
     else:
         folder.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(split))
 
+# %% ../../nbs/08a_experiments.crt.ipynb #62696980
 def _check_fold_idx(train_idx, test_idx, n:int)->tuple:
     "Train and test indices as int arrays, refused unless non-empty, disjoint and in [0, n)."
     tr, te = np.asarray(train_idx, int), np.asarray(test_idx, int)
@@ -263,6 +286,7 @@ def _check_fold_idx(train_idx, test_idx, n:int)->tuple:
         raise ValueError(f"test_idx: expected non-empty disjoint train and test subject indices in [0, {n})")
     return tr, te
 
+# %% ../../nbs/08a_experiments.crt.ipynb #2060fb36
 def _inner_plan(y:np.ndarray, tr:np.ndarray, c:dict, path, fold:int, repeat:int, seed:int, kinds=None)->tuple:
     "An outer fold's folder, inner splits and arms: (inner fold, kind, checkpoint folder, seed) for every model of `kinds` (`None`: `run_kinds`) it trains."
     folder = Path(path)/(f'repeat_{repeat}' if repeat else '')/f'fold_{fold}'
@@ -270,8 +294,21 @@ def _inner_plan(y:np.ndarray, tr:np.ndarray, c:dict, path, fold:int, repeat:int,
     arms = [(j, kind, folder/f'{kind}_{j}', seed + 101 * fold + j + 7919 * repeat) for j in range(len(inner)) for kind in (kinds or run_kinds(c))]
     return folder, inner, arms
 
-def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cbs, progress):
-    "Train one model of `kind` on `cohort` minus `inner_valid`, choosing the epoch by the inner validation loss of its classifiers."
+# %% ../../nbs/08a_experiments.crt.ipynb #1056c857
+def train_arm(kind:str, # 'baseline', 'vae_crt', 'concept' or 'confined' (which starts from the concept model's stage-2 checkpoints in the sibling folder)
+              cohort:CineCohort, # the subjects to train on (those of `inner_valid` only validate), with segmentations
+              inner_valid, # indices into `cohort` of the inner validation subjects, which choose the epoch
+              config:dict, # from `crt_config`
+              folder:Path, # the model's checkpoint folder, e.g. `path/fold_0/concept_1`; a rerun loads its checkpoints
+              vae_state:dict|None, # pretrained VAE weights (`pretrain_crt_vae`), or `None`
+              seed:int, # seeds the weights, the loaders and every fit
+              device, # see `default_device`
+              cbs, # extra callbacks for every fit (e.g. an `EpochCounter`)
+              progress:bool # fastai's progress bars and loss tables
+             )->tuple:
+    "One model of `kind` trained on `cohort` minus `inner_valid`, in eval mode on the CPU, at its epoch of lowest inner validation loss of its classifiers; and that epoch."
+    c = check_crt_config(config)
+    check_choice(kind, 'kind', (*CRT_KINDS, 'confined'))
     set_seed(seed)
     model = crt_model(kind, c)
     if vae_state is not None and kind != 'baseline': model.vae.load_state_dict(vae_state)
@@ -295,6 +332,7 @@ def _train_arm(kind, cohort, inner_valid, c, folder, vae_state, seed, device, cb
         train_three_stages(model, None, dls, path=folder, epochs=full, cbs=list(cbs or []) + [best], **kw)
     return best.restore(model).cpu().eval(), best.best_epoch
 
+# %% ../../nbs/08a_experiments.crt.ipynb #003caa8e
 @dataclass
 class InnerModels:
     "The models of an outer fold's training subjects: `inner_k` per kind, their inner out-of-fold scores and the thresholds chosen on them."
@@ -304,10 +342,12 @@ class InnerModels:
     best_epochs: dict # kind -> the epoch each inner model kept (`BestPrimaryEpoch`)
     folder: Path # the fold's checkpoint folder
 
+# %% ../../nbs/08a_experiments.crt.ipynb #1d1f1e74
 def _score_columns(kinds)->list:
     "The score columns of `kinds`: P(response) of each, then P(SF) of the concept and of the confined model."
     return [*kinds] + ['septal_flash'] * ('concept' in kinds) + ['septal_flash_confined'] * ('confined' in kinds)
 
+# %% ../../nbs/08a_experiments.crt.ipynb #185d1f78
 def train_inner_models(cohort:CineCohort, # the segmented CRT cohort with `crt_response` (and `septal_flash` for a concept model)
                        train_idx, # the subjects to train on: an outer fold's training subjects, or a whole training cohort
                        config:dict, # from `crt_config`
@@ -322,7 +362,7 @@ def train_inner_models(cohort:CineCohort, # the segmented CRT cohort with `crt_r
                        repeat:int=0 # which repetition of the cross-validation this fold belongs to
                       )->InnerModels:
     "Train each of `kinds` `inner_k` times on `train_idx`, each model choosing its epoch on its own inner fold; Youden thresholds on the out-of-fold scores."
-    c = _check_config(config)
+    c = check_crt_config(config)
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
     kinds = tuple(run_kinds(c) if kinds is None else kinds)
     for k in kinds: check_choice(k, 'kinds', run_kinds(c))
@@ -337,7 +377,7 @@ def train_inner_models(cohort:CineCohort, # the segmented CRT cohort with `crt_r
     models, best_epochs = {k: [] for k in kinds}, {k: [] for k in kinds}
     for j, kind, arm_folder, arm_seed in arms:
         iv = inner[j][1]
-        model, best = _train_arm(kind, train, iv, c, arm_folder, vae_state, arm_seed, device, cbs, progress)
+        model, best = train_arm(kind, train, iv, c, arm_folder, vae_state, arm_seed, device, cbs, progress)
         models[kind].append(model); best_epochs[kind].append(best)
         p = predict_cohort(model, train.segs[iv], device=device)
         oof.loc[iv, kind] = p['crt_response'].to_numpy()
@@ -345,6 +385,24 @@ def train_inner_models(cohort:CineCohort, # the segmented CRT cohort with `crt_r
     thresholds = {col: youden_threshold((sf if col.startswith('septal_flash') else y)[tr], oof[col].to_numpy()) for col in cols}
     return InnerModels(models, oof, thresholds, best_epochs, folder)
 
+# %% ../../nbs/08a_experiments.crt.ipynb #f3482621
+def _mean_test_scores(models:dict, segs:np.ndarray, cols:list, device=None)->pd.DataFrame:
+    "Scores of the subjects `segs` per column: the mean of each kind's inner models' P(response), and of the concept (confined) models' P(SF)."
+    test = pd.DataFrame(0., index=range(len(segs)), columns=cols)
+    for kind, ms in models.items():   # the test score is the mean of the inner models' scores
+        for model in ms:
+            p = predict_cohort(model, segs, device=device)
+            test[kind] += p['crt_response'].to_numpy() / len(ms)
+            if 'septal_flash' in p: test['septal_flash_confined' if kind == 'confined' else 'septal_flash'] += p['septal_flash'].to_numpy() / len(ms)
+    return test
+
+# %% ../../nbs/08a_experiments.crt.ipynb #85d4a81c
+def _decoded_means(concept, latents:np.ndarray, c01:np.ndarray, te:np.ndarray, device=None)->tuple:
+    "The concept model's decoded mean latents of the test subjects `te` with and without `c01`: every subject's when `te` lacks a class, `()` when all do."
+    who = te if len(np.unique(c01[te])) == 2 else np.arange(len(c01))
+    return decode_concept_mean(concept, latents[who], c01[who], device=device) if len(np.unique(c01[who])) == 2 else ()
+
+# %% ../../nbs/08a_experiments.crt.ipynb #3e3cca73
 @renamed_kwargs(show_training='progress')
 def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`)
                    train_idx, # training subjects of this fold, e.g. from `crt_splits`
@@ -360,21 +418,15 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
                    repeat:int=0 # which repetition of the cross-validation this fold belongs to
                   )->FoldResult:
     "Train baseline, VAE + CRT and VAE + CRT + SF (and the confined model) on `train_idx` in `inner_k` inner folds (`train_inner_models`); score the test subjects."
-    c = _check_config(config)
+    c = check_crt_config(config)
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
-    n = len(cohort)
+    n, lab = len(cohort), cohort.labels
     tr, te = _check_fold_idx(train_idx, test_idx, n)
-    lab = cohort.labels
     sf = lab['septal_flash'].to_numpy().astype(int)
     _check_split(Path(path)/(f'repeat_{repeat}' if repeat else '')/f'fold_{fold}', n, te)
     inner = train_inner_models(cohort, tr, c, path, vae_state, None, fold, seed, device, cbs, progress, repeat)
     cols = list(inner.scores.columns)
-    test = pd.DataFrame(0., index=range(len(te)), columns=cols)
-    for kind, ms in inner.models.items():   # the test score is the mean of the inner models' scores
-        for model in ms:
-            p = predict_cohort(model, cohort.segs[te], device=device)
-            test[kind] += p['crt_response'].to_numpy() / len(ms)
-            if 'septal_flash' in p: test['septal_flash_confined' if kind == 'confined' else 'septal_flash'] += p['septal_flash'].to_numpy() / len(ms)
+    test = _mean_test_scores(inner.models, cohort.segs[te], cols, device)
     scores = pd.DataFrame(np.nan, index=range(n), columns=cols)
     scores.iloc[tr], scores.iloc[te] = inner.scores.to_numpy(), test.to_numpy()
     scores.insert(0, 'part', np.where(np.isin(np.arange(n), te), 'test', 'inner'))
@@ -386,13 +438,10 @@ def train_crt_fold(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_c
     classified = np.zeros(n, int)               # nested SF predictions: inner out-of-fold for training subjects
     classified[tr] = inner.scores['septal_flash'].to_numpy() >= inner.thresholds['septal_flash']
     classified[te] = test['septal_flash'].to_numpy() >= inner.thresholds['septal_flash']
-    def decoded(c01):   # the test subjects' means; a test fold without both classes falls back to every subject
-        who = te if len(np.unique(c01[te])) == 2 else np.arange(n)
-        return decode_concept_mean(concept, latents[who], c01[who], device=device) if len(np.unique(c01[who])) == 2 else ()
     recon_dice = pd.DataFrame(dict(subject_id=lab['subject_id'].to_numpy()[te], **recon), index=te)
     confined = encode_cohort(first['confined'], cohort, device=device) if 'confined' in first else None
-    return FoldResult(fold, tr, te, scores, recon_dice, latents, decoded(classified), first, inner.thresholds,
-                      decoded(sf), inner.best_epochs, repeat, confined)
+    return FoldResult(fold, tr, te, scores, recon_dice, latents, _decoded_means(concept, latents, classified, te, device), first, inner.thresholds,
+                      _decoded_means(concept, latents, sf, te, device), inner.best_epochs, repeat, confined)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #f561868b
 def _train_arm_job(shared:dict, tr, iv, kind, folder, seed)->int:
@@ -401,7 +450,7 @@ def _train_arm_job(shared:dict, tr, iv, kind, folder, seed)->int:
     # the confined model starts from the concept model's stage-2 checkpoints: one job trains both, so none reads a half-written one
     also = ('confined',) if kind == 'concept' and 'confined' in run_kinds(shared['config']) else ()
     for k in (kind, *also):
-        _train_arm(k, shared['cohort'].subset(tr), iv, shared['config'], folder.with_name(folder.name.replace(kind, k, 1)), shared['vae_state'], seed, 'cpu', [counter], False)
+        train_arm(k, shared['cohort'].subset(tr), iv, shared['config'], folder.with_name(folder.name.replace(kind, k, 1)), shared['vae_state'], seed, 'cpu', [counter], False)
     return counter.n
 
 def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`)
@@ -414,7 +463,7 @@ def train_arms_in_parallel(cohort:CineCohort, # the segmented CRT cohort (`segme
                            progress:bool=True # progress bar over the models
                           )->int:
     "Train and checkpoint every model `train_crt_fold` trains for `splits`, in `workers` CPU processes; returns the epochs trained."
-    c = _check_config(config)
+    c = check_crt_config(config)
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
     check_positive(workers, 'workers', integer=True)
     if not isinstance(splits, (list, tuple)) or not all(isinstance(s, (list, tuple)) and len(s) == 4 for s in splits):
@@ -448,30 +497,32 @@ class CRTExperiment:
     disentanglement: dict = field(default_factory=dict) # `crt_disentanglement`
     explanations: dict = field(default_factory=dict) # per concept model kind: `traversal_by_subject`, `crt_attribution`; with a confined model its probes and paired Dice
 
-    def metrics(self)->dict:
-        "A JSON-serialisable summary: config, table, CIs, segmentation Dice and resolution, disentanglement, epochs, timings."
-        clean = lambda v: None if isinstance(v, float) and not np.isfinite(v) else v
-        val = lambda v: clean(float(v)) if isinstance(v, (float, np.floating)) else v.item() if hasattr(v, 'item') else v
-        frame = lambda df: {str(i) if not isinstance(i, tuple) else ' / '.join(i): {str(c): val(v) for c, v in row.items()} for i, row in df.iterrows()}
-        out = dict(config={k: list(v) if isinstance(v, tuple) else v for k, v in self.config.items()},
-                   table=frame(self.table), intervals=frame(self.intervals), segmentation_dice=frame(self.segmentation_dice),
-                   epochs_trained=int(self.epochs_trained), n_subjects=len(self.cohort),
-                   seconds={k: round(float(v), 2) for k, v in self.seconds.items()},
-                   best_epochs={k: [int(e) for f in self.folds for e in f.best_epochs.get(k, [])] for k in run_kinds(self.config)})
-        if self.resolution is not None: out['resolution'] = frame(self.resolution)
-        if self.disentanglement:
-            out['probes'] = frame(self.disentanglement['probes'])
-            out['traversal'] = {k: val(v) for k, v in self.disentanglement['traversal'].items()}
-        e = self.explanations
-        if e:
-            out['traversal_ci'] = frame(pd.concat({k: v['summary'] for k, v in e['traversal'].items()}))
-            out['attribution'] = frame(pd.concat({k: v['summary'] for k, v in e['attribution'].items()}))
-            keep = ['subject_id', 'fold', 'crt_response', 'septal_flash', 'p', 'p_concept', 'concept_read', 'p_counterfactual', 'effect', 'gradient', 'truth']
-            out['attribution_subjects'] = {k: {c: [val(x) if isinstance(x, str) else round(val(x), 5) for x in v['per_subject'][c]] for c in keep}
-                                           for k, v in e['attribution'].items()}
-            for key in ('confined_probes', 'recon_dice'):
-                if e.get(key) is not None: out[key] = frame(e[key])
-        return out
+# %% ../../nbs/08a_experiments.crt.ipynb #0ef19acc
+@patch
+def metrics(self:CRTExperiment)->dict:
+    "A JSON-serialisable summary: config, table, CIs, segmentation Dice and resolution, disentanglement, epochs, timings."
+    clean = lambda v: None if isinstance(v, float) and not np.isfinite(v) else v
+    val = lambda v: clean(float(v)) if isinstance(v, (float, np.floating)) else v.item() if hasattr(v, 'item') else v
+    frame = lambda df: {str(i) if not isinstance(i, tuple) else ' / '.join(i): {str(c): val(v) for c, v in row.items()} for i, row in df.iterrows()}
+    out = dict(config={k: list(v) if isinstance(v, tuple) else v for k, v in self.config.items()},
+               table=frame(self.table), intervals=frame(self.intervals), segmentation_dice=frame(self.segmentation_dice),
+               epochs_trained=int(self.epochs_trained), n_subjects=len(self.cohort),
+               seconds={k: round(float(v), 2) for k, v in self.seconds.items()},
+               best_epochs={k: [int(e) for f in self.folds for e in f.best_epochs.get(k, [])] for k in run_kinds(self.config)})
+    if self.resolution is not None: out['resolution'] = frame(self.resolution)
+    if self.disentanglement:
+        out['probes'] = frame(self.disentanglement['probes'])
+        out['traversal'] = {k: val(v) for k, v in self.disentanglement['traversal'].items()}
+    e = self.explanations
+    if e:
+        out['traversal_ci'] = frame(pd.concat({k: v['summary'] for k, v in e['traversal'].items()}))
+        out['attribution'] = frame(pd.concat({k: v['summary'] for k, v in e['attribution'].items()}))
+        keep = ['subject_id', 'fold', 'crt_response', 'septal_flash', 'p', 'p_concept', 'concept_read', 'p_counterfactual', 'effect', 'gradient', 'truth']
+        out['attribution_subjects'] = {k: {c: [val(x) if isinstance(x, str) else round(val(x), 5) for x in v['per_subject'][c]] for c in keep}
+                                       for k, v in e['attribution'].items()}
+        for key in ('confined_probes', 'recon_dice'):
+            if e.get(key) is not None: out[key] = frame(e[key])
+    return out
 
 # %% ../../nbs/08a_experiments.crt.ipynb #4901c713
 def _architecture(config:dict)->str:
@@ -482,14 +533,23 @@ def _architecture(config:dict)->str:
 
 _SHARED_STAGES = ('unet', 'finetune', 'pretrain')   # trained once, before every fold's models
 
-def _check_run_folder(path:Path, config:dict, seed:int):
+# %% ../../nbs/08a_experiments.crt.ipynb #9ef8695c
+def check_run_folder(path:Path, # the run's output folder
+                     config:dict, # from `crt_config`
+                     seed:int # the run's seed
+                    ):
     "Record the run's settings in `path/config.json`, or refuse a folder made with other settings or networks."
+    check_crt_config(config)
     # more epochs of a fold's stage continue its training, but the fold models were trained on the shared stages' result:
     # other epochs there would leave stale fold models behind, so they count as other settings
     shared = {k: config['epochs'][k] for k in _SHARED_STAGES}
     record_settings(path, dict(config, seed=seed, architecture=_architecture(config), shared_epochs=shared), 'path', file='config.json', ignore=['epochs'])
 
-def _recorded_seconds(path:Path, seconds:dict, trained:dict)->dict:
+# %% ../../nbs/08a_experiments.crt.ipynb #223b211e
+def recorded_seconds(path:Path, # the run's output folder
+                     seconds:dict, # step -> seconds this call took
+                     trained:dict # step -> whether this call trained anything in it
+                    )->dict:
     "Per training step, the seconds of every call that trained in it, kept in `path/seconds.json`: a run resumed from checkpoints reports the time its models took."
     f = path/'seconds.json'
     rec = json.loads(f.read_text()) if f.exists() else {}
@@ -498,6 +558,7 @@ def _recorded_seconds(path:Path, seconds:dict, trained:dict)->dict:
     with atomic_path(f) as tmp: tmp.write_text(json.dumps(rec, indent=1))
     return {k: rec.get(k, v) if k in trained else v for k, v in seconds.items()}
 
+# %% ../../nbs/08a_experiments.crt.ipynb #1fe65f13
 def crt_explanations(folds:list, # `FoldResult`s
                      labels:pd.DataFrame, # the cohort's labels with the true factors
                      segs, # (N,S,T,H,W) true segmentations (septal lines)
@@ -519,6 +580,38 @@ def crt_explanations(folds:list, # `FoldResult`s
                                           'confined - unconfined (paired)': boot(lambda a, b: np.mean(a - b), dice['confined'], dice['concept'])}).T
     return out
 
+# %% ../../nbs/08a_experiments.crt.ipynb #5a467547
+def _check_run_args(path, seed:int, workers:int, device):
+    "Refuse, by name, a run's output folder, seed or worker count out of range."
+    if not isinstance(path, (str, Path)): raise ValueError(f"path: expected a folder name, got {type(path).__name__}")
+    check_positive(seed, 'seed', allow_zero=True, integer=True)
+    check_positive(workers, 'workers', integer=True)
+    if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
+
+# %% ../../nbs/08a_experiments.crt.ipynb #1575392b
+def _check_classes(y:np.ndarray, cfg:dict):
+    "Refuse a cohort with fewer subjects of a class than the nested folds need (`k` x `inner_k`)."
+    for c in (0, 1):
+        if (y == c).sum() < cfg['k'] * cfg['inner_k']:
+            raise ValueError(f"n_subjects: {int((y == c).sum())} subjects of class {c}, fewer than k x inner_k = {cfg['k'] * cfg['inner_k']}; simulate more")
+
+# %% ../../nbs/08a_experiments.crt.ipynb #1f59fe91
+def _score_run(folds:list, data:CRTData, cohort:CineCohort, cfg:dict, seed:int, n_boot:int, device)->tuple:
+    "Score a run's folds: Table 1 with the hand-measurement readers beside the models, the disentanglement and the explanations."
+    y = data.cohort.labels['crt_response'].to_numpy()
+    readers = {f'segmentation features ({who})': segmentation_features(c.segs, c.spacing) for who, c in (('U-Net', cohort), ('truth', data.cohort))}
+    extra = {name: nested_logistic_predictions(f, y, cfg['k'], cfg['inner_k'], seed, cfg['repeats']) for name, f in readers.items()}
+    table, intervals, oof = crt_table(cohort.labels, folds, cfg['k'], seed, n_boot, extra=extra)
+    recon = np.zeros_like(cohort.segs)   # each subject decoded by the concept model of the fold that tested it
+    for f in folds:
+        if f.repeat == 0: recon[f.test_idx] = reconstruct_cohort(f.models['concept'], cohort.segs[f.test_idx], device=device)
+    by_hand = {'U-Net label maps': readers['segmentation features (U-Net)'], 'VAE reconstruction': segmentation_features(recon, cohort.spacing)}
+    sp = float(np.mean(cohort.spacing))
+    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, sp, n_boot, seed, features=by_hand)
+    explanations = crt_explanations(folds, cohort.labels, data.cohort.segs, sp, n_boot, seed, device)
+    return table, intervals, oof, dis, explanations
+
+# %% ../../nbs/08a_experiments.crt.ipynb #491fdf2b
 @renamed_kwargs(show_training='fit_progress')
 def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
                        path='crt_experiment', # output folder for checkpoints; a rerun with the same folder resumes
@@ -532,20 +625,15 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
                       )->CRTExperiment:
     "Run the CRT paper's experiment on simulated data: segment, train three models per fold with nested selection, score Table 1 beside a reader of hand measurements."
     cfg = crt_config(scale, **overrides)
-    if not isinstance(path, (str, Path)): raise ValueError(f"path: expected a folder name, got {type(path).__name__}")
-    check_positive(seed, 'seed', allow_zero=True, integer=True)
-    check_positive(workers, 'workers', integer=True)
-    if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
+    _check_run_args(path, seed, workers, device)
     path = Path(path)
-    _check_run_folder(path, cfg, seed)
+    check_run_folder(path, cfg, seed)
     counter, seconds = EpochCounter(), {}
     kw = dict(seed=seed, device=device, cbs=[counter], progress=fit_progress)
     t = time.time()
     data = simulate_crt_data(cfg, seed)
     y = data.cohort.labels['crt_response'].to_numpy()
-    for c in (0, 1):
-        if (y == c).sum() < cfg['k'] * cfg['inner_k']:
-            raise ValueError(f"n_subjects: {int((y == c).sum())} subjects of class {c}, fewer than k x inner_k = {cfg['k'] * cfg['inner_k']}; simulate more")
+    _check_classes(y, cfg)
     seconds['simulate'], t = time.time() - t, time.time()
     trained, n = {}, counter.n
     cohort, seg_dice = segment_crt_cohort(data, cfg, path, **kw)
@@ -558,18 +646,9 @@ def run_crt_experiment(scale:str='small', # 'small' (CI, minutes), 'medium' (CPU
     folds = [train_crt_fold(cohort, tr, te, cfg, path, vae_state, fold=f, repeat=r, **kw)
              for r, f, tr, te in (progress_bar(jobs) if progress else jobs)]
     seconds['folds'], t, trained['folds'] = time.time() - t, time.time(), counter.n > n
-    readers = {f'segmentation features ({who})': segmentation_features(c.segs, c.spacing) for who, c in (('U-Net', cohort), ('truth', data.cohort))}
-    extra = {name: nested_logistic_predictions(f, y, cfg['k'], cfg['inner_k'], seed, cfg['repeats']) for name, f in readers.items()}
-    table, intervals, oof = crt_table(cohort.labels, folds, cfg['k'], seed, n_boot, extra=extra)
-    recon = np.zeros_like(cohort.segs)   # each subject decoded by the concept model of the fold that tested it
-    for f in folds:
-        if f.repeat == 0: recon[f.test_idx] = reconstruct_cohort(f.models['concept'], cohort.segs[f.test_idx], device=device)
-    by_hand = {'U-Net label maps': readers['segmentation features (U-Net)'], 'VAE reconstruction': segmentation_features(recon, cohort.spacing)}
-    sp = float(np.mean(cohort.spacing))
-    dis = crt_disentanglement(folds, cohort.labels, data.cohort.segs, sp, n_boot, seed, features=by_hand)
-    explanations = crt_explanations(folds, cohort.labels, data.cohort.segs, sp, n_boot, seed, device)
+    table, intervals, oof, dis, explanations = _score_run(folds, data, cohort, cfg, seed, n_boot, device)
     seconds['score'] = time.time() - t
-    seconds = _recorded_seconds(path, seconds, trained)
+    seconds = recorded_seconds(path, seconds, trained)
     return CRTExperiment(cfg, table, intervals, oof, seg_dice, folds, data, cohort, counter.n, seconds, resolution, dis, explanations)
 
 # %% ../../nbs/08a_experiments.crt.ipynb #beb8d6f8

@@ -21,7 +21,8 @@ from ..models.concept_vae import CRT_KINDS, concept_attribution, concept_shift
 
 # %% auto #0
 __all__ = ['ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'crt_splits', 'FoldResult', 'crt_table', 'crt_beside_paper',
-           'crt_disentanglement', 'traversal_by_subject', 'crt_attribution', 'nested_logistic_predictions']
+           'fold_latents', 'probe_scores', 'measurement_score', 'crt_disentanglement', 'traversal_by_subject',
+           'crt_attribution', 'logistic_fold', 'nested_logistic_predictions']
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #638bfeaa
 ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', confined='VAE + CRT + SF, confined',
@@ -61,6 +62,7 @@ TABLE_COLUMNS = ('CRT BACC', 'CRT SEN', 'CRT SPE', 'Dice', 'p-value', 'SF BACC',
 
 def _bacc(y, pred): return prediction_rates(y, pred)['bacc']
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #d542824e
 def _by_repeat(folds:list, n:int, k:int)->list:
     "Folds grouped per repetition, each checked to hold folds 0..k-1 whose test sets cover every subject once."
     reps = sorted({f.repeat for f in folds})
@@ -74,6 +76,65 @@ def _by_repeat(folds:list, n:int, k:int)->list:
         out.append(fr)
     return out
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #50b6e675
+def _fold_predictions(labels:pd.DataFrame, reps:list, kinds:tuple, seed:int)->tuple:
+    "Out-of-fold scores and 0/1 predictions (N,R) per row: the models' `kinds`, their SF heads, oracle, chance and SF chance."
+    y, sf = labels['crt_response'].to_numpy().astype(int), labels['septal_flash'].to_numpy().astype(int)
+    n, R = len(y), len(reps)
+    fixed = dict(oracle=response_probability(labels), chance=np.random.default_rng(seed).random(n))
+    sf_chance = np.random.default_rng(seed + 1).random(n)
+    sf_cols = dict(sf='septal_flash', **({'sf_confined': 'septal_flash_confined'} if 'confined' in kinds else {}))
+    score = {kk: np.zeros((n, R)) for kk in (*kinds, 'oracle', 'chance', *sf_cols, 'sf_chance')}
+    pred = {kk: np.zeros((n, R), int) for kk in score}
+    for r, fr in enumerate(reps):
+        for f in fr:
+            tr, te = f.train_idx, f.test_idx
+            for kind in kinds:
+                score[kind][te, r] = f.scores[kind].to_numpy()[te]
+                pred[kind][te, r] = score[kind][te, r] >= f.thresholds[kind]
+            for kk, col in sf_cols.items():
+                score[kk][te, r] = f.scores[col].to_numpy()[te]
+                pred[kk][te, r] = score[kk][te, r] >= f.thresholds[col]
+            for kk, s, t in (('oracle', fixed['oracle'], y), ('chance', fixed['chance'], y), ('sf_chance', sf_chance, sf)):
+                # not fitted: a threshold on the training subjects' scores is not in-sample fitting
+                score[kk][te, r], pred[kk][te, r] = s[te], s[te] >= youden_threshold(t[tr], s[tr])
+    return score, pred
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #3b1519fb
+def _table_row(kind:str, y:np.ndarray, sf:np.ndarray, pred:dict, dice:pd.DataFrame, boot)->tuple:
+    "Row `kind` of Table 1 (rates, Dice, McNemar p against the baseline, SF rates) and of its intervals (bootstrap CIs, paired BACC differences)."
+    r = dict(zip(TABLE_COLUMNS, [*prediction_rates(y, pred[kind]).values(), np.nan, np.nan, np.nan, np.nan, np.nan]))
+    if kind in dice: r['Dice'] = dice[kind].mean()
+    if kind != 'baseline': r['p-value'] = mcnemar_test(y, pred['baseline'][:, 0], pred[kind][:, 0])
+    sk = dict(concept='sf', confined='sf_confined', chance='sf_chance').get(kind)
+    if sk: r['SF BACC'], r['SF SEN'], r['SF SPE'] = prediction_rates(sf, pred[sk]).values()
+    c = {}
+    for j, m in enumerate(('BACC', 'SEN', 'SPE')):
+        b = boot(lambda yy, pp, j=j: list(prediction_rates(yy, pp).values())[j], y, pred[kind])
+        c[f'CRT {m}'], c[f'CRT {m} lo'], c[f'CRT {m} hi'] = b['estimate'], b['lo'], b['hi']
+    if kind != 'baseline':
+        d = boot(lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb), y, pred[kind], pred['baseline'])
+        c['BACC - baseline'], c['BACC - baseline lo'], c['BACC - baseline hi'] = d['estimate'], d['lo'], d['hi']
+        c['McNemar p'] = r['p-value']
+    if kind == 'confined':   # what confinement costs: paired against the unconfined model on the same subjects
+        d = boot(lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb), y, pred['confined'], pred['concept'])
+        c['BACC - unconfined'], c['BACC - unconfined lo'], c['BACC - unconfined hi'] = d['estimate'], d['lo'], d['hi']
+    if sk:
+        b = boot(_bacc, sf, pred[sk])
+        c['SF BACC'], c['SF BACC lo'], c['SF BACC hi'] = b['estimate'], b['lo'], b['hi']
+    return r, c
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #46ac158a
+def _check_extra(extra:dict|None, n:int, R:int)->dict:
+    "Other readers' rows for `crt_table`, refused unless each has a new name and (scores, predictions) of shape (n, R)."
+    extra = dict(extra or {})
+    for name, sp in extra.items():
+        if name in ROW_NAMES or name in ROW_NAMES.values() or not (isinstance(sp, tuple) and len(sp) == 2):
+            raise ValueError(f"extra: expected {{new row name: (scores, predictions)}}, got {name!r}")
+        for a in sp: check_shape(np.asarray(a), f'extra[{name!r}]', shape=(n, R))
+    return extra
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #ec4589c1
 def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septal_flash` and the true factors
               folds:list, # `FoldResult`s: folds 0..k-1 of every repetition
               k:int|None=None, # folds per repetition; `None`: as many as repetition 0 has
@@ -94,54 +155,14 @@ def crt_table(labels:pd.DataFrame, # the cohort's labels: `crt_response`, `septa
             if not np.array_equal(np.sort(f.test_idx), np.sort(te)): raise ValueError(f"folds: fold {f.fold} of repetition {r} was trained on another split than `crt_splits(y, {k}, {seed}, {r})`")
     R = len(reps)
     kinds = tuple(kk for kk in (*CRT_KINDS, 'confined') if all(kk in f.scores.columns for f in folds))
-    extra = dict(extra or {})
-    for name, sp in extra.items():
-        if name in ROW_NAMES or name in ROW_NAMES.values() or not (isinstance(sp, tuple) and len(sp) == 2):
-            raise ValueError(f"extra: expected {{new row name: (scores, predictions)}}, got {name!r}")
-        for a in sp: check_shape(np.asarray(a), f'extra[{name!r}]', shape=(n, R))
-    fixed = dict(oracle=response_probability(labels), chance=np.random.default_rng(seed).random(n))
-    sf_chance = np.random.default_rng(seed + 1).random(n)
-    sf_cols = dict(sf='septal_flash', **({'sf_confined': 'septal_flash_confined'} if 'confined' in kinds else {}))
-    score = {kk: np.zeros((n, R)) for kk in (*kinds, 'oracle', 'chance', *sf_cols, 'sf_chance')}
-    pred = {kk: np.zeros((n, R), int) for kk in score}
-    for r, fr in enumerate(reps):
-        for f in fr:
-            tr, te = f.train_idx, f.test_idx
-            for kind in kinds:
-                score[kind][te, r] = f.scores[kind].to_numpy()[te]
-                pred[kind][te, r] = score[kind][te, r] >= f.thresholds[kind]
-            for kk, col in sf_cols.items():
-                score[kk][te, r] = f.scores[col].to_numpy()[te]
-                pred[kk][te, r] = score[kk][te, r] >= f.thresholds[col]
-            for kk, s, t in (('oracle', fixed['oracle'], y), ('chance', fixed['chance'], y), ('sf_chance', sf_chance, sf)):
-                # not fitted: a threshold on the training subjects' scores is not in-sample fitting
-                score[kk][te, r], pred[kk][te, r] = s[te], s[te] >= youden_threshold(t[tr], s[tr])
+    extra = _check_extra(extra, n, R)
+    score, pred = _fold_predictions(labels, reps, kinds, seed)
     for name, (s, p) in extra.items(): score[name], pred[name] = np.asarray(s, float), np.asarray(p).astype(int)
     dice = pd.concat([f.recon_dice for f in reps[0]]).sort_index()
     rows, ci = {}, {}
     boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
     for kind in (*kinds, *extra, 'oracle', 'chance'):
-        r = dict(zip(TABLE_COLUMNS, [*prediction_rates(y, pred[kind]).values(), np.nan, np.nan, np.nan, np.nan, np.nan]))
-        if kind in dice: r['Dice'] = dice[kind].mean()
-        if kind != 'baseline': r['p-value'] = mcnemar_test(y, pred['baseline'][:, 0], pred[kind][:, 0])
-        sk = dict(concept='sf', confined='sf_confined', chance='sf_chance').get(kind)
-        if sk: r['SF BACC'], r['SF SEN'], r['SF SPE'] = prediction_rates(sf, pred[sk]).values()
-        rows[ROW_NAMES.get(kind, kind)] = r
-        c = {}
-        for j, m in enumerate(('BACC', 'SEN', 'SPE')):
-            b = boot(lambda yy, pp, j=j: list(prediction_rates(yy, pp).values())[j], y, pred[kind])
-            c[f'CRT {m}'], c[f'CRT {m} lo'], c[f'CRT {m} hi'] = b['estimate'], b['lo'], b['hi']
-        if kind != 'baseline':
-            d = boot(lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb), y, pred[kind], pred['baseline'])
-            c['BACC - baseline'], c['BACC - baseline lo'], c['BACC - baseline hi'] = d['estimate'], d['lo'], d['hi']
-            c['McNemar p'] = r['p-value']
-        if kind == 'confined':   # what confinement costs: paired against the unconfined model on the same subjects
-            d = boot(lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb), y, pred['confined'], pred['concept'])
-            c['BACC - unconfined'], c['BACC - unconfined lo'], c['BACC - unconfined hi'] = d['estimate'], d['lo'], d['hi']
-        if sk:
-            b = boot(_bacc, sf, pred[sk])
-            c['SF BACC'], c['SF BACC lo'], c['SF BACC hi'] = b['estimate'], b['lo'], b['hi']
-        ci[ROW_NAMES.get(kind, kind)] = c
+        rows[ROW_NAMES.get(kind, kind)], ci[ROW_NAMES.get(kind, kind)] = _table_row(kind, y, sf, pred, dice, boot)
     table = pd.DataFrame(rows).T[list(TABLE_COLUMNS)].astype(float)
     intervals = pd.DataFrame(ci).T.astype(float)
     oof = pd.DataFrame(dict(subject_id=labels['subject_id'].to_numpy(), crt_response=y, septal_flash=sf))
@@ -167,68 +188,71 @@ def crt_beside_paper(table:pd.DataFrame # a `crt_table` result: rows models (and
     return pd.concat({'this run': table, 'paper (73 patients)': PAPER_TABLE1[list(TABLE_COLUMNS)]})
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #18f81120
-def _latents_of(f:FoldResult, kind:str)->np.ndarray:
+def fold_latents(f:FoldResult, # one fold of a run
+                 kind:str # whose latents: 'concept' or 'confined'
+                )->np.ndarray:
     "The latent means (N,T,D) of every subject under fold `f`'s first model of `kind` ('concept' or 'confined')."
     z = f.latents if kind == 'concept' else f.confined_latents if kind == 'confined' else None
     if z is None: raise ValueError(f"folds: fold {f.fold} holds no latents of a {kind!r} model")
     return z
 
-def _probe_scores(X_tr, y_tr, X_te, kind):
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #e055e20b
+def probe_scores(X_tr, # (n,F) training features, e.g. latent means
+                 y_tr, # (n,) training targets: 0/1 for 'classification', numbers for 'regression'
+                 X_te, # (m,F) features to score
+                 kind:str # 'classification' (standardised logistic regression) or 'regression' (standardised ridge, CV'd strength)
+                )->np.ndarray:
+    "A probe fitted on (`X_tr`, `y_tr`): P(class 1) or the predicted number for each row of `X_te`."
+    check_choice(kind, 'kind', ('classification', 'regression'))
     model = (make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)) if kind == 'classification' else
              make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 4, 11))))
     model.fit(X_tr, y_tr)
     return model.predict_proba(X_te)[:, 1] if kind == 'classification' else model.predict(X_te)
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #dd6fc454
 def _corr(y, s): return float(np.corrcoef(y, s)[0, 1])
-
-def _by_hand(v:pd.Series)->np.ndarray:
-    "A hand measurement as a score: missing values get the median, and a measurement missing everywhere is constant (AUC 0.5)."
-    return v.fillna(v.median()).fillna(0).to_numpy(float)
 
 _PROBE_STAT = dict(classification=roc_auc, regression=_corr)   # a probe's score: AUC for a class, Pearson r for a number
 
-def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with latents of its first concept model)
-                        labels:pd.DataFrame, # the cohort's labels with the true factors
-                        segs=None, # (N,S,T,H,W) true segmentations, for the septal excursion of true SF / no-SF subjects
-                        spacing:float=TARGET_SPACING, # mm per pixel
-                        n_boot:int=1000, # bootstrap replicates of the CIs
-                        seed:int=0, # seeds the probes' splits and the bootstrap
-                        features:dict|None=None, # {what was measured: `segmentation_features` of the same subjects}: each factor read by hand, as references
-                        kind:str='concept' # whose latents: 'concept' or 'confined'
-                       )->dict:
-    "Held-out probes of SF, scar and eccentricity from each half of the latent space (and by hand from `features`), and the septal motion decoded along the concept direction."
-    folds = [f for f in folds if f.repeat == 0]
-    if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
-    model_kind = check_choice(kind, 'kind', ('concept', 'confined'))   # `kind` names the probe's kind below
-    model = folds[0].models[model_kind]
-    a, b = model.concepts['septal_flash']
-    halves = {'concept half': np.arange(a, b), 'free half': model.free_dims}
-    n = len(labels)
-    targets = dict(septal_flash=('classification', labels['septal_flash'].to_numpy().astype(int)),
-                   lv_eccentricity=('regression', labels['lv_eccentricity'].to_numpy(float)),
-                   scar=('classification', labels['scar'].to_numpy().astype(int)))
-    boot = lambda stat, *arr: bootstrap_ci(stat, *arr, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*arr), lo=np.nan, hi=np.nan)
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #863f9775
+def measurement_score(v:pd.Series # one measurement per subject, e.g. a column of `segmentation_features`; NaN where it failed
+                     )->np.ndarray:
+    "A hand measurement as a score: missing values get the median, and a measurement missing everywhere is constant (AUC 0.5)."
+    return v.fillna(v.median()).fillna(0).to_numpy(float)
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #8e75d919
+def _probe_rows(folds:list, model_kind:str, halves:dict, targets:dict, boot)->dict:
+    "Held-out probe scores of each target from each latent half: each fold's probe learns on its training subjects, is scored on its test subjects."
+    n = len(folds[0].latents)
     probes = {}
     for name, (kind, t) in targets.items():
         for half, dims in halves.items():
             pred = np.full(n, np.nan)
             for f in folds:   # the probe learns on the fold's training subjects, is scored on its test subjects
-                X = _latents_of(f, model_kind)[:, :, dims].reshape(n, -1)
-                pred[f.test_idx] = _probe_scores(X[f.train_idx], t[f.train_idx], X[f.test_idx], kind)
+                X = fold_latents(f, model_kind)[:, :, dims].reshape(n, -1)
+                pred[f.test_idx] = probe_scores(X[f.train_idx], t[f.train_idx], X[f.test_idx], kind)
             r = boot(_PROBE_STAT[kind], t, pred)
             probes[(name, half)] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
+    return probes
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #8cfde212
+def _by_hand_rows(features:dict, targets:dict, boot, n:int)->dict:
+    "Each target read by hand from each source's `segmentation_features`: no training, the measurement itself is the score."
+    probes = {}
     for source, feats in (features or {}).items():   # no training: the measurement itself is the score, over every subject
         if not isinstance(feats, pd.DataFrame) or len(feats) != n: raise ValueError(f"features: expected {{name: DataFrame of `segmentation_features` with {n} rows}}")
         by_hand = dict(septal_flash=feats['septal_excursion_mm'], lv_eccentricity=feats['eccentricity'], scar=-feats['thinnest_wall'])
         for name, (kind, t) in targets.items():
-            v = _by_hand(by_hand[name])
+            v = measurement_score(by_hand[name])
             r = boot(_PROBE_STAT[kind], t, v)
             probes[(name, f'by hand: {source}')] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
-    probes = pd.DataFrame(probes).T
+    return probes
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #f5b0b3ea
+def _mean_traversal(model, z:np.ndarray, sfl:np.ndarray, halves:dict, segs, spacing:float)->tuple:
+    "The early-systolic septal excursion decoded from the mean latent, + the concept step and + a free step of the same length (and of true SF / no-SF subjects), and the 3 decoded sequences."
     # traversal: the mean latent, moved along the concept direction (concept half only) and, as a control, by a step of
     # the same length along the same contrast restricted to the free half
-    f = folds[0]
-    z, sfl = _latents_of(f, model_kind), labels['septal_flash'].to_numpy().astype(int)
     contrast = z[sfl == 1].mean(0) - z[sfl == 0].mean(0)                 # (T,D)
     base = z.mean(0)
     step_c = np.zeros_like(contrast); step_c[:, halves['concept half']] = contrast[:, halves['concept half']]
@@ -248,6 +272,34 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
         true = np.array([septal_excursion_mm(s.transpose(1, 0, 2, 3), septal_line(s[0]), spacing) for s in segs])
         traversal['true SF subjects (mean)'] = float(np.nanmean(true[sfl == 1]))
         traversal['true no-SF subjects (mean)'] = float(np.nanmean(true[sfl == 0]))
+    return traversal, dec
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #69dae436
+def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with latents of its first concept model)
+                        labels:pd.DataFrame, # the cohort's labels with the true factors
+                        segs=None, # (N,S,T,H,W) true segmentations, for the septal excursion of true SF / no-SF subjects
+                        spacing:float=TARGET_SPACING, # mm per pixel
+                        n_boot:int=1000, # bootstrap replicates of the CIs
+                        seed:int=0, # seeds the probes' splits and the bootstrap
+                        features:dict|None=None, # {what was measured: `segmentation_features` of the same subjects}: each factor read by hand, as references
+                        kind:str='concept' # whose latents: 'concept' or 'confined'
+                       )->dict:
+    "Held-out probes of SF, scar and eccentricity from each half of the latent space (and by hand from `features`), and the septal motion decoded along the concept direction."
+    folds = [f for f in folds if f.repeat == 0]
+    if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
+    model_kind = check_choice(kind, 'kind', ('concept', 'confined'))
+    model = folds[0].models[model_kind]
+    a, b = model.concepts['septal_flash']
+    halves = {'concept half': np.arange(a, b), 'free half': model.free_dims}
+    n = len(labels)
+    targets = dict(septal_flash=('classification', labels['septal_flash'].to_numpy().astype(int)),
+                   lv_eccentricity=('regression', labels['lv_eccentricity'].to_numpy(float)),
+                   scar=('classification', labels['scar'].to_numpy().astype(int)))
+    boot = lambda stat, *arr: bootstrap_ci(stat, *arr, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*arr), lo=np.nan, hi=np.nan)
+    probes = _probe_rows(folds, model_kind, halves, targets, boot)
+    probes.update(_by_hand_rows(features or {}, targets, boot, n))
+    probes = pd.DataFrame(probes).T
+    traversal, dec = _mean_traversal(model, fold_latents(folds[0], model_kind), labels['septal_flash'].to_numpy().astype(int), halves, segs, spacing)
     return dict(probes=probes, traversal=pd.Series(traversal, name='early-systolic septal excursion (mm)'), decoded=dec)
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #fd13024e
@@ -259,6 +311,7 @@ def _steps(model, z:np.ndarray, sf:np.ndarray, tr:np.ndarray)->tuple:
     conc[:, a:b], free[:, model.free_dims] = contrast[:, a:b], contrast[:, model.free_dims]
     return conc, free * np.linalg.norm(conc) / max(np.linalg.norm(free), 1e-12)
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #6766c39b
 def traversal_by_subject(folds:list, # `FoldResult`s (repetition 0 is used)
                          labels:pd.DataFrame, # the cohort's labels
                          segs, # (N,S,T,H,W) true segmentations: each subject's septal line
@@ -275,7 +328,7 @@ def traversal_by_subject(folds:list, # `FoldResult`s (repetition 0 is used)
     segs = to_numpy(segs, 'segs'); check_shape(segs, 'segs', shape=(len(labels), None, None, None, None))
     sf, rng, rows = labels['septal_flash'].to_numpy().astype(int), np.random.default_rng(seed), []
     for f in folds:
-        model, z = f.models[kind].eval(), _latents_of(f, kind)
+        model, z = f.models[kind].eval(), fold_latents(f, kind)
         conc, free = _steps(model, z, sf, f.train_idx)
         for i in np.sort(rng.choice(f.test_idx, min(n_per_fold, len(f.test_idx)), replace=False)):
             with torch.no_grad():   # LV blood-pool probability (3,T,S,H,W): read to a fraction of a pixel
@@ -306,7 +359,7 @@ def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
     check_choice(kind, 'kind', ('concept', 'confined'))
     sf, parts = labels['septal_flash'].to_numpy().astype(int), []
     for f in folds:
-        model, z = f.models[kind], _latents_of(f, kind)
+        model, z = f.models[kind], fold_latents(f, kind)
         att = concept_attribution(model, z[f.test_idx], concept_shift(model, z[f.train_idx], sf[f.train_idx]), device=device)
         att.insert(0, 'subject', f.test_idx); att.insert(1, 'fold', int(f.fold))
         parts.append(att)
@@ -328,12 +381,19 @@ def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
     return dict(per_subject=per, summary=pd.DataFrame(rows).T.astype(float))
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #96f6ca11
-def _logistic_fold(X:np.ndarray, y:np.ndarray, tr:np.ndarray, te:np.ndarray, inner, C:float)->tuple:
+def logistic_fold(X:np.ndarray, # (N,F) one row of numbers per subject; NaN allowed (median-imputed)
+                  y:np.ndarray, # (N,) 0/1 labels
+                  tr:np.ndarray, # the training subjects
+                  te:np.ndarray, # the subjects to score
+                  inner, # inner splits of `tr` (e.g. a `StratifiedKFold`) for the out-of-fold scores
+                  C:float # inverse L2 strength of the logistic regression
+                 )->tuple:
     "A standardised logistic regression on the subjects `tr`: their out-of-fold scores under the splits `inner`, and its scores of `te`."
     model = make_pipeline(SimpleImputer(strategy='median'), StandardScaler(), LogisticRegression(C=C, max_iter=2000))
     oof = cross_val_predict(model, X[tr], y[tr], cv=inner, method='predict_proba')[:, 1]
     return oof, model.fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #fb36f6f5
 def nested_logistic_predictions(features, # (N,F) one row of numbers per subject, e.g. `segmentation_features`; NaN allowed
                                 y, # (N,) CRT response 0/1
                                 k:int=5, # outer folds, those of `crt_splits`
@@ -351,6 +411,6 @@ def nested_logistic_predictions(features, # (N,F) one row of numbers per subject
     for r in range(repeats):
         for f, (tr, te) in enumerate(crt_splits(y, k, seed, r)):
             inner = StratifiedKFold(inner_k, shuffle=True, random_state=seed + 7919 * r + f)
-            oof, scores[te, r] = _logistic_fold(X, y, tr, te, inner, C)
+            oof, scores[te, r] = logistic_fold(X, y, tr, te, inner, C)
             preds[te, r] = scores[te, r] >= youden_threshold(y[tr], oof)
     return scores, preds

@@ -24,7 +24,7 @@ from ..models.unet import UNET_CONFIGS, train_unet, segment_cohort
 from ..models.concept_vae import (ConceptVAE, BestPrimaryEpoch, predict_cohort, reconstruct_cohort, encode_cohort,
                                               concept_shift, concept_attribution, CRT_KINDS)
 from ..evaluate import binary_metrics, dice_score
-from .crt import crt_config, pretrain_crt_vae, train_inner_models, _module_scale
+from .crt import crt_config, pretrain_crt_vae, train_inner_models, module_scale
 from ..model_files import load_model, unet_part
 
 # %% auto #0
@@ -231,8 +231,8 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
                     command='crt train', restart=restart, outputs=_CRT_TRAIN_OUTPUTS, write=rank == 0)
     cbs = _training_cbs(stop_after)
     if cohort.images is not None and cohort.segs is not None and unet_model is None:
-        ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=_module_scale(cfg), frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'],
-                            path=out/'unet', bs=max(1, UNET_CONFIGS[_module_scale(cfg)]['bs'] // world), seed=seed, cbs=cbs, progress=progress)
+        ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=module_scale(cfg), frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'],
+                            path=out/'unet', bs=max(1, UNET_CONFIGS[module_scale(cfg)]['bs'] // world), seed=seed, cbs=cbs, progress=progress)
         if checkpoint_epochs(ulearn, 'unet') < cfg['epochs']['unet']:
             raise Interrupted(f"U-Net training stopped; run the same command to resume from {out}")
         unet_model = ulearn.model.float().eval()

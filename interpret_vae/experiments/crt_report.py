@@ -13,8 +13,8 @@ from ..data.cardiac import septal_line
 from ..evaluate import ci_text
 from ..io import load_model_file, save_model_file
 from ..models.concept_vae import (ARCHITECTURE_KEYS, CRT_KINDS, concept_shift, counterfactual_latents, crt_model, decode_latents)
-from .crt import CRTExperiment, _last_epoch, run_crt_experiment
-from .crt_analysis import PAPER_TABLE1, ROW_NAMES, _latents_of
+from .crt import CRTExperiment, last_epoch, run_crt_experiment
+from .crt_analysis import PAPER_TABLE1, ROW_NAMES, fold_latents
 
 # %% auto #0
 __all__ = ['TRAVERSAL_FILE', 'RESULTS_FILE', 'save_traversal_model', 'crt_traversal', 'explained_patients', 'crt_figures',
@@ -87,7 +87,7 @@ def _attribution_figure(exp:CRTExperiment, file:Path, kind:str='concept'):
     for n, (who, row) in enumerate(explained_patients(per).items()):
         r = per.loc[row]
         f = next(f for f in exp.folds if f.repeat == 0 and f.fold == r.fold)
-        model, z, i = f.models[kind], _latents_of(f, kind), int(r.subject)
+        model, z, i = f.models[kind], fold_latents(f, kind), int(r.subject)
         shift = concept_shift(model, z[f.train_idx], sf[f.train_idx])
         seqs = decode_latents(model, np.stack([z[i], counterfactual_latents(z[[i]], shift, [int(r.concept_read)])[0]]))
         line = septal_line(exp.data.cohort.segs[i])
@@ -280,11 +280,8 @@ def crt_explanations_markdown(results:dict # from `load_crt_results`
     return '\n'.join(out)
 
 # %% ../../nbs/08i_experiments.crt_report.ipynb #756cc32c
-def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metrics()`)
-                )->str:
-    "Markdown tables of a CRT results file: Table 1 with CIs and paired comparisons, disentanglement probes and traversal, resolution, wall time."
-    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
-    c, iv, tb = results['config'], results['intervals'], results['table']
+def _table1_rows(iv:dict, tb:dict)->list:
+    "The markdown rows of Table 1 with CIs: one per row of a results file's `intervals`, Dice from its `table`."
     rows = ['| | CRT BACC % [95% CI] | SEN % | SPE % | BACC − baseline [paired 95% CI] | McNemar p | SF BACC % [95% CI] | recon. Dice |',
             '|---|---|---|---|---|---|---|---|']
     for name, r in iv.items():
@@ -294,17 +291,12 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
                     f"| {_ci(r.get('BACC - baseline'), r.get('BACC - baseline lo'), r.get('BACC - baseline hi'), pct=False)} "
                     f"| {_num(r.get('McNemar p'), '.2g')} | {_ci(r.get('SF BACC'), r.get('SF BACC lo'), r.get('SF BACC hi'))} "
                     f"| {_num(t.get('Dice'), '.3f')} |")
-    minutes = sum(results['seconds'].values()) / 60
-    out = [f"**CRT response on {results['n_subjects']} simulated subjects** (scale `{c['scale']}`: {c['size']}x{c['size']} px, "
-           f"{c['n_frames']} frames, latent {c['latent']}; {c['k']}-fold stratified CV x {c['repeats']}). "
-           f"VAE pretrained {c['epochs']['pretrain']} epochs on {c['pretrain_frames']} frames of each of {c['n_pretrain']} subjects; "
-           f"training batches reconstruct {_recon_frames(c)} (`ReconstructFrames`). "
-           f"Thresholds: Youden's on the inner out-of-fold predictions of each training fold ({c['inner_k']} inner folds, whose "
-           "models' mean scores the test subjects); epochs: lowest inner-validation loss of each model's classifiers (CRT BCE, + alpha x SF BCE for the concept model), the same rule for every model. "
-           "CIs: bootstrap over subjects; the BACC difference is paired (same subjects); McNemar on the first repetition. "
-           "*Segmentation features*: a logistic regression on seven hand measurements of each subject's label maps (the U-Net's, or the "
-           "simulator's true ones), same folds and nested thresholds: what the segmentation allows without deep learning.",
-           '', *rows]
+    return rows
+
+# %% ../../nbs/08i_experiments.crt_report.ipynb #45c15e70
+def _evidence_markdown(results:dict)->list:
+    "Markdown lines of a results file's evidence beyond Table 1, each when present: the probes, the traversal, the segmentation's resolution."
+    out = []
     if 'probes' in results:
         out += ['', '**Where the concept lives** (held-out probes on the latent means of each fold\'s concept model: logistic for '
                 'SF and scar (AUC), ridge for eccentricity (r); *by hand*: the matching measurement of `segmentation_features`, untrained '
@@ -323,8 +315,28 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
         out += ['', '**Can the segmentation see the cues?** (U-Net mean border error against the size of each effect)', '',
                 '| effect | size (mm) | U-Net border error (mm) | pixel (mm) |', '|---|---|---|---|']
         out += [f"| {k} | {r['effect (mm)']:.2f} | {r['U-Net border error (mm)']:.2f} | {r['pixel (mm)']:.2f} |" for k, r in results['resolution'].items()]
+    return out
+
+# %% ../../nbs/08i_experiments.crt_report.ipynb #0ebf50ca
+def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metrics()`)
+                )->str:
+    "Markdown tables of a CRT results file: Table 1 with CIs and paired comparisons, disentanglement probes and traversal, resolution, wall time."
+    if not isinstance(results, dict) or 'intervals' not in results: raise ValueError("results: expected a dict from `load_crt_results`")
+    c, iv, tb = results['config'], results['intervals'], results['table']
+    minutes = sum(results['seconds'].values()) / 60
+    out = [f"**CRT response on {results['n_subjects']} simulated subjects** (scale `{c['scale']}`: {c['size']}x{c['size']} px, "
+           f"{c['n_frames']} frames, latent {c['latent']}; {c['k']}-fold stratified CV x {c['repeats']}). "
+           f"VAE pretrained {c['epochs']['pretrain']} epochs on {c['pretrain_frames']} frames of each of {c['n_pretrain']} subjects; "
+           f"training batches reconstruct {_recon_frames(c)} (`ReconstructFrames`). "
+           f"Thresholds: Youden's on the inner out-of-fold predictions of each training fold ({c['inner_k']} inner folds, whose "
+           "models' mean scores the test subjects); epochs: lowest inner-validation loss of each model's classifiers (CRT BCE, + alpha x SF BCE for the concept model), the same rule for every model. "
+           "CIs: bootstrap over subjects; the BACC difference is paired (same subjects); McNemar on the first repetition. "
+           "*Segmentation features*: a logistic regression on seven hand measurements of each subject's label maps (the U-Net's, or the "
+           "simulator's true ones), same folds and nested thresholds: what the segmentation allows without deep learning.",
+           '', *_table1_rows(iv, tb)]
+    out += _evidence_markdown(results)
     if results.get('best_epochs'):   # is the final stage long enough? the kept epoch should not always be the last
-        kept = [f"{ROW_NAMES[k]}: {', '.join(map(str, v))} of 0-{_last_epoch(k, c['epochs'])} ({sum(e == _last_epoch(k, c['epochs']) for e in v)} of {len(v)} the last)"
+        kept = [f"{ROW_NAMES[k]}: {', '.join(map(str, v))} of 0-{last_epoch(k, c['epochs'])} ({sum(e == last_epoch(k, c['epochs']) for e in v)} of {len(v)} the last)"
                 for k, v in results['best_epochs'].items() if v]
         out += ['', f"Epoch kept by each inner model (0-based, within its final fit): {'; '.join(kept)}."]
     if 'attribution' in results: out += ['', crt_explanations_markdown(results)]
@@ -334,6 +346,7 @@ def crt_markdown(results:dict # from `load_crt_results` (or `CRTExperiment.metri
 # %% ../../nbs/08i_experiments.crt_report.ipynb #f26a52cc
 def _overlap(a:dict, b:dict)->bool: return a['lo'] <= b['hi'] and b['lo'] <= a['hi']
 
+# %% ../../nbs/08i_experiments.crt_report.ipynb #61948a5f
 def _step_verdict(paired:dict|None, more:bool)->str:
     "The concept step against the free step: by the paired CI over test subjects when the run measured it, else one traversal's reading."
     if paired is None: return f" (one traversal, no CI): the concept step moves the septum {'more' if more else 'no more'} than the free step."
@@ -341,6 +354,7 @@ def _step_verdict(paired:dict|None, more:bool)->str:
     return (f". Over {int(paired['subjects'])} test subjects, concept step minus free step {ci_text(paired['estimate'], paired['lo'], paired['hi'], '+.2f')} mm "
             f"(paired): the concept step moves the septum {word} the free step.")
 
+# %% ../../nbs/08i_experiments.crt_report.ipynb #00c882b0
 def crt_findings_markdown(results:dict # from `load_crt_results`
                          )->str:
     "A bullet list of what the run shows, each sentence computed from its results (CIs decide every comparison)."

@@ -15,8 +15,8 @@ from ..data.cardiac import CineCohort, response_probability, segmentation_featur
 from ..evaluate import bootstrap_ci, ci_text, dice_score, prediction_rates, roc_auc, youden_threshold
 from ..models.concept_vae import CRT_KINDS, crt_model, encode_cohort, predict_cohort, reconstruct_cohort
 from ..core import EpochCounter
-from .crt import CRTData, _check_config, _check_run_folder, _last_epoch, _recorded_seconds, _train_arm, crt_config, pretrain_crt_vae, segment_crt_cohort, simulate_crt_data
-from .crt_analysis import ROW_NAMES, _bacc, _by_hand, _logistic_fold, _probe_scores
+from .crt import CRTData, check_crt_config, check_run_folder, last_epoch, recorded_seconds, train_arm, crt_config, pretrain_crt_vae, segment_crt_cohort, simulate_crt_data
+from .crt_analysis import ROW_NAMES, logistic_fold, measurement_score, probe_scores
 
 # %% auto #0
 __all__ = ['SCAR_ABLATION_FILE', 'LEARNING_CURVE_FILE', 'scar_in_reconstruction', 'reproduce_scar_ablation',
@@ -34,7 +34,7 @@ def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining 
                            device=None # see `default_device`
                           )->pd.DataFrame:
     "Per (myocardium weight, epochs), a pretrained frame VAE's reconstruction of the CRT cohort: myocardium Dice, scar AUC of its thinnest wall and of a held-out latent probe."
-    c = _check_config(config)
+    c = check_crt_config(config)
     if data.pretrain is None or c['epochs']['pretrain'] == 0: raise ValueError("config: expected a pretraining population and epochs['pretrain'] > 0")
     if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with label maps")
     if not isinstance(variants, (list, tuple)) or not variants or not all(isinstance(v, (list, tuple)) and len(v) == 2 for v in variants):
@@ -43,7 +43,7 @@ def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining 
     scar = cohort.labels['scar'].to_numpy().astype(int)
     if len(np.unique(scar)) < 2: raise ValueError("cohort: expected subjects with and without scar")
     boot = lambda s: bootstrap_ci(roc_auc, scar, s, n_boot=n_boot, seed=seed)
-    wall = lambda segs: _by_hand(-segmentation_features(segs, cohort.spacing)['thinnest_wall'])
+    wall = lambda segs: measurement_score(-segmentation_features(segs, cohort.spacing)['thinnest_wall'])
     rows = {'U-Net label maps (what the VAE reads)': dict(myocardium_dice=np.nan, **{f'wall {k}': v for k, v in boot(wall(cohort.segs)).items()})}
     for w, e in variants:
         state = pretrain_crt_vae(data.pretrain, {**c, 'epochs': {**c['epochs'], 'pretrain': e}}, Path(path)/f'myo_{w:g}_epochs_{e}', seed=seed,
@@ -52,7 +52,7 @@ def scar_in_reconstruction(data:CRTData, # `simulate_crt_data`: its pretraining 
         recon = reconstruct_cohort(model, cohort.segs, device=device)
         z = encode_cohort(model, cohort.segs, device=device).reshape(len(scar), -1)
         probe = np.zeros(len(scar))
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(z, scar): probe[te] = _probe_scores(z[tr], scar[tr], z[te], 'classification')
+        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(z, scar): probe[te] = probe_scores(z[tr], scar[tr], z[te], 'classification')
         rows[f'VAE, myocardium weight {w:g}, {e} epochs'] = dict(myocardium_dice=float(np.nanmean(dice_score(recon, cohort.segs, (2,)))),
                                                       **{f'wall {k}': v for k, v in boot(wall(recon)).items()},
                                                       **{f'probe {k}': v for k, v in boot(probe).items()})
@@ -74,7 +74,7 @@ def reproduce_scar_ablation(scale:str='medium', # the experiment's scale
                            )->Path:
     "Run `scar_in_reconstruction` on the experiment's cohorts at `scale` and write its table, settings and wall time to `out/crt_scar_ablation.json`."
     t, cfg = time.time(), crt_config(scale, **overrides)
-    _check_run_folder(Path(path), cfg, seed)
+    check_run_folder(Path(path), cfg, seed)
     data = simulate_crt_data(cfg, seed)
     cohort, _ = segment_crt_cohort(data, cfg, path, seed=seed)
     tab = scar_in_reconstruction(data, cohort, cfg, Path(path)/'scar_ablation', variants, seed, n_boot)
@@ -122,6 +122,7 @@ class CRTLearningCurve:
     epochs_trained: int = 0 # epochs this call trained (0 when every model was loaded from its checkpoints)
     best_epochs: dict = field(default_factory=dict) # (size, row name) -> the epoch of its final fit each inner model kept (0-based)
 
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #1dc3bac8
 _READER = 'segmentation features (U-Net)'   # the curve's reference: what the U-Net's label maps allow without deep learning
 
 def _digest(*arrays)->str:
@@ -130,6 +131,7 @@ def _digest(*arrays)->str:
     for a in arrays: h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
 
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #9382e81a
 def _nested_training_sets(y:np.ndarray, pool:np.ndarray, sizes:list, seed:int)->dict:
     "Each size's first subjects of one shuffle of `pool` that interleaves the classes in proportion, so every set keeps the responder rate and holds the smaller ones."
     rng, rank = np.random.default_rng(seed), np.zeros(len(pool))
@@ -139,13 +141,89 @@ def _nested_training_sets(y:np.ndarray, pool:np.ndarray, sizes:list, seed:int)->
     order = pool[np.argsort(rank, kind='stable')]
     return {s: np.sort(order[:s]) for s in sizes}
 
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #4ac86061
 def _curve_job(shared:dict, tr, iv, kind, folder, seed)->tuple:
     "Train (or load) one model of the curve and score its inner-validation subjects and the test subjects: (epochs trained, epoch kept, inner scores, test scores)."
     counter, cohort, dev = EpochCounter(), shared['cohort'], shared['device']
-    model, best = _train_arm(kind, cohort.subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, dev, [counter], False)
+    model, best = train_arm(kind, cohort.subset(tr), iv, shared['config'], folder, shared['vae_state'], seed, dev, [counter], False)
     p = lambda idx: predict_cohort(model, cohort.segs[idx], device=dev)['crt_response'].to_numpy()
     return counter.n, best, p(tr[iv]), p(shared['test_idx'])
 
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #3445b1c4
+def _check_curve_args(cohort:CineCohort, sizes, n_test:int, kinds, truth, workers:int, n_boot:int, device)->list:
+    "Refuse, by name, a learning curve's arguments out of range; returns the sizes as ints."
+    if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
+    if not isinstance(sizes, (list, tuple)) or not sizes: raise ValueError(f"sizes: expected a list of training-set sizes, got {sizes!r}")
+    sizes = [check_positive(s, 'sizes', integer=True) for s in sizes]
+    if sizes != sorted(set(sizes)): raise ValueError(f"sizes: expected strictly increasing sizes, got {sizes}")
+    check_positive(n_test, 'n_test', integer=True); check_positive(n_boot, 'n_boot', integer=True)
+    check_positive(workers, 'workers', integer=True)
+    if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
+    if not isinstance(kinds, (list, tuple)) or not kinds: raise ValueError(f"kinds: expected a list drawn from {CRT_KINDS}, got {kinds!r}")
+    for k in kinds: check_choice(k, 'kinds', CRT_KINDS)
+    if len(set(kinds)) != len(kinds): raise ValueError(f"kinds: expected each kind once, got {kinds!r}")
+    n = len(cohort)
+    if n_test + sizes[-1] > n: raise ValueError(f"sizes: the largest training set ({sizes[-1]}) and n_test ({n_test}) need {n_test + sizes[-1]} subjects; the cohort has {n}")
+    if truth is not None and (not isinstance(truth, CineCohort) or truth.segs is None or len(truth) != n):
+        raise ValueError(f"truth: expected a CineCohort with the true segmentations of the same {n} subjects")
+    return sizes
+
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #1f5196a4
+def _curve_plan(y:np.ndarray, train:dict, te:np.ndarray, c:dict, path, kinds, seed:int, vae_state:dict|None)->tuple:
+    "Every model of the curve as a job (training subjects, inner validation, kind, folder, seed), largest sets first, and each size's inner splits; each size's folder records what it trains on."
+    k, n = c['inner_k'], len(y)
+    jobs, inner = [], {}
+    vae = None if vae_state is None else _digest(*[v.cpu().numpy() for v in vae_state.values()])   # models continue from these weights
+    for s, tr in train.items():
+        folder = Path(path)/f'n_{s}'
+        record_settings(folder, dict(config=c, n_subjects=n, train=_digest(tr), test=_digest(te), labels=_digest(y), vae_state=vae), 'path', file='split.json')
+        inner[s] = list(StratifiedKFold(k, shuffle=True, random_state=seed + s).split(tr, y[tr]))
+        jobs += [(tr, iv, kind, folder/f'{kind}_{j}', seed + 101 * s + j) for kind in kinds for j, (_, iv) in enumerate(inner[s])]
+    jobs.sort(key=lambda job: -len(job[0]))   # the largest sets take longest: start them first
+    return jobs, inner
+
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #0fb44a93
+def _learned_scores(jobs:list, done:list, n_test:int, k:int)->tuple:
+    "Per (size, row): the inner out-of-fold scores and the mean test scores of its `k` inner models; the epochs trained, and the epochs each model kept."
+    scores, epochs, best_epochs = {}, 0, {}
+    for (tr, iv, kind, folder, _), (ep, best, p_in, p_te) in zip(jobs, done):
+        s, epochs = len(tr), epochs + ep
+        best_epochs.setdefault((s, ROW_NAMES[kind]), []).append(int(best))
+        oof, test = scores.setdefault((s, ROW_NAMES[kind]), (np.full(s, np.nan), np.zeros(n_test)))
+        oof[iv] = p_in; test += p_te / k
+    return scores, epochs, best_epochs
+
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #82e535f6
+def _curve_rows(pred:dict, yt:np.ndarray, sizes:list, learned:list, readers:dict, inner:dict, boot)->dict:
+    "One row per (size, row): subjects per model, BACC/SEN/SPE with the BACC's CI, and the paired gaps to the oracle and the reader and changes with size."
+    rows, bacc = {}, lambda yy, pp: prediction_rates(yy, pp)['bacc']
+    for s, name in [(s, name) for s in sizes for name in (*learned, *readers, 'oracle')]:
+        p = pred[(s, name)]
+        r = dict(zip(('BACC', 'SEN', 'SPE'), prediction_rates(yt, p).values()))
+        diff = lambda yy, pa, pb: bacc(yy, pa) - bacc(yy, pb)   # paired: both predictions of the same resampled subjects
+        prev = sizes[max(sizes.index(s) - 1, 0)]
+        b, gap, grow = boot(bacc, p), boot(diff, pred[(s, 'oracle')], p), boot(diff, p, pred[(sizes[0], name)])
+        below_reader, step = boot(diff, pred[(s, _READER)], p), boot(diff, p, pred[(prev, name)])
+        per_model = np.mean([len(a) for a, _ in inner[s]]) if name in learned else s   # the reader and the oracle's threshold use every training subject
+        rows[(s, name)] = {'subjects per model': per_model, **r, 'BACC lo': b['lo'], 'BACC hi': b['hi'],
+                           'oracle - row': gap['estimate'], 'oracle - row lo': gap['lo'], 'oracle - row hi': gap['hi'],
+                           'reader - row': below_reader['estimate'], 'reader - row lo': below_reader['lo'], 'reader - row hi': below_reader['hi'],
+                           'change from smallest': grow['estimate'], 'change lo': grow['lo'], 'change hi': grow['hi'],
+                           'change from previous': step['estimate'], 'step lo': step['lo'], 'step hi': step['hi']}
+    return rows
+
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #c8969440
+def _curve_split(y:np.ndarray, n_test:int, sizes:list, seed:int, k:int)->tuple:
+    "The fixed stratified test subjects and the nested training sets drawn from the others; refused when a set holds fewer than `k` of a class."
+    pool, te = train_test_split(np.arange(len(y)), test_size=n_test, stratify=y, random_state=seed)
+    te = np.sort(te)
+    train = _nested_training_sets(y, np.sort(pool), sizes, seed)
+    for s, tr in train.items():
+        if min((y[tr] == 0).sum(), (y[tr] == 1).sum()) < k:
+            raise ValueError(f"sizes: a training set of {s} subjects holds fewer than inner_k = {k} of a class; use larger sizes")
+    return te, train
+
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #c6eeb80b
 def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_crt_cohort`): the label maps the models and the reader read
                        config:dict, # from `crt_config`: models, epochs and `inner_k`
                        path, # checkpoints go under `path/n_<size>/<kind>_<j>`; a rerun with the same subjects loads them
@@ -161,70 +239,27 @@ def crt_learning_curve(cohort:CineCohort, # the segmented CRT cohort (`segment_c
                        progress:bool=False # a progress bar over the models
                       )->CRTLearningCurve:
     "BACC on one fixed test set of the models trained on nested, growing training sets, beside the reader of hand measurements and the oracle, with paired CIs."
-    c = _check_config(config)
-    if not isinstance(cohort, CineCohort) or cohort.segs is None: raise ValueError("cohort: expected a CineCohort with segmentations")
-    if not isinstance(sizes, (list, tuple)) or not sizes: raise ValueError(f"sizes: expected a list of training-set sizes, got {sizes!r}")
-    sizes = [check_positive(s, 'sizes', integer=True) for s in sizes]
-    if sizes != sorted(set(sizes)): raise ValueError(f"sizes: expected strictly increasing sizes, got {sizes}")
-    check_positive(n_test, 'n_test', integer=True); check_positive(n_boot, 'n_boot', integer=True)
-    check_positive(workers, 'workers', integer=True)
-    if workers > 1 and default_device(device).type != 'cpu': raise ValueError(f"workers: {workers} CPU processes asked for, but the device is {default_device(device)}; use workers=1 there")
-    if not isinstance(kinds, (list, tuple)) or not kinds: raise ValueError(f"kinds: expected a list drawn from {CRT_KINDS}, got {kinds!r}")
-    for k in kinds: check_choice(k, 'kinds', CRT_KINDS)
-    if len(set(kinds)) != len(kinds): raise ValueError(f"kinds: expected each kind once, got {kinds!r}")
+    c = check_crt_config(config)
+    sizes = _check_curve_args(cohort, sizes, n_test, kinds, truth, workers, n_boot, device)
     n, lab = len(cohort), cohort.labels
-    if n_test + sizes[-1] > n: raise ValueError(f"sizes: the largest training set ({sizes[-1]}) and n_test ({n_test}) need {n_test + sizes[-1]} subjects; the cohort has {n}")
-    if truth is not None and (not isinstance(truth, CineCohort) or truth.segs is None or len(truth) != n):
-        raise ValueError(f"truth: expected a CineCohort with the true segmentations of the same {n} subjects")
     y = lab['crt_response'].to_numpy().astype(int)
-    pool, te = train_test_split(np.arange(n), test_size=n_test, stratify=y, random_state=seed)
-    te = np.sort(te)
-    train = _nested_training_sets(y, np.sort(pool), sizes, seed)
     k = c['inner_k']
-    for s, tr in train.items():
-        if min((y[tr] == 0).sum(), (y[tr] == 1).sum()) < k:
-            raise ValueError(f"sizes: a training set of {s} subjects holds fewer than inner_k = {k} of a class; use larger sizes")
-    jobs, inner = [], {}
-    vae = None if vae_state is None else _digest(*[v.cpu().numpy() for v in vae_state.values()])   # models continue from these weights
-    for s, tr in train.items():
-        folder = Path(path)/f'n_{s}'
-        record_settings(folder, dict(config=c, n_subjects=n, train=_digest(tr), test=_digest(te), labels=_digest(y), vae_state=vae), 'path', file='split.json')
-        inner[s] = list(StratifiedKFold(k, shuffle=True, random_state=seed + s).split(tr, y[tr]))
-        jobs += [(tr, iv, kind, folder/f'{kind}_{j}', seed + 101 * s + j) for kind in kinds for j, (_, iv) in enumerate(inner[s])]
-    jobs.sort(key=lambda job: -len(job[0]))   # the largest sets take longest: start them first
+    te, train = _curve_split(y, n_test, sizes, seed, k)
+    jobs, inner = _curve_plan(y, train, te, c, path, kinds, seed, vae_state)
     import interpret_vae.experiments.crt_studies as here   # the workers import the job by name: the module's, also from a notebook
-    segs_only = CineCohort(None, cohort.segs, lab, cohort.spacing)
-    shared = dict(cohort=segs_only, config=c, vae_state=vae_state, test_idx=te, device='cpu' if workers > 1 else device)
+    shared = dict(cohort=CineCohort(None, cohort.segs, lab, cohort.spacing), config=c, vae_state=vae_state, test_idx=te, device='cpu' if workers > 1 else device)
     done = map_in_processes(here._curve_job, jobs, workers, shared, progress)
-    scores, epochs, best_epochs = {}, 0, {}
-    for (tr, iv, kind, folder, _), (ep, best, p_in, p_te) in zip(jobs, done):
-        s, epochs = len(tr), epochs + ep
-        best_epochs.setdefault((s, ROW_NAMES[kind]), []).append(int(best))
-        oof, test = scores.setdefault((s, ROW_NAMES[kind]), (np.full(s, np.nan), np.zeros(len(te))))
-        oof[iv] = p_in; test += p_te / k
+    scores, epochs, best_epochs = _learned_scores(jobs, done, len(te), k)
     readers = {f'segmentation features ({who})': segmentation_features(ch.segs, ch.spacing).to_numpy(float)
                for who, ch in (('U-Net', cohort), ('truth', truth)) if ch is not None}
     oracle = response_probability(lab)
     for s, tr in train.items():
-        for name, X in readers.items(): scores[(s, name)] = _logistic_fold(X, y, tr, te, inner[s], 1.)
+        for name, X in readers.items(): scores[(s, name)] = logistic_fold(X, y, tr, te, inner[s], 1.)
         scores[(s, 'oracle')] = (oracle[tr], oracle[te])   # not fitted: only its threshold comes from the training subjects
     thresholds = {key: youden_threshold(y[train[key[0]]], oof) for key, (oof, _) in scores.items()}
     pred = {key: (test >= thresholds[key]).astype(int) for key, (_, test) in scores.items()}
     yt, boot = y[te], lambda stat, *a: bootstrap_ci(stat, yt, *a, n_boot=n_boot, seed=seed)
-    learned, rows = [ROW_NAMES[kind] for kind in kinds], {}
-    for s, name in [(s, name) for s in sizes for name in (*learned, *readers, 'oracle')]:
-        p = pred[(s, name)]
-        r = dict(zip(('BACC', 'SEN', 'SPE'), prediction_rates(yt, p).values()))
-        diff = lambda yy, pa, pb: _bacc(yy, pa) - _bacc(yy, pb)   # paired: both predictions of the same resampled subjects
-        prev = sizes[max(sizes.index(s) - 1, 0)]
-        b, gap, grow = boot(_bacc, p), boot(diff, pred[(s, 'oracle')], p), boot(diff, p, pred[(sizes[0], name)])
-        below_reader, step = boot(diff, pred[(s, _READER)], p), boot(diff, p, pred[(prev, name)])
-        per_model = np.mean([len(a) for a, _ in inner[s]]) if name in learned else s   # the reader and the oracle's threshold use every training subject
-        rows[(s, name)] = {'subjects per model': per_model, **r, 'BACC lo': b['lo'], 'BACC hi': b['hi'],
-                           'oracle - row': gap['estimate'], 'oracle - row lo': gap['lo'], 'oracle - row hi': gap['hi'],
-                           'reader - row': below_reader['estimate'], 'reader - row lo': below_reader['lo'], 'reader - row hi': below_reader['hi'],
-                           'change from smallest': grow['estimate'], 'change lo': grow['lo'], 'change hi': grow['hi'],
-                           'change from previous': step['estimate'], 'step lo': step['lo'], 'step hi': step['hi']}
+    rows = _curve_rows(pred, yt, sizes, [ROW_NAMES[kind] for kind in kinds], readers, inner, boot)
     table = pd.DataFrame(rows).T.astype(float)
     table.index.names = ['training subjects', 'row']
     return CRTLearningCurve(table, te, train, scores, thresholds, epochs, best_epochs)
@@ -247,6 +282,23 @@ def _curve_figure(table:pd.DataFrame, file:Path):
     ax.legend(fontsize=6, loc='lower right'); fig.tight_layout()
     fig.savefig(file, dpi=72); plt.close(fig)
 
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #c338ff0c
+def _curve_results(curve:CRTLearningCurve, cohort:CineCohort, cfg:dict, scale:str, seed:int, n_test:int, sizes, kinds, seconds:dict)->dict:
+    "The learning curve's results file: settings, table, the test subjects' labels and 0/1 predictions, the epochs kept, the wall time."
+    clean = lambda v: None if not np.isfinite(v) else round(float(v), 4)
+    kind_of = {ROW_NAMES[k]: k for k in CRT_KINDS}
+    res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_test=int(n_test), sizes=[int(s) for s in sizes], kinds=list(kinds),
+               config={k: cfg[k] for k in ('size', 'n_frames', 'latent', 'inner_k', 'recon_frames', 'n_pretrain', 'epochs')},
+               table=[dict(training_subjects=int(s), row=name, **{c: clean(v) for c, v in r.items()}) for (s, name), r in curve.table.iterrows()],
+               test=dict(subject_id=cohort.labels['subject_id'].to_numpy()[curve.test_idx].tolist(),
+                         crt_response=cohort.labels['crt_response'].to_numpy()[curve.test_idx].astype(int).tolist(),
+                         predictions={f'{s} / {name}': (test >= curve.thresholds[(s, name)]).astype(int).tolist() for (s, name), (_, test) in curve.scores.items()}),
+               best_epochs=[dict(training_subjects=int(s), row=name, kept=e, last=last_epoch(kind_of[name], cfg['epochs']))
+                            for (s, name), e in curve.best_epochs.items()],
+               epochs_trained=int(curve.epochs_trained), seconds={k: round(float(v), 1) for k, v in seconds.items()})
+    return res
+
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #6f89de71
 def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: models, epochs, image size
                                  path='crt_medium_curve', # checkpoint folder (a rerun resumes); a new cohort, so not the experiment's folder
                                  out='nbs/images', # where `crt_learning_curve.json` and its figure go
@@ -265,7 +317,7 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
     check_positive(n_test, 'n_test', integer=True)
     cfg = crt_config(scale, n_subjects=n_test + max(check_positive(s, 'sizes', integer=True) for s in sizes), **overrides)
     path, seconds, trained, t = Path(path), {}, {}, time.time()
-    _check_run_folder(path, cfg, seed)
+    check_run_folder(path, cfg, seed)
     counter = EpochCounter()
     data = simulate_crt_data(cfg, seed)
     seconds['simulate'], t = time.time() - t, time.time()
@@ -275,24 +327,27 @@ def reproduce_crt_learning_curve(scale:str='medium', # the experiment's scale: m
     seconds['pretrain'], t, trained['pretrain'] = time.time() - t, time.time(), counter.n > n
     curve = crt_learning_curve(cohort, cfg, path, sizes, n_test, kinds, data.cohort, vae_state, seed, workers, n_boot, progress=progress)
     seconds['curve'], trained['curve'] = time.time() - t, curve.epochs_trained > 0
-    seconds = _recorded_seconds(path, seconds, trained)
+    seconds = recorded_seconds(path, seconds, trained)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     _curve_figure(curve.table, out/'crt_learning_curve.png')
-    clean = lambda v: None if not np.isfinite(v) else round(float(v), 4)
-    kind_of = {ROW_NAMES[k]: k for k in CRT_KINDS}
-    res = dict(scale=scale, seed=seed, n_subjects=len(cohort), n_test=int(n_test), sizes=[int(s) for s in sizes], kinds=list(kinds),
-               config={k: cfg[k] for k in ('size', 'n_frames', 'latent', 'inner_k', 'recon_frames', 'n_pretrain', 'epochs')},
-               table=[dict(training_subjects=int(s), row=name, **{c: clean(v) for c, v in r.items()}) for (s, name), r in curve.table.iterrows()],
-               test=dict(subject_id=cohort.labels['subject_id'].to_numpy()[curve.test_idx].tolist(),
-                         crt_response=cohort.labels['crt_response'].to_numpy()[curve.test_idx].astype(int).tolist(),
-                         predictions={f'{s} / {name}': (test >= curve.thresholds[(s, name)]).astype(int).tolist() for (s, name), (_, test) in curve.scores.items()}),
-               best_epochs=[dict(training_subjects=int(s), row=name, kept=e, last=_last_epoch(kind_of[name], cfg['epochs']))
-                            for (s, name), e in curve.best_epochs.items()],
-               epochs_trained=int(curve.epochs_trained), seconds={k: round(float(v), 1) for k, v in seconds.items()})
+    res = _curve_results(curve, cohort, cfg, scale, seed, n_test, sizes, kinds, seconds)
     with atomic_path(out/LEARNING_CURVE_FILE) as tmp: tmp.write_text(json.dumps(res, indent=1))
     return out/LEARNING_CURVE_FILE
 
 # %% ../../nbs/08j_experiments.crt_studies.ipynb #8aa68117
+def _curve_verdict(name:str, rs:list)->str:
+    "A learned model's (or the reader's) verdict: the change of BACC from the smallest to the largest set, the last step, the gap to the oracle and to the reader."
+    a, b = rs[0], rs[-1]
+    moved = lambda lo, hi: 'measurably up' if lo > 0 else 'measurably down' if hi < 0 else 'no measurable change'
+    near = 'within' if b['oracle - row'] <= 0.05 else 'still more than'
+    return (f"- **{name}**: from {a['subjects per model']:.0f} to {b['subjects per model']:.0f} training subjects per model, BACC "
+            f"{a['BACC']:.3f} → {b['BACC']:.3f}, a change of {ci_text(b['change from smallest'], b['change lo'], b['change hi'], '+.3f')} "
+            f"({moved(b['change lo'], b['change hi'])}), of which the last step ({rs[-2]['training_subjects']} → {b['training_subjects']} training subjects) "
+            f"gives {ci_text(b['change from previous'], b['step lo'], b['step hi'], '+.3f')} ({moved(b['step lo'], b['step hi'])}); "
+            f"at the largest size its gap to the oracle is {ci_text(b['oracle - row'], b['oracle - row lo'], b['oracle - row hi'], '+.3f')}, {near} 0.05"
+            + ("." if name == _READER else f", and it stays {ci_text(b['reader - row'], b['reader - row lo'], b['reader - row hi'], '+.3f')} below the reader of the U-Net's label maps."))
+
+# %% ../../nbs/08j_experiments.crt_studies.ipynb #ae582b2b
 def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or the dict it holds
                            )->str:
     "Markdown: the learning curve's table (BACC; paired gaps to the oracle and the U-Net reader; paired change from the previous size) and a verdict per learned model, computed from the numbers."
@@ -306,18 +361,10 @@ def learning_curve_markdown(results # `reproduce_crt_learning_curve`'s file, or 
     for name in [ROW_NAMES[k] for k in res['kinds']] + [_READER]:
         rs = [r for r in t if r['row'] == name]
         if len(rs) < 2: continue
-        a, b = rs[0], rs[-1]
-        moved = lambda lo, hi: 'measurably up' if lo > 0 else 'measurably down' if hi < 0 else 'no measurable change'
-        near = 'within' if b['oracle - row'] <= 0.05 else 'still more than'
-        verdicts.append(f"- **{name}**: from {a['subjects per model']:.0f} to {b['subjects per model']:.0f} training subjects per model, BACC "
-                        f"{a['BACC']:.3f} → {b['BACC']:.3f}, a change of {ci_text(b['change from smallest'], b['change lo'], b['change hi'], '+.3f')} "
-                        f"({moved(b['change lo'], b['change hi'])}), of which the last step ({rs[-2]['training_subjects']} → {b['training_subjects']} training subjects) "
-                        f"gives {ci_text(b['change from previous'], b['step lo'], b['step hi'], '+.3f')} ({moved(b['step lo'], b['step hi'])}); "
-                        f"at the largest size its gap to the oracle is {ci_text(b['oracle - row'], b['oracle - row lo'], b['oracle - row hi'], '+.3f')}, {near} 0.05"
-                        + ("." if name == _READER else f", and it stays {ci_text(b['reader - row'], b['reader - row lo'], b['reader - row hi'], '+.3f')} below the reader of the U-Net's label maps."))
+        verdicts.append(_curve_verdict(name, rs))
     if {'baseline', 'concept'} <= set(res['kinds']) and 'test' in res:   # the two learned models, paired on the same test subjects
         yt, pr = np.asarray(res['test']['crt_response']), {k: np.asarray(v) for k, v in res['test']['predictions'].items()}
-        diff = [bootstrap_ci(lambda yy, a, b: _bacc(yy, a) - _bacc(yy, b), yt, pr[f"{s} / {ROW_NAMES['concept']}"], pr[f"{s} / {ROW_NAMES['baseline']}"],
+        diff = [bootstrap_ci(lambda yy, a, b: prediction_rates(yy, a)['bacc'] - prediction_rates(yy, b)['bacc'], yt, pr[f"{s} / {ROW_NAMES['concept']}"], pr[f"{s} / {ROW_NAMES['baseline']}"],
                              n_boot=2000, seed=res['seed']) for s in res['sizes']]
         verdicts.append(f"- **{ROW_NAMES['concept']} − {ROW_NAMES['baseline']}**, paired, by training-set size: "
                         + '; '.join(f"{s}: {ci_text(d['estimate'], d['lo'], d['hi'], '+.3f')}" for s, d in zip(res['sizes'], diff)) + ".")
