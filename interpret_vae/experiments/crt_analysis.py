@@ -22,7 +22,7 @@ from ..models.concept_vae import CRT_KINDS, concept_attribution, concept_shift
 # %% auto #0
 __all__ = ['ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'crt_splits', 'FoldResult', 'crt_table', 'crt_beside_paper',
            'fold_latents', 'probe_scores', 'measurement_score', 'crt_disentanglement', 'traversal_by_subject',
-           'crt_attribution', 'logistic_fold', 'nested_logistic_predictions']
+           'attribution_agreement', 'crt_attribution', 'logistic_fold', 'nested_logistic_predictions']
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #638bfeaa
 ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', confined='VAE + CRT + SF, confined',
@@ -345,6 +345,32 @@ def traversal_by_subject(folds:list, # `FoldResult`s (repetition 0 is used)
     summary['subjects'] = int(ok.sum())
     return dict(per_subject=per, summary=summary)
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #fa48344f
+def attribution_agreement(scores:dict, # name -> (N,) per-subject attribution, e.g. `concept_attribution`'s `effect`
+                          truth, # (N,) the simulator's per-subject effect (`factor_effect`)
+                          p=None, # (N,) the model's P(outcome): adds the reference, the slope p(1 - p); `None`: no reference
+                          n_boot:int=1000, # bootstrap replicates over subjects; 0: estimates only
+                          seed:int=0 # seeds the chance attribution and the bootstrap
+                         )->pd.DataFrame:
+    "Spearman and sign agreement of each attribution with the truth, [95% CI] by subject, then the reference p(1 - p) and chance."
+    truth = to_numpy(truth, 'truth').astype(float); check_shape(truth, 'truth', ndim=1)
+    if not isinstance(scores, dict) or not scores: raise ValueError("scores: expected a dict of name -> per-subject attribution")
+    check_positive(n_boot, 'n_boot', allow_zero=True, integer=True)
+    scores = {k: check_shape(to_numpy(v, f'scores[{k!r}]').astype(float), f'scores[{k!r}]', shape=truth.shape) for k, v in scores.items()}
+    if p is not None:
+        p = check_shape(to_numpy(p, 'p').astype(float), 'p', shape=truth.shape)
+        scores["reference: slope p(1 - p) of the model's own P"] = p * (1 - p)
+    scores['chance: random attribution'] = np.random.default_rng(seed).uniform(-1, 1, len(truth))
+    spearman = lambda a, b: float(stats.spearmanr(a, b)[0])
+    agree = lambda a, b: float(np.mean(np.sign(a) == np.sign(b)))
+    boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
+    rows = {}
+    for name, s in scores.items():
+        r, g = boot(spearman, s, truth), boot(agree, s, truth)
+        rows[name] = {'Spearman': r['estimate'], 'Spearman lo': r['lo'], 'Spearman hi': r['hi'],
+                      'sign agreement': g['estimate'], 'sign agreement lo': g['lo'], 'sign agreement hi': g['hi']}
+    return pd.DataFrame(rows).T.astype(float)
+
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #31417f9d
 def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
                     labels:pd.DataFrame, # the cohort's labels with the true factors (`factor_effect` reads them)
@@ -367,18 +393,8 @@ def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
     per['truth'] = factor_effect(labels, 'septal_flash')[per.subject]
     per['crt_response'], per['septal_flash'] = labels['crt_response'].to_numpy()[per.subject], sf[per.subject]
     per['subject_id'] = labels['subject_id'].to_numpy()[per.subject]
-    spearman = lambda a, b: float(stats.spearmanr(a, b)[0])
-    agree = lambda a, b: float(np.mean(np.sign(a) == np.sign(b)))
-    boot = lambda stat, *a: bootstrap_ci(stat, *a, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*a), lo=np.nan, hi=np.nan)
-    scores = {'counterfactual effect': per.effect, 'gradient along the shift': per.gradient,
-              "reference: slope p(1 - p) of the model's own P": per.p * (1 - per.p),
-              'chance: random attribution': pd.Series(np.random.default_rng(seed).uniform(-1, 1, len(per)))}
-    rows = {}
-    for name, s in scores.items():
-        r, g = boot(spearman, s.to_numpy(), per.truth.to_numpy()), boot(agree, s.to_numpy(), per.truth.to_numpy())
-        rows[name] = {'Spearman': r['estimate'], 'Spearman lo': r['lo'], 'Spearman hi': r['hi'],
-                      'sign agreement': g['estimate'], 'sign agreement lo': g['lo'], 'sign agreement hi': g['hi']}
-    return dict(per_subject=per, summary=pd.DataFrame(rows).T.astype(float))
+    scores = {'counterfactual effect': per.effect, 'gradient along the shift': per.gradient}
+    return dict(per_subject=per, summary=attribution_agreement(scores, per.truth, per.p, n_boot=n_boot, seed=seed))
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #96f6ca11
 def logistic_fold(X:np.ndarray, # (N,F) one row of numbers per subject; NaN allowed (median-imputed)
