@@ -243,6 +243,32 @@ def _check_folds(y:np.ndarray, groups:np.ndarray|None, k:int):
             what = 'samples' if groups is None else 'groups'
             raise ValueError(f"y: class {c} has {members} {what}, fewer than k={k} folds")
 
+# %% ../nbs/07_evaluate.ipynb #0ef7af6b
+def _cv_fold(fit_predict:Callable, y:np.ndarray, tr:np.ndarray, te:np.ndarray, f:int)->tuple:
+    "Fold `f`: `fit_predict`'s test scores, their predictions at the training fold's Youden threshold, the fold's row."
+    out = fit_predict(tr, te, f)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise ValueError("fit_predict: expected to return (train_scores, test_scores)")
+    s_tr, s_te = _scores(out[0], 'fit_predict train_scores', len(tr)), _scores(out[1], 'fit_predict test_scores', len(te))
+    thr = youden_threshold(y[tr], s_tr)
+    pred = s_te >= thr
+    return s_te, pred, dict(fold=f, n_train=len(tr), n_test=len(te), n_test_pos=int(y[te].sum()), threshold=thr,
+                            **_rule_metrics(y[te], s_te, pred.astype(np.float64)))
+
+# %% ../nbs/07_evaluate.ipynb #d4200186
+def _cv_summary(y:np.ndarray, folds:pd.DataFrame, scores:np.ndarray, preds:np.ndarray, n_boot:int, seed:int
+               )->pd.DataFrame:
+    "Per metric: mean and std over the folds, the pooled value over all test cases, its bootstrap CI when `n_boot`."
+    metrics = ['auc', 'bacc', 'sen', 'spe']
+    pooled = _rule_metrics(y, scores, preds.astype(np.float64))
+    summary = pd.DataFrame(dict(mean=folds[metrics].mean(), std=folds[metrics].std(ddof=1), pooled=pd.Series(pooled)[metrics]))
+    if n_boot:
+        ci = _bootstrap_ci(y, scores, preds.astype(np.float64), n_boot, seed, 0.95)
+        summary['pooled_lo'] = [ci[f'{m}_ci'][0] for m in metrics]
+        summary['pooled_hi'] = [ci[f'{m}_ci'][1] for m in metrics]
+    return summary
+
+# %% ../nbs/07_evaluate.ipynb #043ad6cb
 def cross_validate(fit_predict:Callable, # `(train_idx, test_idx, fold) -> (train_scores, test_scores)`, scores higher for class 1
                    y, # (N,) binary labels 0/1, numpy or torch
                    groups=None, # (N,) patient id of each case; cases of one patient share a fold
@@ -265,20 +291,7 @@ def cross_validate(fit_predict:Callable, # `(train_idx, test_idx, fold) -> (trai
     rows = []
     splits = list(split)
     for f, (tr, te) in enumerate(progress_bar(splits) if progress else splits):
-        out = fit_predict(tr, te, f)
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise ValueError("fit_predict: expected to return (train_scores, test_scores)")
-        s_tr, s_te = _scores(out[0], 'fit_predict train_scores', len(tr)), _scores(out[1], 'fit_predict test_scores', len(te))
-        thr = youden_threshold(y[tr], s_tr)
-        scores[te], preds[te], fold_of[te] = s_te, (s_te >= thr), f
-        rows.append(dict(fold=f, n_train=len(tr), n_test=len(te), n_test_pos=int(y[te].sum()), threshold=thr,
-                         **_rule_metrics(y[te], s_te, preds[te].astype(np.float64))))
+        scores[te], preds[te], row = _cv_fold(fit_predict, y, tr, te, f)
+        fold_of[te] = f; rows.append(row)
     folds = pd.DataFrame(rows)
-    metrics = ['auc', 'bacc', 'sen', 'spe']
-    pooled = _rule_metrics(y, scores, preds.astype(np.float64))
-    summary = pd.DataFrame(dict(mean=folds[metrics].mean(), std=folds[metrics].std(ddof=1), pooled=pd.Series(pooled)[metrics]))
-    if n_boot:
-        ci = _bootstrap_ci(y, scores, preds.astype(np.float64), n_boot, seed, 0.95)
-        summary['pooled_lo'] = [ci[f'{m}_ci'][0] for m in metrics]
-        summary['pooled_hi'] = [ci[f'{m}_ci'][1] for m in metrics]
-    return CVResult(folds, summary, scores, preds, fold_of)
+    return CVResult(folds, _cv_summary(y, folds, scores, preds, n_boot, seed), scores, preds, fold_of)

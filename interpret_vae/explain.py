@@ -33,6 +33,7 @@ def _device_dtype(model:nn.Module):
     p = next(iter(model.parameters()), None)
     return (p.device, p.dtype) if p is not None else (torch.device('cpu'), torch.float32)
 
+# %% ../nbs/06_explain.ipynb #d6310c49
 def _targets(target, n:int):
     "`target` as a (n,T) int64 tensor, and whether the caller gave one class per image (maps come back (N,H,W))."
     t = to_numpy(target, 'target')
@@ -43,6 +44,7 @@ def _targets(target, n:int):
     if t.shape[0] != n or t.shape[1] == 0: raise ValueError(f"target: expected class indices for each of the {n} images, got shape {np.shape(to_numpy(target))}")
     return torch.as_tensor(t.astype(np.int64)), one
 
+# %% ../nbs/06_explain.ipynb #2aa64169
 def _check_classes(model:nn.Module, x1:torch.Tensor, t:torch.Tensor)->int:
     "Run `model` on one image to learn its number of classes; check the output shape and the targets' range."
     out = check_model_runs(model, 'model', x1)     # wrong channels, too-small images: a ValueError naming `model`
@@ -53,6 +55,7 @@ def _check_classes(model:nn.Module, x1:torch.Tensor, t:torch.Tensor)->int:
         raise ValueError(f"target: expected class indices in [0, {c}), got values from {t.min().item()} to {t.max().item()}")
     return c
 
+# %% ../nbs/06_explain.ipynb #3043adae
 @contextmanager
 def _frozen(model:nn.Module):
     "`model` in eval mode with frozen weights; every module's mode and every parameter's `requires_grad` restored on exit, error or not."
@@ -66,11 +69,13 @@ def _frozen(model:nn.Module):
         for m, t in modes: m.training = t
         for p, r in grads: p.requires_grad_(r)
 
+# %% ../nbs/06_explain.ipynb #d0605eed
 def _chunks(n:int, batch_size:int, progress:bool):
     "Start indices of the chunks of `batch_size` images, behind a progress bar when `progress`."
     starts = range(0, n, batch_size)
     return progress_bar(starts) if progress and len(starts) else starts
 
+# %% ../nbs/06_explain.ipynb #33285934
 def _options_by_keyword(f):
     "Let `f`'s keyword-only options still come by position, as they did before, with a DeprecationWarning (for one version)."
     ps = inspect.signature(f).parameters.values()
@@ -216,12 +221,14 @@ def _rank_area(mask:torch.Tensor, area:float)->torch.Tensor:
     ref = torch.zeros_like(v[0]); ref[v.shape[1] - round(area * v.shape[1]):] = 1
     return (v - ref).pow(2).mean(1)
 
+# %% ../nbs/06_explain.ipynb #16f752cc
 def _class_score(logits:torch.Tensor, target:torch.Tensor, score:str, temperature:float=1.)->torch.Tensor:
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32)) / temperature  # half-precision logits saturate early
     if score == 'logit': return logits.gather(1, target[:, None])[:, 0]  # TorchRay's reward: no ceiling, so never saturated
     p = logits.softmax(1) if score == 'softmax' else logits.sigmoid()
     return p.gather(1, target[:, None])[:, 0]
 
+# %% ../nbs/06_explain.ipynb #5fba18b0
 _SCORES = ('softmax', 'sigmoid', 'logit')  # the class scores f_c the perturbation objectives can read
 
 def _check_score(score, objective:str)->str:
@@ -236,6 +243,7 @@ def _check_area(area):
     if not (isinstance(area, (int, float)) and 0 < area < 1): raise ValueError(f"area: expected a fraction of the image in (0, 1), got {area!r}")
     return float(area)
 
+# %% ../nbs/06_explain.ipynb #146e1a30
 def perturbation_loss(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_classes)
                       x, # images (N,C,H,W), numpy or torch
                       target, # (N,) class per image, or one int
@@ -286,6 +294,7 @@ def _parametrisation(objective, H, W, *, mask_scale, l1, tv, tv_beta, area, area
     loss = lambda m, sc, t: l1 * _area(m) + tv * _tv(m, tv_beta) + sc  # delete as little as possible, lose the class
     return _Parametrisation((h, w), ifnone(start, 1.), masks, loss, lambda m: 1 - m, True)
 
+# %% ../nbs/06_explain.ipynb #b60030a5
 def _perturb(mask:torch.Tensor, x:torch.Tensor, filled:torch.Tensor)->torch.Tensor:
     "Images between their fill (mask 0) and themselves (1): a linear blend, or for a pyramid (n,L,C,H,W) the two levels the mask falls between."
     if filled.dim() == x.dim(): return mask * x + (1 - mask) * filled
@@ -296,6 +305,7 @@ def _perturb(mask:torch.Tensor, x:torch.Tensor, filled:torch.Tensor)->torch.Tens
     lo, hi = filled.gather(1, idx)[:, 0], filled.gather(1, idx + 1)[:, 0]
     return lo + (pos - k) * (hi - lo)
 
+# %% ../nbs/06_explain.ipynb #3e58ff72
 def _optimise_masks(model, x, filled, target, param, *, n_iter, lr, betas, score, temperature, patience, min_delta):
     "Maps (B,T,H,W) for images `x` (B,C,H,W) and targets (B,T), all image-class pairs optimised together by Adam."
     (B, T), (H, W), dev = target.shape, x.shape[-2:], x.device
@@ -327,6 +337,7 @@ def _optimise_masks(model, x, filled, target, param, *, n_iter, lr, betas, score
                 if len(active) == 0: break
     with torch.no_grad(): return param.maps(param.masks(best_m if param.best else m))[:, 0].reshape(B, T, H, W)
 
+# %% ../nbs/06_explain.ipynb #c80a314a
 def _fill_chunk(fill, x:torch.Tensor, sl:slice)->torch.Tensor:
     "The fill of images `x` (rows `sl` of the input), or its pyramid when the fill has one: called once, checked for shape and finite values."
     if callable(fill):
@@ -341,6 +352,41 @@ def _fill_chunk(fill, x:torch.Tensor, sl:slice)->torch.Tensor:
     check_finite(f, 'fill')
     return f.to(x.device, x.dtype)
 
+# %% ../nbs/06_explain.ipynb #bc9808b1
+def _check_perturbation(x:torch.Tensor, fill, *, objective, l1, tv, tv_beta, area, area_weight, area_ramp, mask_sigma, start,
+                        n_iter, lr, mask_scale, score, temperature, patience, min_delta, betas, batch_size)->tuple:
+    "Check `meaningful_perturbation`'s arguments, naming the bad one; (fill, lr, mask_sigma, score), None's defaults filled in."
+    if not callable(fill):
+        if not hasattr(fill, 'shape'): raise ValueError(f"fill: expected a callable x -> x_filled or an array like x, got {type(fill).__name__}")
+        fill = check_shape(_as_images(fill, 'fill'), 'fill', shape=x.shape)
+    check_choice(objective, 'objective', ['l1_tv', 'area'])
+    for v, nm in ((l1, 'l1'), (tv, 'tv'), (min_delta, 'min_delta'), (area_weight, 'area_weight')): check_positive(v, nm, allow_zero=True)
+    lr = ifnone(lr, 0.1 if objective == 'area' else 0.3)
+    check_positive(lr, 'lr'); check_positive(n_iter, 'n_iter', integer=True); check_positive(mask_scale, 'mask_scale', integer=True)
+    check_positive(batch_size, 'batch_size', integer=True); check_positive(temperature, 'temperature')
+    mask_sigma = check_positive(ifnone(mask_sigma, 3. * mask_scale), 'mask_sigma'); _check_area(area)
+    if not (isinstance(area_ramp, (int, float)) and area_ramp >= 1): raise ValueError(f"area_ramp: expected a number >= 1, got {area_ramp!r}")
+    if start is not None and not (isinstance(start, (int, float)) and 0 <= start <= 1): raise ValueError(f"start: expected a number in [0, 1] or None, got {start!r}")
+    if patience is not None: check_positive(patience, 'patience', integer=True)
+    if not (len(betas) == 2 and all(0 <= b < 1 for b in betas)): raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
+    if not (isinstance(tv_beta, (int, float)) and tv_beta >= 1): raise ValueError(f"tv_beta: expected a number >= 1, got {tv_beta!r}")
+    return fill, lr, mask_sigma, _check_score(score, objective)
+
+# %% ../nbs/06_explain.ipynb #3016bcbe
+def _perturbation_maps(model:nn.Module, x:torch.Tensor, t:torch.Tensor, fill, param:_Parametrisation, batch_size:int, progress:bool,
+                       **opt)->torch.Tensor:
+    "Maps (N,T,H,W) of `x` for targets `t` (N,T), `batch_size` images at a time, model frozen; `opt` goes to `_optimise_masks`."
+    dev, dt = _device_dtype(model)
+    maps = []
+    with _frozen(model):
+        _check_classes(model, x[:1].to(dev, dt), t)
+        for s in _chunks(len(x), batch_size, progress):
+            sl = slice(s, s + batch_size)
+            xb = x[sl].to(dev, dt)
+            maps.append(_optimise_masks(model, xb, _fill_chunk(fill, xb, sl), t[sl].to(dev), param, **opt).float().cpu())
+    return torch.cat(maps)
+
+# %% ../nbs/06_explain.ipynb #d6d9a51d
 def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_classes)
                             x, # images (N,C,H,W), numpy or torch
                             target, # class(es) to explain: int, (N,) or (N,T)
@@ -366,36 +412,15 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
                             progress:bool=True # progress bar over the chunks of `batch_size` images
                            )->torch.Tensor:
     "Perturbation maps (N,H,W), or (N,T,H,W) for (N,T) targets, high where the image matters for the class, for whole batches."
-    x = _as_images(x); n = len(x)
-    t, one = _targets(target, n)
-    if not callable(fill):
-        if not hasattr(fill, 'shape'): raise ValueError(f"fill: expected a callable x -> x_filled or an array like x, got {type(fill).__name__}")
-        fill = check_shape(_as_images(fill, 'fill'), 'fill', shape=x.shape)
-    check_choice(objective, 'objective', ['l1_tv', 'area'])
-    for v, nm in ((l1, 'l1'), (tv, 'tv'), (min_delta, 'min_delta'), (area_weight, 'area_weight')): check_positive(v, nm, allow_zero=True)
-    lr = ifnone(lr, 0.1 if objective == 'area' else 0.3)
-    check_positive(lr, 'lr'); check_positive(n_iter, 'n_iter', integer=True); check_positive(mask_scale, 'mask_scale', integer=True)
-    check_positive(batch_size, 'batch_size', integer=True); check_positive(temperature, 'temperature')
-    mask_sigma = check_positive(ifnone(mask_sigma, 3. * mask_scale), 'mask_sigma'); _check_area(area)
-    if not (isinstance(area_ramp, (int, float)) and area_ramp >= 1): raise ValueError(f"area_ramp: expected a number >= 1, got {area_ramp!r}")
-    if start is not None and not (isinstance(start, (int, float)) and 0 <= start <= 1): raise ValueError(f"start: expected a number in [0, 1] or None, got {start!r}")
-    if patience is not None: check_positive(patience, 'patience', integer=True)
-    if not (len(betas) == 2 and all(0 <= b < 1 for b in betas)): raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
-    if not (isinstance(tv_beta, (int, float)) and tv_beta >= 1): raise ValueError(f"tv_beta: expected a number >= 1, got {tv_beta!r}")
-    score = _check_score(score, objective)
+    x = _as_images(x); t, one = _targets(target, len(x))
+    fill, lr, mask_sigma, score = _check_perturbation(
+        x, fill, objective=objective, l1=l1, tv=tv, tv_beta=tv_beta, area=area, area_weight=area_weight, area_ramp=area_ramp,
+        mask_sigma=mask_sigma, start=start, n_iter=n_iter, lr=lr, mask_scale=mask_scale, score=score, temperature=temperature,
+        patience=patience, min_delta=min_delta, betas=betas, batch_size=batch_size)
     param = _parametrisation(objective, *x.shape[-2:], mask_scale=mask_scale, l1=l1, tv=tv, tv_beta=tv_beta, area=area,
                              area_weight=area_weight, area_ramp=area_ramp, mask_sigma=mask_sigma, start=start)
-    dev, dt = _device_dtype(model)
-    maps = []
-    with _frozen(model):
-        _check_classes(model, x[:1].to(dev, dt), t)
-        for s in _chunks(n, batch_size, progress):
-            sl = slice(s, s + batch_size)
-            xb = x[sl].to(dev, dt)
-            maps.append(_optimise_masks(model, xb, _fill_chunk(fill, xb, sl), t[sl].to(dev), param, n_iter=n_iter, lr=lr, betas=betas,
-                                        score=score, temperature=temperature, patience=None if objective == 'area' else patience,
-                                        min_delta=min_delta).float().cpu())
-    maps = torch.cat(maps)
+    maps = _perturbation_maps(model, x, t, fill, param, batch_size, progress, n_iter=n_iter, lr=lr, betas=betas, score=score,
+                              temperature=temperature, patience=None if objective == 'area' else patience, min_delta=min_delta)
     return maps[:, 0] if one else maps
 
 # %% ../nbs/06_explain.ipynb #971a9964
@@ -428,6 +453,7 @@ def _find_layer(model:nn.Module, layer)->nn.Module:
         raise ValueError(f"layer: expected a submodule of the model or its name, got {type(layer).__name__}")
     return layer
 
+# %% ../nbs/06_explain.ipynb #cae4d4e0
 @_options_by_keyword
 def grad_cam(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_classes)
              x, # images (N,C,H,W), numpy or torch
@@ -496,6 +522,7 @@ class _GuidedReLUs(TorchFunctionMode):
         if func in _RELUS: return _GuidedReLU.apply(args[0])
         return func(*args, **(kwargs or {}))
 
+# %% ../nbs/06_explain.ipynb #8776b237
 @_options_by_keyword
 def guided_backprop(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_classes)
                     x, # images (N,C,H,W), numpy or torch
@@ -537,6 +564,7 @@ def _check_methods(methods, vae, healthy=None)->tuple:
     if 'Oracle' in methods and healthy is None: raise ValueError("healthy: the 'Oracle' method needs each image's healthy image (N,C,H,W), got None")
     return tuple(methods)
 
+# %% ../nbs/06_explain.ipynb #0bb9cfc9
 def explain_images(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,n_classes)
                    x, # images (N,C,H,W), numpy or torch
                    target, # class(es) to explain: int, (N,) or (N,T)

@@ -188,6 +188,7 @@ def _randomise(module:nn.Module):
         for p in module.parameters(recurse=False): nn.init.normal_(p, 0, 0.05)
     if hasattr(module, 'reset_running_stats'): module.reset_running_stats()
 
+# %% ../nbs/07a_explain_metrics.ipynb #719467c9
 def randomisation_check(model:nn.Module, # the trained classifier
                         explain:Callable, # `explain(model, x, target) -> (N,H,W)` maps, e.g. a `meaningful_perturbation` call
                         x, # (N,C,H,W) images
@@ -242,6 +243,31 @@ def randomisation_summary(scores:pd.DataFrame, # `randomisation_check`'s rows
     return pd.DataFrame(rows).set_index('layer')
 
 # %% ../nbs/07a_explain_metrics.ipynb #a38b6862
+def _deletion_order(maps:np.ndarray, region:np.ndarray, max_fraction:float, steps:int, seed:int)->tuple:
+    "Pixel ranks (N,H,W) by relevance inside `region` (0: most relevant; ties: a `seed`ed jitter), pixels changed per step (N,steps+1)."
+    n = len(maps)
+    jitter = np.random.default_rng(seed).random(maps.shape) * 1e-9 * (np.ptp(maps.reshape(n, -1), 1) + 1)[:, None, None]
+    key = np.where(region, maps + jitter, -np.inf).reshape(n, -1)
+    rank = np.argsort(np.argsort(-key, 1, kind='stable'), 1).reshape(maps.shape)   # 0: most relevant pixel
+    k = np.round(np.linspace(0, max_fraction, steps + 1)[None] * region.reshape(n, -1).sum(1)[:, None])  # (N,S+1) pixels changed at each step
+    return rank, k
+
+# %% ../nbs/07a_explain_metrics.ipynb #0590fdfa
+def _score_curves(model:nn.Module, xb:torch.Tensor, fb:torch.Tensor, rank:np.ndarray, k:np.ndarray, region:np.ndarray, t:np.ndarray,
+                  score:str)->tuple:
+    "Target scores (B,S+1) of `xb` with its `k` top-ranked pixels deleted into the fill `fb`, and of `fb` with them inserted."
+    B, S1, dev = len(xb), k.shape[1], xb.device
+    m = torch.as_tensor(rank[:, None] < k[:, :, None, None]).to(dev)[:, :, None]  # (B,S+1,1,H,W)
+    r = torch.as_tensor(region[:, None, None]).to(dev)   # pixels outside the region keep the image's values
+    xe, fe = xb[:, None], fb[:, None]
+    both = torch.cat([torch.where(m, fe, xe), torch.where(r & ~m, fe, xe)]).flatten(0, 1)  # deletion then insertion
+    out = model(both).float()
+    pr = (out.softmax(1) if score == 'softmax' else out.sigmoid()).reshape(2, B, S1, -1)
+    tb = torch.as_tensor(t, device=dev)[None, :, None, None].expand(2, B, S1, 1)
+    d, i_ = pr.gather(3, tb)[..., 0].cpu().numpy()
+    return d, i_
+
+# %% ../nbs/07a_explain_metrics.ipynb #da0e621a
 def deletion_insertion(model:nn.Module, # classifier: images (N,C,H,W) -> logits
                        x, # (N,C,H,W) images
                        target, # (N,) class per image, or one int
@@ -265,10 +291,7 @@ def deletion_insertion(model:nn.Module, # classifier: images (N,C,H,W) -> logits
     if not callable(fill):
         if not hasattr(fill, 'shape'): raise ValueError(f"fill: expected a callable x -> filled x or an array like x, got {type(fill).__name__}")
         fills = torch.as_tensor(np.asarray(to_numpy(fill, 'fill'), np.float32)); check_shape(fills, 'fill', shape=tuple(xt.shape))
-    jitter = np.random.default_rng(seed).random(mp.shape) * 1e-9 * (np.ptp(mp.reshape(n, -1), 1) + 1)[:, None, None]
-    key = np.where(rg, mp + jitter, -np.inf).reshape(n, -1)
-    rank = np.argsort(np.argsort(-key, 1, kind='stable'), 1).reshape(n, *hw)   # 0: most relevant pixel
-    k = np.round(np.linspace(0, max_fraction, steps + 1)[None] * rg.reshape(n, -1).sum(1)[:, None])  # (N,S+1) pixels changed at each step
+    rank, k = _deletion_order(mp, rg, max_fraction, steps, seed)
     p = next(iter(model.parameters()), None); dev = p.device if p is not None else torch.device('cpu')
     was = model.training; model.eval()
     dele, ins = np.empty((n, steps + 1)), np.empty((n, steps + 1))
@@ -277,15 +300,8 @@ def deletion_insertion(model:nn.Module, # classifier: images (N,C,H,W) -> logits
             for s in range(0, n, batch_size):
                 xb = xt[s:s + batch_size].to(dev); B = len(xb)
                 fb = (fill(xb) if callable(fill) else fills[s:s + B]).to(dev, xb.dtype)
-                m = torch.as_tensor(rank[s:s + B, None] < k[s:s + B, :, None, None]).to(dev)[:, :, None]  # (B,S+1,1,H,W)
-                r = torch.as_tensor(rg[s:s + B, None, None]).to(dev)   # pixels outside the region keep the image's values
-                xe, fe = xb[:, None], fb[:, None]
-                both = torch.cat([torch.where(m, fe, xe), torch.where(r & ~m, fe, xe)]).flatten(0, 1)  # deletion then insertion
-                out = model(both).float()
-                pr = (out.softmax(1) if score == 'softmax' else out.sigmoid()).reshape(2, B, steps + 1, -1)
-                tb = torch.as_tensor(t[s:s + B], device=dev)[None, :, None, None].expand(2, B, steps + 1, 1)
-                d, i_ = pr.gather(3, tb)[..., 0].cpu().numpy()
-                dele[s:s + B], ins[s:s + B] = d, i_
+                dele[s:s + B], ins[s:s + B] = _score_curves(model, xb, fb, rank[s:s + B], k[s:s + B], rg[s:s + B],
+                                                            t[s:s + B], score)
     finally: model.train(was)
     area = lambda c: ((c[:, 1:] + c[:, :-1]) / 2).mean(1)   # trapezoid over the fractions, divided by their range
     return dict(fractions=np.linspace(0, max_fraction, steps + 1), deletion=dele, insertion=ins, deletion_auc=area(dele), insertion_auc=area(ins))

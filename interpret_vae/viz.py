@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib import patheffects
 from PIL import Image
 import ipywidgets as widgets
+from fastcore.basics import patch
 from .core import to_numpy, check_shape, check_finite, check_dtype, check_labels, check_positive, atomic_path
 from .data.cardiac import septal_line, mmode
 
@@ -42,6 +43,7 @@ def _as_tshw(seq, name:str='seq')->np.ndarray:
     if seq.dtype.kind == 'f': check_finite(seq, name)
     return seq[:, None] if seq.ndim == 3 else seq
 
+# %% ../nbs/08_viz.ipynb #ef4e8ceb
 def _rgb(x:np.ndarray, lo:float|None=None, hi:float|None=None)->np.ndarray:
     "Label maps (integer) in label colours, or images (float) in grey scaled from `lo` to `hi`; (..., 3) uint8."
     if x.dtype.kind in 'iub': return label_rgb(x)
@@ -49,6 +51,7 @@ def _rgb(x:np.ndarray, lo:float|None=None, hi:float|None=None)->np.ndarray:
     g = np.clip((x - lo) / max(hi - lo, 1e-12), 0, 1)
     return np.repeat((g * 255).astype(np.uint8)[..., None], 3, -1)
 
+# %% ../nbs/08_viz.ipynb #b6d0d279
 def _frame_indices(n:int, frames, name:str='frames')->np.ndarray:
     "Checked frame indices; `None`: up to 8 evenly spaced frames."
     if frames is None: return np.unique(np.linspace(0, n - 1, min(n, 8)).round().astype(int))
@@ -57,6 +60,7 @@ def _frame_indices(n:int, frames, name:str='frames')->np.ndarray:
         raise ValueError(f"{name}: expected frame indices in [0, {n - 1}], got {frames!r}")
     return idx
 
+# %% ../nbs/08_viz.ipynb #293cc229
 def plot_sequence(seq, # (T,S,H,W) or (T,H,W) label maps (integer) or images (float), numpy or torch
                   frames:Sequence[int]|None=None, # frame indices to show; `None`: up to 8 evenly spaced
                   panel:float=1.0, # size of one panel in inches
@@ -164,6 +168,7 @@ def _default_line(seq:np.ndarray, line, name:str='seq')->np.ndarray:
     if seq.dtype.kind not in 'iub': raise ValueError(f"line: expected a line for float images of `{name}`; the septal line is found only from label maps")
     return septal_line(seq)
 
+# %% ../nbs/08_viz.ipynb #06c843b6
 def _line_pixels(line:np.ndarray, shape:tuple)->np.ndarray:
     "Integer (row, col) pixels covered by `line`, clipped to `shape`."
     n = int(np.ceil(np.abs(line[1] - line[0]).max())) * 2 + 2
@@ -178,6 +183,14 @@ def _with_line(rgb:np.ndarray, line:np.ndarray)->np.ndarray:
     out[r, c] = np.where(on_red[:, None], 255, np.array([255, 0, 0], np.uint8))
     return out
 
+# %% ../nbs/08_viz.ipynb #c3d02884
+def _slice_index(slice_index, n_s:int)->int:
+    "`slice_index` checked against `n_s` slices; `None`: the middle one."
+    s = n_s // 2 if slice_index is None else slice_index
+    if not (isinstance(s, (int, np.integer)) and 0 <= s < n_s): raise ValueError(f"slice_index: expected an integer in [0, {n_s - 1}], got {slice_index!r}")
+    return s
+
+# %% ../nbs/08_viz.ipynb #7d3440a3
 def plot_mmode(seq, # (T,S,H,W) or (T,H,W) label maps (integer) or images (float), numpy or torch
                line=None, # [[row0, col0], [row1, col1]] in pixels; `None`: `septal_line` of the label maps
                slice_index:int|None=None, # slice to sample; `None`: the middle one
@@ -188,8 +201,7 @@ def plot_mmode(seq, # (T,S,H,W) or (T,H,W) label maps (integer) or images (float
     "A frame with the M-mode line in red beside the M-mode image (time across, position along the line down); returns the axes and the (T, n_points) M-mode."
     seq = _as_tshw(seq)
     n_t, n_s = seq.shape[:2]
-    s = n_s // 2 if slice_index is None else slice_index
-    if not (isinstance(s, (int, np.integer)) and 0 <= s < n_s): raise ValueError(f"slice_index: expected an integer in [0, {n_s - 1}], got {slice_index!r}")
+    s = _slice_index(slice_index, n_s)
     frame = int(_frame_indices(n_t, [frame], 'frame')[0])
     line = _default_line(seq[:, s], line)
     mm = mmode(seq[:, s], line, n_points)
@@ -233,6 +245,19 @@ def _as_nhw(x, name:str)->np.ndarray:
         x = x[:, 0]
     return x
 
+# %% ../nbs/08_viz.ipynb #6922d4a3
+def _explanation_panel(ax, img:np.ndarray, m:np.ndarray|None, masks:np.ndarray|None, cmap:str):
+    "A grid panel: image `img` (H,W) in grey, map `m` scaled to [0, 1] over it (`None`: image row), outlines of `masks` (L,H,W)."
+    ax.set_xticks([]); ax.set_yticks([])
+    ax.imshow(img, cmap='gray', vmin=img.min(), vmax=img.max(), alpha=1.0 if m is None else 0.5, interpolation='nearest')
+    if m is not None:
+        m = (m - m.min()) / max(m.max() - m.min(), 1e-12)
+        ax.imshow(m, cmap=cmap, vmin=0, vmax=1, alpha=0.7, interpolation='nearest')
+    for l in range(0 if masks is None else len(masks)):
+        if masks[l].any() and not masks[l].all():   # an all-or-nothing mask has no outline
+            ax.contour(masks[l].astype(float), levels=[0.5], colors=_OUTLINE_COLOURS[l % len(_OUTLINE_COLOURS)], linewidths=0.8)
+
+# %% ../nbs/08_viz.ipynb #fc2b0d08
 def plot_explanations(images, # (N,H,W) or (N,1,H,W) input images, numpy or torch
                       maps:dict, # method name -> (N,H,W) explanation maps, higher meaning more relevant
                       masks=None, # (N,H,W) or (N,L,H,W) binary ground-truth masks outlined on every panel
@@ -254,17 +279,9 @@ def plot_explanations(images, # (N,H,W) or (N,1,H,W) input images, numpy or torc
     rows = ['image'] + list(maps)
     fig, axs = plt.subplots(len(rows), n, figsize=(panel * n, panel * len(rows)), squeeze=False, dpi=72)
     for i in range(n):
-        lo, hi = img[i].min(), img[i].max()
         for r, name in enumerate(rows):
-            ax = axs[r, i]; ax.set_xticks([]); ax.set_yticks([])
-            ax.imshow(img[i], cmap='gray', vmin=lo, vmax=hi, alpha=1.0 if r == 0 else 0.5, interpolation='nearest')
-            if r > 0:
-                m = maps[name][i]; m = (m - m.min()) / max(m.max() - m.min(), 1e-12)
-                ax.imshow(m, cmap=cmap, vmin=0, vmax=1, alpha=0.7, interpolation='nearest')
-            if masks is not None:
-                for l in range(masks.shape[1]):
-                    if masks[i, l].any() and not masks[i, l].all():
-                        ax.contour(masks[i, l].astype(float), levels=[0.5], colors=_OUTLINE_COLOURS[l % len(_OUTLINE_COLOURS)], linewidths=0.8)
+            ax = axs[r, i]
+            _explanation_panel(ax, img[i], None if r == 0 else maps[name][i], None if masks is None else masks[i], cmap)
             if i == 0: ax.set_ylabel(name, fontsize=8)
             if r == 0 and titles is not None: ax.set_title(titles[i], fontsize=8)
     fig.tight_layout(pad=0.2)
@@ -277,6 +294,7 @@ def _unit(v:np.ndarray, name:str)->np.ndarray:
     if not np.isfinite(nrm) or nrm == 0: raise ValueError(f"{name}: expected a non-zero finite vector")
     return v / nrm
 
+# %% ../nbs/08_viz.ipynb #09c5bcc0
 def _principal_directions(latents:np.ndarray|None, idx:np.ndarray, dim:int, k:int)->list[tuple[np.ndarray, float]]:
     "The `k` leading principal directions (embedded in `dim` dimensions) of `latents[:, idx]` with their standard deviations; coordinate axes with scale 1 when there are no latents."
     out = []
@@ -292,6 +310,7 @@ def _principal_directions(latents:np.ndarray|None, idx:np.ndarray, dim:int, k:in
         out.append((d, float(sv[i] / np.sqrt(max(len(sub) - 1, 1)))))
     return out
 
+# %% ../nbs/08_viz.ipynb #24560b1f
 def _slider_directions(dim:int, concepts:dict|None, latents:np.ndarray|None, directions:dict|None, k:int)->dict:
     "Slider name -> (unit direction (D,), scale): `k` principal directions per concept slice and of the free part, then the given directions."
     out, used = {}, np.zeros(dim, bool)
@@ -310,6 +329,16 @@ def _slider_directions(dim:int, concepts:dict|None, latents:np.ndarray|None, dir
         out[name] = (u, float((latents @ u).std(ddof=1)) if latents is not None else 1.0)
     return out
 
+# %% ../nbs/08_viz.ipynb #229a359c
+def _check_latents(latents, dim:int)->np.ndarray|None:
+    "`latents` (M,D) or (N,T,D) as checked float64 (M',D) rows, or `None`."
+    if latents is None: return None
+    latents = to_numpy(latents, 'latents'); check_finite(latents, 'latents')
+    if latents.ndim < 2 or latents.shape[-1] != dim or latents.size < 2 * dim:
+        raise ValueError(f"latents: expected (M, {dim}) or (N, T, {dim}) with M >= 2, got shape {latents.shape}")
+    return latents.reshape(-1, dim).astype(np.float64)
+
+# %% ../nbs/08_viz.ipynb #e71272e8
 class LatentTraversal:
     "ipywidgets sliders moving a latent sequence along concept, free and given directions; shows the decoded frames and M-mode."
     def __init__(self, decode:Callable, # latents (T,D) float32 tensor -> label maps (T,S,H,W) or (T,H,W), numpy or torch
@@ -330,18 +359,11 @@ class LatentTraversal:
         dim = base.shape[1]
         check_positive(n_directions, 'n_directions', integer=True); check_positive(span, 'span')
         check_positive(zoom, 'zoom', integer=True)
-        if latents is not None:
-            latents = to_numpy(latents, 'latents'); check_finite(latents, 'latents')
-            if latents.ndim < 2 or latents.shape[-1] != dim or latents.size < 2 * dim:
-                raise ValueError(f"latents: expected (M, {dim}) or (N, T, {dim}) with M >= 2, got shape {latents.shape}")
-            latents = latents.reshape(-1, dim).astype(np.float64)
+        latents = _check_latents(latents, dim)
         self.directions = _slider_directions(dim, concepts, latents, directions, n_directions)  # name -> (unit direction, scale)
         first = _as_tshw(self._decode(self.base))
         self.frames = _frame_indices(len(first), frames)
-        n_s = first.shape[1]
-        self.slice_index = n_s // 2 if slice_index is None else slice_index
-        if not (isinstance(self.slice_index, (int, np.integer)) and 0 <= self.slice_index < n_s):
-            raise ValueError(f"slice_index: expected an integer in [0, {n_s - 1}], got {slice_index!r}")
+        self.slice_index = _slice_index(slice_index, first.shape[1])
         self.line = _default_line(first[:, self.slice_index], line, 'decode output')  # fixed, so motion shows as change
         self.zoom = zoom
         self.sliders = {name: widgets.FloatSlider(value=0.0, min=-span, max=span, step=span / 30, description=name,
@@ -352,37 +374,46 @@ class LatentTraversal:
         self.widget = widgets.VBox([widgets.HBox(list(self.sliders.values()), layout=widgets.Layout(flex_flow='row wrap')), self.image])
         self.update()
 
-    def _decode(self, z:np.ndarray)->np.ndarray:
-        "Decoded label maps of latents `z` as numpy; `decode` receives a float32 CPU tensor."
-        with torch.no_grad(): return to_numpy(self.decode(torch.as_tensor(z, dtype=torch.float32)), 'decode output')
+# %% ../nbs/08_viz.ipynb #5c619119
+@patch
+def render(self:LatentTraversal, seq:np.ndarray)->bytes:
+    "PNG of the chosen frames of slice `slice_index` above the first frame with the M-mode line and the M-mode."
+    s, lo, hi = seq[:, self.slice_index], seq.min(), seq.max()
+    h = s.shape[1]
+    gap = np.full((h, 2, 3), 255, np.uint8)
+    strip = np.concatenate([x for t in _rgb(s[self.frames], lo, hi) for x in (t, gap)][:-1], axis=1)
+    mm = _rgb(mmode(s, self.line, h).T, lo, hi).repeat(max(1, 100 // len(s)), axis=1)   # time across, about 100 px
+    panels = [strip, np.concatenate([_with_line(_rgb(s[0], lo, hi), self.line), gap, mm], axis=1)]
+    w = max(p.shape[1] for p in panels)
+    canvas = np.full((sum(p.shape[0] for p in panels) + 2 * (len(panels) - 1), w, 3), 255, np.uint8)
+    y = 0
+    for p in panels: canvas[y:y + p.shape[0], :p.shape[1]] = p; y += p.shape[0] + 2
+    canvas = canvas.repeat(self.zoom, 0).repeat(self.zoom, 1)
+    buf = io.BytesIO(); Image.fromarray(canvas).save(buf, format='PNG'); return buf.getvalue()
 
-    @property
-    def z(self)->np.ndarray:
-        "The current latent sequence (T,D): `base` plus every slider's offset."
-        off = sum(self.sliders[n].value * s * d for n, (d, s) in self.directions.items())
-        return self.base + off
+# %% ../nbs/08_viz.ipynb #916412cc
+@patch
+def _decode(self:LatentTraversal, z:np.ndarray)->np.ndarray:
+    "Decoded label maps of latents `z` as numpy; `decode` receives a float32 CPU tensor."
+    with torch.no_grad(): return to_numpy(self.decode(torch.as_tensor(z, dtype=torch.float32)), 'decode output')
 
-    def update(self, change=None):
-        "Decode the current latents and re-render the image."
-        self.decoded = _as_tshw(self._decode(self.z), 'decode output')
-        self.png = self.render(self.decoded)
-        self.image.value = self.png
+# %% ../nbs/08_viz.ipynb #0fc1a460
+@patch(as_prop=True)
+def z(self:LatentTraversal)->np.ndarray:
+    "The current latent sequence (T,D): `base` plus every slider's offset."
+    off = sum(self.sliders[n].value * s * d for n, (d, s) in self.directions.items())
+    return self.base + off
 
-    def render(self, seq:np.ndarray)->bytes:
-        "PNG of the chosen frames of slice `slice_index` above the first frame with the M-mode line and the M-mode."
-        s, lo, hi = seq[:, self.slice_index], seq.min(), seq.max()
-        h = s.shape[1]
-        gap = np.full((h, 2, 3), 255, np.uint8)
-        strip = np.concatenate([x for t in _rgb(s[self.frames], lo, hi) for x in (t, gap)][:-1], axis=1)
-        mm = _rgb(mmode(s, self.line, h).T, lo, hi).repeat(max(1, 100 // len(s)), axis=1)   # time across, about 100 px
-        panels = [strip, np.concatenate([_with_line(_rgb(s[0], lo, hi), self.line), gap, mm], axis=1)]
-        w = max(p.shape[1] for p in panels)
-        canvas = np.full((sum(p.shape[0] for p in panels) + 2 * (len(panels) - 1), w, 3), 255, np.uint8)
-        y = 0
-        for p in panels: canvas[y:y + p.shape[0], :p.shape[1]] = p; y += p.shape[0] + 2
-        canvas = canvas.repeat(self.zoom, 0).repeat(self.zoom, 1)
-        buf = io.BytesIO(); Image.fromarray(canvas).save(buf, format='PNG'); return buf.getvalue()
+# %% ../nbs/08_viz.ipynb #241797f0
+@patch
+def update(self:LatentTraversal, change=None):
+    "Decode the current latents and re-render the image."
+    self.decoded = _as_tshw(self._decode(self.z), 'decode output')
+    self.png = self.render(self.decoded)
+    self.image.value = self.png
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+# %% ../nbs/08_viz.ipynb #ace6df2a
+@patch
+def _ipython_display_(self:LatentTraversal):
+    from IPython.display import display
+    display(self.widget)

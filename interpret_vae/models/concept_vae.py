@@ -15,6 +15,7 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from fastai.optimizer import Adam
+from fastcore.basics import patch
 from ..core import (default_device, set_seed, check_shape, check_finite, check_dtype, check_labels,
                                 check_positive, check_scale, check_choice, fit_resumable, checkpoint_epochs, to_numpy,
                                 renamed_kwargs, moved_getattr)
@@ -70,6 +71,7 @@ def _concept_slices(concepts, latent):
     if used.all(): raise ValueError(f"concepts: the slices cover all {latent} latent dimensions; leave part of the latent space to no concept")
     return out
 
+# %% ../../nbs/05_models.concept_vae.ipynb #f4a8e5d8
 class ConceptVAE(nn.Module):
     "Concept VAE: per-frame residual VAE over (B,S,T,H,W) label maps, a primary classifier on all latent means and one classifier per concept slice."
     def __init__(self, n_slices:int=3, # basal slices, the channels of each frame
@@ -96,35 +98,6 @@ class ConceptVAE(nn.Module):
         self.crt_head = SequenceHead(latent, **hk)
         self.concept_heads = nn.ModuleDict({k: SequenceHead(b - a, **hk) for k, (a, b) in self.concepts.items()})
 
-    @property
-    def targets(self)->tuple:
-        "Label columns the loss expects in y, in order: the primary target, then every concept."
-        return ('crt_response',) + tuple(self.concepts)
-
-    @property
-    def free_dims(self)->np.ndarray:
-        "Latent dimensions read by no concept classifier."
-        used = np.zeros(self.latent, bool)
-        for a, b in self.concepts.values(): used[a:b] = True
-        return np.flatnonzero(~used)
-
-    def encode(self, x:torch.Tensor)->tuple:
-        "Latent means and log-variances (B,T,latent) of label-map sequences `x` (B,S,T,H,W)."
-        B, S, T = x.shape[:3]
-        mu, logvar = self.vae.encode(x.transpose(1, 2).reshape(B * T, S, *x.shape[-2:]))
-        return mu.view(B, T, -1), logvar.view(B, T, -1)
-
-    def decode(self, z:torch.Tensor)->torch.Tensor:
-        "Label logits (B,n_labels,S,T,H,W) of latent sequences `z` (B,T,latent)."
-        B, T = z.shape[:2]
-        out = self.vae.decode(z.reshape(B * T, -1))                 # (B*T, L, S, H, W)
-        return out.view(B, T, *out.shape[1:]).permute(0, 2, 3, 1, 4, 5)
-
-    def classify(self, mu:torch.Tensor)->tuple:
-        "Primary logits (B,) and concept logits (B,K) from latent means `mu` (B,T,latent)."
-        concept = [h(mu[..., a:b]) for (a, b), h in zip(self.concepts.values(), self.concept_heads.values())]
-        return self.crt_head(mu), (torch.stack(concept, 1) if concept else mu.new_zeros(mu.shape[0], 0))
-
     def forward(self, x:torch.Tensor, # label-map sequences (B,S,T,H,W)
                 frames:torch.Tensor|None=None # indices of the frames to decode (`ReconstructFrames`); `None`: all T
                )->tuple:
@@ -132,6 +105,43 @@ class ConceptVAE(nn.Module):
         mu, logvar = self.encode(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
         return (self.decode(z if frames is None else z[:, frames]), mu, logvar, *self.classify(mu))
+
+# %% ../../nbs/05_models.concept_vae.ipynb #847a4786
+@patch(as_prop=True)
+def targets(self:ConceptVAE)->tuple:
+    "Label columns the loss expects in y, in order: the primary target, then every concept."
+    return ('crt_response',) + tuple(self.concepts)
+
+# %% ../../nbs/05_models.concept_vae.ipynb #c53ddb96
+@patch(as_prop=True)
+def free_dims(self:ConceptVAE)->np.ndarray:
+    "Latent dimensions read by no concept classifier."
+    used = np.zeros(self.latent, bool)
+    for a, b in self.concepts.values(): used[a:b] = True
+    return np.flatnonzero(~used)
+
+# %% ../../nbs/05_models.concept_vae.ipynb #29ab70bf
+@patch
+def encode(self:ConceptVAE, x:torch.Tensor)->tuple:
+    "Latent means and log-variances (B,T,latent) of label-map sequences `x` (B,S,T,H,W)."
+    B, S, T = x.shape[:3]
+    mu, logvar = self.vae.encode(x.transpose(1, 2).reshape(B * T, S, *x.shape[-2:]))
+    return mu.view(B, T, -1), logvar.view(B, T, -1)
+
+# %% ../../nbs/05_models.concept_vae.ipynb #465f5e21
+@patch
+def decode(self:ConceptVAE, z:torch.Tensor)->torch.Tensor:
+    "Label logits (B,n_labels,S,T,H,W) of latent sequences `z` (B,T,latent)."
+    B, T = z.shape[:2]
+    out = self.vae.decode(z.reshape(B * T, -1))                 # (B*T, L, S, H, W)
+    return out.view(B, T, *out.shape[1:]).permute(0, 2, 3, 1, 4, 5)
+
+# %% ../../nbs/05_models.concept_vae.ipynb #0c323d00
+@patch
+def classify(self:ConceptVAE, mu:torch.Tensor)->tuple:
+    "Primary logits (B,) and concept logits (B,K) from latent means `mu` (B,T,latent)."
+    concept = [h(mu[..., a:b]) for (a, b), h in zip(self.concepts.values(), self.concept_heads.values())]
+    return self.crt_head(mu), (torch.stack(concept, 1) if concept else mu.new_zeros(mu.shape[0], 0))
 
 # %% ../../nbs/05_models.concept_vae.ipynb #84665e5d
 def free_correlation(mu:torch.Tensor, # latent means (B,T,D)
@@ -159,6 +169,7 @@ def _bce(logit, y):
     if keep is None or not keep.any(): return 0 * logit.float().sum()
     return F.binary_cross_entropy_with_logits(logit.float()[keep], y.float()[keep])
 
+# %% ../../nbs/05_models.concept_vae.ipynb #50e7fc26
 class ConceptVAELoss(nn.Module):
     "Eq. 1 of the CRT paper: mean over frames of (CE + `beta` KL) + `gamma` BCE(primary) + sum_k `alphas[k]` BCE(concept k) (+ `confine` x `free_correlation`)."
     def __init__(self, beta:float=0.2, # KL weight (paper: 0.2)
@@ -173,22 +184,6 @@ class ConceptVAELoss(nn.Module):
         self.confine = check_positive(confine, 'confine', allow_zero=True)
         if self.confine and (free_dims is None or not len(free_dims)): raise ValueError("free_dims: expected the free dimensions of the latent when confine > 0")
         self.free_dims = None if free_dims is None else np.asarray(free_dims, int)
-
-    def terms(self, pred, x, y=None)->dict:
-        "The unweighted terms of eq. 1, batch-averaged: `recon` and `kl` (also frame-averaged), `primary`, `concepts` (K,)."
-        logits, mu, logvar, crt, concept = pred
-        B, T = mu.shape[:2]
-        ce = F.cross_entropy(logits.float(), x.long(), reduction='none')          # (B,S,T',H,W): the decoded frames
-        ce = ce.transpose(1, 2).reshape(B, ce.shape[2], -1).mean(-1)              # (B,T') nats per pixel
-        kl = kl_divergence(mu.reshape(B * T, -1), logvar.reshape(B * T, -1)) / (x[0, :, 0].numel())
-        col = lambda j: y[:, j] if y is not None and y.ndim == 2 and y.shape[1] > j else None
-        concepts = [_bce(concept[:, k], col(k + 1)) for k in range(concept.shape[1])]
-        K = concept.shape[1]
-        known = self.confine and y is not None and y.ndim == 2 and y.shape[1] > K and self.free_dims is not None and K   # off: not even computed
-        return dict(recon=ce.mean(), kl=kl.mean(), primary=_bce(crt, col(0)),
-                    concepts=torch.stack(concepts) if concepts else crt.new_zeros(0).float(),
-                    free=free_correlation(mu, y[:, 1:K + 1], self.free_dims) if known else 0 * mu.float().sum())
-
     def forward(self, pred, x, y=None):
         K = pred[4].shape[1]
         if K != len(self.alphas): raise ValueError(f"alphas: expected {K} weight(s), one per concept, got {len(self.alphas)}")
@@ -199,11 +194,30 @@ class ConceptVAELoss(nn.Module):
         return (t['recon'] + self.beta * t['kl'] + self.gamma * t['primary']
                 + (t['concepts'] * t['concepts'].new_tensor(self.alphas)).sum() + self.confine * t['free'])
 
-    def at_stage(self, stage:int)->ConceptVAELoss:
-        "This loss with the weights of training `stage`: 1 VAE only, 2 VAE + primary, 3 everything."
-        check_choice(stage, 'stage', (1, 2, 3))
-        return ConceptVAELoss(self.beta, self.gamma if stage >= 2 else 0., [a if stage == 3 else 0. for a in self.alphas],
-                              self.confine if stage == 3 else 0., self.free_dims)
+# %% ../../nbs/05_models.concept_vae.ipynb #bb772969
+@patch
+def terms(self:ConceptVAELoss, pred, x, y=None)->dict:
+    "The unweighted terms of eq. 1, batch-averaged: `recon` and `kl` (also frame-averaged), `primary`, `concepts` (K,)."
+    logits, mu, logvar, crt, concept = pred
+    B, T = mu.shape[:2]
+    ce = F.cross_entropy(logits.float(), x.long(), reduction='none')          # (B,S,T',H,W): the decoded frames
+    ce = ce.transpose(1, 2).reshape(B, ce.shape[2], -1).mean(-1)              # (B,T') nats per pixel
+    kl = kl_divergence(mu.reshape(B * T, -1), logvar.reshape(B * T, -1)) / (x[0, :, 0].numel())
+    col = lambda j: y[:, j] if y is not None and y.ndim == 2 and y.shape[1] > j else None
+    concepts = [_bce(concept[:, k], col(k + 1)) for k in range(concept.shape[1])]
+    K = concept.shape[1]
+    known = self.confine and y is not None and y.ndim == 2 and y.shape[1] > K and self.free_dims is not None and K   # off: not even computed
+    return dict(recon=ce.mean(), kl=kl.mean(), primary=_bce(crt, col(0)),
+                concepts=torch.stack(concepts) if concepts else crt.new_zeros(0).float(),
+                free=free_correlation(mu, y[:, 1:K + 1], self.free_dims) if known else 0 * mu.float().sum())
+
+# %% ../../nbs/05_models.concept_vae.ipynb #0956c981
+@patch
+def at_stage(self:ConceptVAELoss, stage:int)->ConceptVAELoss:
+    "This loss with the weights of training `stage`: 1 VAE only, 2 VAE + primary, 3 everything."
+    check_choice(stage, 'stage', (1, 2, 3))
+    return ConceptVAELoss(self.beta, self.gamma if stage >= 2 else 0., [a if stage == 3 else 0. for a in self.alphas],
+                          self.confine if stage == 3 else 0., self.free_dims)
 
 # %% ../../nbs/05_models.concept_vae.ipynb #04099187
 class InputAsTarget(Callback):
@@ -344,6 +358,7 @@ def _fit_stage(learn, n_epoch, lr, name, seed, progress, cbs):
     fit_resumable(learn, n_epoch, lr, name=name, cbs=list(cbs or []), progress=progress)
     return checkpoint_epochs(learn, name) >= n_epoch
 
+# %% ../../nbs/05_models.concept_vae.ipynb #8a9a2f31
 @renamed_kwargs(show_progress='progress')
 def train_three_stages(model:ConceptVAE, # the model to train in place
                        pretrain_dls:DataLoaders|None, # pretraining population (`targets=()` is fine); `None` skips that step
@@ -378,7 +393,6 @@ def train_three_stages(model:ConceptVAE, # the model to train in place
         if not _fit_stage(learn, ep[name], lr, f'stage_{name}', seed + i, progress, cbs): break  # interrupted
     return learn
 
-
 # %% ../../nbs/05_models.concept_vae.ipynb #da30fa1c
 @renamed_kwargs(show_progress='progress')
 def train_baseline(model:EncoderClassifier, # the baseline to train in place
@@ -402,6 +416,22 @@ def train_baseline(model:EncoderClassifier, # the baseline to train in place
 
 
 # %% ../../nbs/05_models.concept_vae.ipynb #069ab257
+def _add_batch_loss(total:float, count:int, pred, y:torch.Tensor, alphas:np.ndarray)->tuple:
+    "`total` plus a batch's summed primary BCE and `alphas` x concept BCEs; `count` plus its subjects with a primary label."
+    logit = pred[3] if isinstance(pred, tuple) else pred
+    y = y.float()
+    keep = ~torch.isnan(y[:, 0])
+    if keep.any():
+        total += F.binary_cross_entropy_with_logits(logit.float()[keep], y[keep, 0], reduction='sum').item()
+        count += int(keep.sum())
+    concept = pred[4] if isinstance(pred, tuple) else logit.new_zeros(len(logit), 0)
+    for k in range(concept.shape[1]):   # summed per subject and divided by the same count: mean primary BCE + alpha x mean concept BCE
+        a = float(alphas[min(k, len(alphas) - 1)])
+        ok = ~torch.isnan(y[:, k + 1])
+        if a and ok.any(): total += a * F.binary_cross_entropy_with_logits(concept[ok, k].float(), y[ok, k + 1], reduction='sum').item()
+    return total, count
+
+# %% ../../nbs/05_models.concept_vae.ipynb #00fcd61d
 class BestPrimaryEpoch(Callback):
     "Keep the weights of the epoch with the lowest validation loss of the classifiers (primary BCE + `alphas` x concept BCEs), over every fit this joins."
     order = 90
@@ -418,17 +448,7 @@ class BestPrimaryEpoch(Callback):
     def before_validate(self): self.total, self.count = 0., 0
     def after_batch(self):
         if self.training: return
-        logit = self.pred[3] if isinstance(self.pred, tuple) else self.pred
-        y = self.yb[-1].float()
-        keep = ~torch.isnan(y[:, 0])
-        if keep.any():
-            self.total += F.binary_cross_entropy_with_logits(logit.float()[keep], y[keep, 0], reduction='sum').item()
-            self.count += int(keep.sum())
-        concept = self.pred[4] if isinstance(self.pred, tuple) else logit.new_zeros(len(logit), 0)
-        for k in range(concept.shape[1]):   # summed per subject and divided by the same count: mean primary BCE + alpha x mean concept BCE
-            a = float(self.alphas[min(k, len(self.alphas) - 1)])
-            ok = ~torch.isnan(y[:, k + 1])
-            if a and ok.any(): self.total += a * F.binary_cross_entropy_with_logits(concept[ok, k].float(), y[ok, k + 1], reduction='sum').item()
+        self.total, self.count = _add_batch_loss(self.total, self.count, self.pred, self.yb[-1], self.alphas)
     def after_epoch(self):
         if self.count is None: return
         self.epochs += 1
@@ -446,7 +466,6 @@ class BestPrimaryEpoch(Callback):
         "Load the best epoch's weights into `model` (unchanged when no epoch was validated); returns it."
         if self.state is not None: getattr(model, 'module', model).load_state_dict(self.state)
         return model
-
 
 # %% ../../nbs/05_models.concept_vae.ipynb #1e75e480
 def _label_maps(cohort, model):
