@@ -21,7 +21,8 @@ try:   # torch and fastai take seconds to import: a Ctrl-C meanwhile ends quietl
     from interpret_vae.experiments.crt_cohort import crt_train, crt_evaluate, crt_predict, Interrupted
     from interpret_vae.experiments.crt import crt_config, CRT_SCALES
     from interpret_vae.experiments.crt_report import reproduce_crt
-    from interpret_vae.experiments.explain import run_explain_benchmark, experiment_settings, BENCHMARK_SCALES
+    from interpret_vae.experiments.explain import run_explain_benchmark, experiment_settings
+    from interpret_vae.experiments.explain_settings import BENCHMARK_SCALES
     from interpret_vae.experiments.explain_report import benchmark_markdown
     from interpret_vae.experiments.explain_folder import explain_folder, train_vae, train_classifier
     from interpret_vae.experiments.demo import demo, simulate, SIMULATE_KINDS
@@ -51,9 +52,10 @@ class Command(NamedTuple):
     positional: tuple = ()    # parameters given without `--name`
     settings: dict = {}       # `--set`: the `**kwargs` or `dict` parameter -> the keys it may take (model and schedule settings)
 
-# %% ../nbs/09_cli.ipynb #298483d7
+# %% ../nbs/09_cli.ipynb #94563803
 def _rank_prefix()->str: return f"rank {rank_distrib()}/{num_distrib()}: " if num_distrib() > 1 else ''
 
+# %% ../nbs/09_cli.ipynb #0fdaa5f7
 def _explained(r, a)->str:
     lines = [f"maps of {r['n_images']} images written to {a['out']}"]
     if r.get('n_scored'):
@@ -65,12 +67,14 @@ def _explained(r, a)->str:
                      f"or full ({', '.join(u[:3])}{', ...' if len(u) > 3 else ''})")
     return '\n'.join(lines)
 
+# %% ../nbs/09_cli.ipynb #7404c492
 def _evaluated(r, a)->str:
     lines = [f"{t}: BACC {m['bacc']:.3f} SEN {m['sen']:.3f} SPE {m['spe']:.3f} AUC {m['auc']:.3f} (n={m['n']})" for t, m in r['metrics'].items()]
     lines += [f"{t}: not scored: {why}" for t, why in r['not_scored'].items()]
     if 'reconstruction_dice' in r: lines.append(f"reconstruction Dice {r['reconstruction_dice']:.3f}")
     return '\n'.join(lines)
 
+# %% ../nbs/09_cli.ipynb #298483d7
 _CRT_SETTINGS = tuple(k for k in crt_config('small') if k != 'scale')
 # `crt train` reads a cohort of the user's: the sizes of the simulated cohorts are no settings of it; `--confine` is its own option
 _CRT_TRAIN_SETTINGS = tuple(k for k in _CRT_SETTINGS if k not in ('n_subjects', 'n_pretrain', 'n_unet', 'n_finetune', 'held_out_vendor', 'motion', 'confine'))
@@ -139,7 +143,7 @@ def _call(cmd:Command, a:argparse.Namespace):
     except ValueError as e: raise ValueError(_as_option(str(e), params)) from e
     print(cmd.say(result, kw))
 
-# %% ../nbs/09_cli.ipynb #c1b57996
+# %% ../nbs/09_cli.ipynb #885faf55
 _HIDDEN = ('stop_after',)   # simulates an interrupted run in the tests
 
 def _option_type(annotation:str):
@@ -147,6 +151,7 @@ def _option_type(annotation:str):
     if annotation.startswith('list'): return lambda s: [v.strip() for v in s.split(',') if v.strip()]
     return int if 'int' in annotation else float if 'float' in annotation else str
 
+# %% ../nbs/09_cli.ipynb #5a9d9116
 def _add_options(p:argparse.ArgumentParser, cmd:Command):
     "One option per parameter of `cmd.fn`: `--name`, help from its docments, default and type from its signature."
     docs, sets = docments(cmd.fn), []
@@ -170,6 +175,7 @@ def _add_options(p:argparse.ArgumentParser, cmd:Command):
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.add_argument('--debug', action='store_true', help='print the full traceback of an error')
 
+# %% ../nbs/09_cli.ipynb #c1b57996
 def _parser()->argparse.ArgumentParser:
     "The `ivae` parser, built from `COMMANDS`."
     p = _Parser(prog='ivae', description='Interpretable deep learning for medical imaging: '

@@ -30,18 +30,20 @@ from ..model_files import load_model, unet_part
 # %% auto #0
 __all__ = ['load_crt_cohort', 'crt_train', 'Interrupted', 'crt_predict', 'crt_evaluate']
 
-# %% ../../nbs/08d_experiments.crt_cohort.ipynb #f7c5ea48
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #3ae03606
 def _msg(e:Exception)->str:
     "The message of a package error without the `path: ` prefix that names `load_cohort`'s argument."
     m = str(e)
     return m[len('path: '):] if m.startswith('path: ') else m
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #be7098ac
 def _on_grid(data:Path, config:dict)->bool:
     "True when every NIfTI in `data` already has the model's grid: (size, size, n_slices, n_frames)."
     grid = (config['size'], config['size'], config['n_slices'], config['n_frames'])
     try: return all(tuple(nib.load(f).shape) == grid for k in ('images', 'segs') for f in (data/k).glob('*.nii*'))
     except Exception: return False   # an unreadable file: `load_cohort` names it
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #cf91a29d
 def _check_native_files(data:Path):
     "Raise unless the cohort's files are regular files (a named pipe would block the reader) and every subject_id names one inside its folders."
     for p in [data/'labels.csv', *[f for k in ('images', 'segs') if (data/k).is_dir() for f in (data/k).iterdir()]]:
@@ -53,6 +55,19 @@ def _check_native_files(data:Path):
     bad = [s for s in ids if '/' in s or '\\' in s or s.startswith('.')]
     if bad: raise ValueError(f"{table}: subject_id {bad[0]!r} is not a file name inside the cohort folder; '/', '..' and hidden names are never read")
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #8b5c6a8f
+def _check_targets(cohort, targets, table):
+    "Raise unless every target column of the cohort's labels holds 0 or 1 for every subject; the message names the table, column and subject."
+    for t in targets:
+        if t not in cohort.labels.columns: raise ValueError(f"{table}: no {t!r} column")
+        bad = ~cohort.labels[t].isin([0, 1])
+        if bad.any():
+            i = bad.idxmax()
+            sid, v = cohort.labels['subject_id'][i], cohort.labels[t][i]
+            if pd.isna(v): raise ValueError(f"{table}: no {t!r} for subject {sid!r}")
+            raise ValueError(f"{table}: column {t!r} must be 0 or 1, subject {sid!r} has {v}")
+
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #f7c5ea48
 def load_crt_cohort(data:str|Path, # cohort folder: labels.csv and images/ and/or segs/ (see above), or a public dataset's layout
                     config:dict, # from `crt_config`: the grid (`size`, `n_frames`, `n_slices`) the model reads
                     targets=('crt_response',), # label columns that must hold 0 or 1 for every subject
@@ -80,17 +95,10 @@ def load_crt_cohort(data:str|Path, # cohort folder: labels.csv and images/ and/o
     n_s = (cohort.segs if cohort.segs is not None else cohort.images).shape[1]
     if n_s != config['n_slices']: raise ValueError(f"--data {data}: expected {config['n_slices']} slices per subject, got {n_s}")
     table = Path(labels) if labels is not None else data/'labels.csv'
-    for t in targets:
-        if t not in cohort.labels.columns: raise ValueError(f"{table}: no {t!r} column")
-        bad = ~cohort.labels[t].isin([0, 1])
-        if bad.any():
-            i = bad.idxmax()
-            sid, v = cohort.labels['subject_id'][i], cohort.labels[t][i]
-            if pd.isna(v): raise ValueError(f"{table}: no {t!r} for subject {sid!r}")
-            raise ValueError(f"{table}: column {t!r} must be 0 or 1, subject {sid!r} has {v}")
+    _check_targets(cohort, targets, table)
     return cohort
 
-# %% ../../nbs/08d_experiments.crt_cohort.ipynb #99276718
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #6a718509
 def _world()->tuple[int, int]: return max(num_distrib(), 1), rank_distrib()
 
 class _DistributedCheckpoints(Callback):
@@ -114,6 +122,7 @@ class _OneSelection(Callback):
                 torch.distributed.all_reduce(t)
                 cb.total, cb.count = float(t[0]), int(t[1])
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #4e95be62
 def _training_cbs(stop_after:int|None=None)->list:
     "An `EpochCounter`, the distributed callbacks under `accelerate launch`, and `StopAfterEpochs` to simulate an interruption."
     cbs = [EpochCounter()]
@@ -121,6 +130,7 @@ def _training_cbs(stop_after:int|None=None)->list:
     if stop_after: cbs.append(StopAfterEpochs(stop_after))
     return cbs
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #dabfffba
 def _frame(cohort:CineCohort)->np.ndarray:
     "One frame (1,1,H,W) of the cohort's images: what a U-Net must run on."
     return np.asarray(cohort.images[0][:1, 0], np.float32)[:, None]
@@ -133,6 +143,7 @@ def _check_unet(net:nn.Module, name:str, cohort:CineCohort)->nn.Module:
         raise ValueError(f"{name}: expected a U-Net returning 4 label maps of the frame's size {frame.shape[-2:]}, got shape {tuple(out.shape)}")
     return net
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #4b28b072
 def _load_unet(unet, cohort:CineCohort, trust_pickle:bool)->nn.Module|None:
     "The U-Net of `--unet`: a U-Net file, or a CRT model file holding one; checked on the cohort's frames."
     if unet is None: return None
@@ -141,6 +152,7 @@ def _load_unet(unet, cohort:CineCohort, trust_pickle:bool)->nn.Module|None:
     if net is None: raise ValueError(f"--unet {r['path']}: holds a {r['kind']!r} model and no U-Net; expected a U-Net file")
     return net if cohort.images is None else _check_unet(net, f"--unet {r['path']}", cohort)
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #8eebb2e8
 def _partly_segmented(cohort:CineCohort)->bool:
     "True when some frames have no ground-truth labels: no segs at all, or a public dataset's ED/ES-only labels."
     return cohort.segs is None or not labelled_frame_mask(cohort).all()
@@ -151,11 +163,11 @@ def _full_segs(cohort:CineCohort, net:nn.Module, progress:bool)->CineCohort:
     seg = segment_cohort(net, cohort, progress=progress)
     return seg if cohort.segs is None else fill_unlabelled_frames(cohort, seg)
 
-# %% ../../nbs/08d_experiments.crt_cohort.ipynb #7cd576a9
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #2cdaa693
 _CRT_TRAIN_OUTPUTS = ('model.pt', 'metrics.json', 'unet', 'pretrain', 'model')   # what `crt train` writes in its run folder
 
 def _arm_stages(kind:str, c:dict)->list:
-    "(arm folder's kind, checkpoint, epochs) of every fit `_train_arm` runs for `kind`: what a finished model has."
+    "(arm folder's kind, checkpoint, epochs) of every fit `train_arm` runs for `kind`: what a finished model has."
     ep = c['epochs']
     if kind == 'baseline': return [('baseline', 'baseline', ep['baseline'])]
     if kind == 'vae_crt': return [('vae_crt', 'stage_crt', ep['crt']), ('vae_crt', 'stage_primary', ep['primary'] + ep['concepts'])]
@@ -164,12 +176,14 @@ def _arm_stages(kind:str, c:dict)->list:
 
 def _epochs_done(folder:Path, name:str)->int: return checkpoint_epochs(SimpleNamespace(path=folder, model_dir='models'), name)
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #98e923e0
 def _check_confine(confine, kind:str)->float:
     if isinstance(confine, bool) or not isinstance(confine, (int, float)) or not np.isfinite(confine) or confine < 0:
         raise ValueError(f"--confine: expected a weight >= 0 (0: off, the paper's model), got {confine!r}")
     if confine and kind != 'concept': raise ValueError(f"--confine: only the concept model has a concept to keep out of its free half, not --kind {kind}")
     return float(confine)
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #afeeb9a1
 def _load_pretrain(pretrain_data, config:dict)->CineCohort|None:
     "The cohort of `--pretrain-data`: segmentations of every frame, no labels needed."
     if pretrain_data is None: return None
@@ -179,6 +193,7 @@ def _load_pretrain(pretrain_data, config:dict)->CineCohort|None:
         raise ValueError(f"--pretrain-data {pretrain_data}: expected segs/ with a label map of every frame (the frame VAE learns from segmentations)")
     return pre
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #835a71e7
 def _check_inner_folds(cohort:CineCohort, train:np.ndarray, targets, inner_k:int, table):
     "Raise unless every class of every target has `inner_k` training subjects: each inner fold needs both classes for its threshold."
     for t in targets:
@@ -188,6 +203,89 @@ def _check_inner_folds(cohort:CineCohort, train:np.ndarray, targets, inner_k:int
                 raise ValueError(f"{table}: {(yt == c01).sum()} training subject(s) with {t} = {c01}, fewer than inner_k = {inner_k}; "
                                  "the inner folds that choose the epoch and the threshold need more")
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #9c0bb2b2
+def _train_inputs(data, cfg:dict, kind:str, valid_pct:float, seed:int, unet, trust_pickle:bool, layout:str, labels, pretrain_data)->tuple:
+    "`crt train`'s inputs, read and checked before anything is written: targets, cohort, training and held-out subjects, pretraining cohort, U-Net, whether frames lack labels."
+    if pretrain_data is not None and kind == 'baseline': raise ValueError("--pretrain-data: the baseline has no VAE to pretrain")
+    targets = ('crt_response', 'septal_flash') if kind == 'concept' else ('crt_response',)
+    cohort = load_crt_cohort(data, cfg, targets, layout=layout, labels=labels)
+    y = cohort.labels['crt_response'].to_numpy().astype(int)
+    table = labels or Path(data)/'labels.csv'
+    if not 0 < valid_pct < 0.5: raise ValueError(f"valid_pct: expected a fraction between 0 and 0.5, got {valid_pct}")
+    try: train, valid = stratified_split(y, valid_pct, seed)
+    except ValueError as e: raise ValueError(f"{table}: crt_response {str(e).split(': ', 1)[1]}") from None
+    _check_inner_folds(cohort, train, targets, cfg['inner_k'], table)
+    pre = _load_pretrain(pretrain_data, cfg)
+    unet_model = _load_unet(unet, cohort, trust_pickle)
+    if cohort.segs is None and unet_model is None: raise ValueError(f"--data {data}: has images/ but no segs/; pass --unet FILE to segment them")
+    partial = _partly_segmented(cohort)   # public datasets label ED and ES only: a U-Net fills the other frames
+    if partial and cohort.images is None: raise ValueError(f"--data {data}: some frames have no segmentation and there are no images to segment")
+    return targets, cohort, train, valid, pre, unet_model, partial
+
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #bfb856e3
+def _unet_for(cohort, unet_model, partial:bool, cfg:dict, out:Path, world:int, seed:int, cbs:list, progress:bool)->tuple:
+    "The U-Net (the given one, or one trained on the cohort's image and segmentation pairs) and the cohort with a label map of every frame."
+    if cohort.images is not None and cohort.segs is not None and unet_model is None:
+        ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=module_scale(cfg), frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'],
+                            path=out/'unet', bs=max(1, UNET_CONFIGS[module_scale(cfg)]['bs'] // world), seed=seed, cbs=cbs, progress=progress)
+        if checkpoint_epochs(ulearn, 'unet') < cfg['epochs']['unet']:
+            raise Interrupted(f"U-Net training stopped; run the same command to resume from {out}")
+        unet_model = ulearn.model.float().eval()
+    if partial: cohort = _full_segs(cohort, unet_model, progress)
+    return unet_model, cohort
+
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #4370abbb
+def _train_recipe(cohort, train:np.ndarray, pre, kind:str, cfg:dict, out:Path, world:int, seed:int, cbs:list, progress:bool)->tuple:
+    "The experiment's recipe: the frame VAE pretrained, then `inner_k` models, each keeping its best inner-validation epoch; the arm trained and `train_inner_models`' result. `Interrupted` when a fit stopped early."
+    c = dict(cfg, bs=max(1, cfg['bs'] // world))   # each process's share of a batch
+    vae_state = None if kind == 'baseline' else pretrain_crt_vae(cohort.subset(train) if pre is None else pre, c, out, seed=seed, cbs=cbs, progress=progress)
+    if kind != 'baseline' and _epochs_done(out/'pretrain', 'vae_frames') < cfg['epochs']['pretrain']:
+        raise Interrupted(f"pretraining stopped; run the same command to resume from {out}")
+    arm = 'confined' if cfg['confine'] else kind
+    inner = train_inner_models(cohort, train, c, out/'model', vae_state, kinds=(arm,), seed=seed, cbs=cbs, progress=progress)
+    if any(_epochs_done(inner.folder/f'{k}_{j}', name) < n for j in range(cfg['inner_k']) for k, name, n in _arm_stages(arm, cfg)):
+        raise Interrupted(f"training stopped; run the same command to resume from {out}")
+    return arm, inner
+
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #42a6e355
+def _mean_predictions(models:list, cohort)->pd.DataFrame:
+    "P of every target averaged over the inner models, as the experiment scores its test subjects."
+    ps = [predict_cohort(m, cohort) for m in models]
+    p = ps[0].copy()
+    for t in models[0].targets: p[t] = sum(q[t].to_numpy() for q in ps) / len(ps)
+    return p
+
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #9bfeb43b
+def _train_summary(inner, arm:str, cohort, targets, train:np.ndarray, valid:np.ndarray, kind:str, scale:str, cfg:dict, epochs:int, world:int, t0:float)->tuple:
+    "`crt train`'s metrics (nested thresholds; every target on the inner models' out-of-fold scores and on the held-out subjects) and each model's concept shift."
+    y = cohort.labels['crt_response'].to_numpy().astype(int)
+    models = inner.models[arm]
+    columns = dict(crt_response=arm, septal_flash='septal_flash_confined' if arm == 'confined' else 'septal_flash')
+    thresholds = {t: inner.thresholds[columns[t]] for t in targets}
+    p = _mean_predictions(models, cohort)
+    scores = {}
+    for t in targets:
+        yt = cohort.labels[t].to_numpy().astype(int)
+        scores[t] = {part: binary_metrics(yt[idx], s, thresholds[t], n_boot=0) for part, idx, s in
+                     (('inner', train, inner.scores[columns[t]].to_numpy()), ('valid', valid, p[t].to_numpy()[valid])) if len(np.unique(yt[idx])) == 2}
+    pv = np.clip(p['crt_response'].to_numpy()[valid].astype(float), 1e-7, 1 - 1e-7)
+    valid_loss = float(-np.mean(y[valid] * np.log(pv) + (1 - y[valid]) * np.log(1 - pv)))
+    weights = float(sum(v.double().sum() for m in models for v in m.state_dict().values() if v.is_floating_point()))
+    # the concept's move in each model's latent, from the training subjects: what `crt predict` explains a patient with
+    shifts = [concept_shift(m, encode_cohort(m, cohort.segs[train]), cohort.labels['septal_flash'].to_numpy()[train]).tolist() for m in models] if kind == 'concept' else None
+    metrics = dict(command='crt train', kind=kind, scale=scale, n_subjects=len(y), n_valid=len(valid), n_models=len(models),
+                   confine=cfg['confine'], thresholds=thresholds, metrics=scores, valid_loss=valid_loss, best_epochs=inner.best_epochs[arm],
+                   epochs_trained=epochs, processes=world, weight_sum=weights, seconds=round(time.time() - t0, 1))
+    return metrics, shifts
+
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #3ade77bc
+def _save_crt_model(out:Path, models:list, kind:str, cfg:dict, unet_model, targets, thresholds:dict, shifts, data):
+    "`out/model.pt`: the first inner model, the others and the U-Net as parts, the nested thresholds and the concept shifts."
+    inner_parts = {f'inner_{j}': (m, kind, cfg) for j, m in enumerate(models[1:], 1)}
+    save_model_file(out/'model.pt', models[0], kind, cfg, parts=dict(unet=unet_part(unet_model), **inner_parts), targets=list(targets),
+                    thresholds=thresholds, n_models=len(models), concept_shifts=shifts, trained_on=str(Path(data).resolve()))
+
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #7cd576a9
 def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
               out:str|Path, # run folder: checkpoints, model.pt, metrics.json; re-running resumes
               *, scale:str='small', # model size and schedule of `crt_config`: 'small' (CPU, minutes), 'medium' (CPU, 64 px, hours) or 'paper' (GPU)
@@ -211,78 +309,26 @@ def crt_train(data:str|Path, # cohort folder (labels.csv, segs/ and/or images/)
     cfg = crt_config(scale, **overrides, confine=_check_confine(confine, kind))
     out, (world, rank) = Path(out), _world()
     progress = progress and rank == 0
-    if pretrain_data is not None and kind == 'baseline': raise ValueError("--pretrain-data: the baseline has no VAE to pretrain")
-    targets = ('crt_response', 'septal_flash') if kind == 'concept' else ('crt_response',)
-    cohort = load_crt_cohort(data, cfg, targets, layout=layout, labels=labels)
-    y = cohort.labels['crt_response'].to_numpy().astype(int)
-    table = labels or Path(data)/'labels.csv'
-    if not 0 < valid_pct < 0.5: raise ValueError(f"valid_pct: expected a fraction between 0 and 0.5, got {valid_pct}")
-    try: train, valid = stratified_split(y, valid_pct, seed)
-    except ValueError as e: raise ValueError(f"{table}: crt_response {str(e).split(': ', 1)[1]}") from None
-    _check_inner_folds(cohort, train, targets, cfg['inner_k'], table)
-    pre = _load_pretrain(pretrain_data, cfg)
-    unet_model = _load_unet(unet, cohort, trust_pickle)
-    if cohort.segs is None and unet_model is None: raise ValueError(f"--data {data}: has images/ but no segs/; pass --unet FILE to segment them")
-    partial = _partly_segmented(cohort)   # public datasets label ED and ES only: a U-Net fills the other frames
-    if partial and cohort.images is None: raise ValueError(f"--data {data}: some frames have no segmentation and there are no images to segment")
+    targets, cohort, train, valid, pre, unet_model, partial = _train_inputs(data, cfg, kind, valid_pct, seed, unet, trust_pickle, layout, labels,
+                                                                            pretrain_data)
     # every check is done: the run starts, recorded with the fingerprints of the cohort, the U-Net and the pretraining cohort
     out = start_run(out, dict(kind=kind, valid_pct=valid_pct, seed=seed, layout=layout, **cfg),
                     {'--data': data, '--unet': unet, '--labels': labels, '--pretrain-data': pretrain_data},
                     command='crt train', restart=restart, outputs=_CRT_TRAIN_OUTPUTS, write=rank == 0)
     cbs = _training_cbs(stop_after)
-    if cohort.images is not None and cohort.segs is not None and unet_model is None:
-        ulearn = train_unet(labelled_frame_cohort(cohort) if partial else cohort, scale=module_scale(cfg), frames=cfg['unet_frames'], n_epoch=cfg['epochs']['unet'],
-                            path=out/'unet', bs=max(1, UNET_CONFIGS[module_scale(cfg)]['bs'] // world), seed=seed, cbs=cbs, progress=progress)
-        if checkpoint_epochs(ulearn, 'unet') < cfg['epochs']['unet']:
-            raise Interrupted(f"U-Net training stopped; run the same command to resume from {out}")
-        unet_model = ulearn.model.float().eval()
-    if partial: cohort = _full_segs(cohort, unet_model, progress)
-    c = dict(cfg, bs=max(1, cfg['bs'] // world))   # each process's share of a batch
-    # the experiment's recipe: the frame VAE pretrained, then `inner_k` models, each keeping its best inner-validation epoch
-    vae_state = None if kind == 'baseline' else pretrain_crt_vae(cohort.subset(train) if pre is None else pre, c, out, seed=seed, cbs=cbs, progress=progress)
-    if kind != 'baseline' and _epochs_done(out/'pretrain', 'vae_frames') < cfg['epochs']['pretrain']:
-        raise Interrupted(f"pretraining stopped; run the same command to resume from {out}")
-    arm = 'confined' if cfg['confine'] else kind
-    inner = train_inner_models(cohort, train, c, out/'model', vae_state, kinds=(arm,), seed=seed, cbs=cbs, progress=progress)
-    if any(_epochs_done(inner.folder/f'{k}_{j}', name) < n for j in range(cfg['inner_k']) for k, name, n in _arm_stages(arm, cfg)):
-        raise Interrupted(f"training stopped; run the same command to resume from {out}")
-    models = inner.models[arm]
-    columns = dict(crt_response=arm, septal_flash='septal_flash_confined' if arm == 'confined' else 'septal_flash')
-    thresholds = {t: inner.thresholds[columns[t]] for t in targets}
-    p = _mean_predictions(models, cohort)
-    scores = {}
-    for t in targets:
-        yt = cohort.labels[t].to_numpy().astype(int)
-        scores[t] = {part: binary_metrics(yt[idx], s, thresholds[t], n_boot=0) for part, idx, s in
-                     (('inner', train, inner.scores[columns[t]].to_numpy()), ('valid', valid, p[t].to_numpy()[valid])) if len(np.unique(yt[idx])) == 2}
-    pv = np.clip(p['crt_response'].to_numpy()[valid].astype(float), 1e-7, 1 - 1e-7)
-    valid_loss = float(-np.mean(y[valid] * np.log(pv) + (1 - y[valid]) * np.log(1 - pv)))
-    weights = float(sum(v.double().sum() for m in models for v in m.state_dict().values() if v.is_floating_point()))
-    # the concept's move in each model's latent, from the training subjects: what `crt predict` explains a patient with
-    shifts = [concept_shift(m, encode_cohort(m, cohort.segs[train]), cohort.labels['septal_flash'].to_numpy()[train]).tolist() for m in models] if kind == 'concept' else None
-    metrics = dict(command='crt train', kind=kind, scale=scale, n_subjects=len(y), n_valid=len(valid), n_models=len(models),
-                   confine=cfg['confine'], thresholds=thresholds, metrics=scores, valid_loss=valid_loss, best_epochs=inner.best_epochs[arm],
-                   epochs_trained=cbs[0].n, processes=world, weight_sum=weights, seconds=round(time.time() - t0, 1))
+    unet_model, cohort = _unet_for(cohort, unet_model, partial, cfg, out, world, seed, cbs, progress)
+    arm, inner = _train_recipe(cohort, train, pre, kind, cfg, out, world, seed, cbs, progress)
+    metrics, shifts = _train_summary(inner, arm, cohort, targets, train, valid, kind, scale, cfg, cbs[0].n, world, t0)
     if rank == 0:
-        inner_parts = {f'inner_{j}': (m, kind, cfg) for j, m in enumerate(models[1:], 1)}
-        save_model_file(out/'model.pt', models[0], kind, cfg, parts=dict(unet=unet_part(unet_model), **inner_parts), targets=list(targets),
-                        thresholds=thresholds, n_models=len(models), concept_shifts=shifts, trained_on=str(Path(data).resolve()))
+        _save_crt_model(out, inner.models[arm], kind, cfg, unet_model, targets, metrics['thresholds'], shifts, data)
         write_json(metrics, out/'metrics.json')
     return metrics
-
-def _mean_predictions(models:list, cohort)->pd.DataFrame:
-    "P of every target averaged over the inner models, as the experiment scores its test subjects."
-    ps = [predict_cohort(m, cohort) for m in models]
-    p = ps[0].copy()
-    for t in models[0].targets: p[t] = sum(q[t].to_numpy() for q in ps) / len(ps)
-    return p
-
 
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #2491925c
 class Interrupted(RuntimeError):
     "Training stopped before its last epoch; its checkpoints let the same call resume."
 
-# %% ../../nbs/08d_experiments.crt_cohort.ipynb #1f940e10
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #65795866
 def _segmenter(bundle:dict, unet, cohort:CineCohort, data, trust_pickle:bool)->nn.Module|None:
     "The U-Net that segments an images-only cohort (`--unet`, else the model file's), checked on its frames; `None` when it has segs."
     if not _partly_segmented(cohort): return None
@@ -290,12 +336,14 @@ def _segmenter(bundle:dict, unet, cohort:CineCohort, data, trust_pickle:bool)->n
     if bundle.get('unet') is None: raise ValueError(f"--data {data}: frames without segmentations, and the model file holds no U-Net; pass --unet FILE")
     return _check_unet(bundle['unet'], f"--model {bundle['path']} (its U-Net)", cohort)
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #d0c8c354
 def _concept_effects(models:list, shifts:list, cohort:CineCohort)->pd.DataFrame:
     "Per subject, averaged over the inner models: P(response) with septal flash moved to the other class, and the effect P(with SF) - P(without) (`concept_attribution`)."
     att = [concept_attribution(m, encode_cohort(m, cohort), np.asarray(s, np.float32)) for m, s in zip(models, shifts)]
     return pd.DataFrame({'crt_response_counterfactual': sum(a['p_counterfactual'].to_numpy() for a in att) / len(att),
                          'septal_flash_effect': sum(a['effect'].to_numpy() for a in att) / len(att)})
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #231ea55d
 def _predictions(bundle:dict, cohort:CineCohort)->pd.DataFrame:
     "P and decision per target from the mean of the inner models; for a concept model also the per-patient effect of septal flash."
     p = _mean_predictions(bundle['models'], cohort)
@@ -304,6 +352,7 @@ def _predictions(bundle:dict, cohort:CineCohort)->pd.DataFrame:
         for k, v in _concept_effects(bundle['models'], bundle['concept_shifts'], cohort).items(): p[k] = v.to_numpy()
     return p
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #d95999e0
 def _crt_bundle(model, trust_pickle:bool)->dict:
     "A CRT model file with `models`, its inner models in order (files of earlier versions hold one); concept shifts checked."
     b = load_model(model, '--model', kinds=CRT_KINDS, trust_pickle=trust_pickle)
@@ -322,6 +371,7 @@ def _crt_bundle(model, trust_pickle:bool)->dict:
             raise ValueError(f"--model {b['path']}: concept_shifts: expected {n} finite arrays of shape ({m.n_frames}, {m.latent})")
     return b
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #1f940e10
 def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and images/ and/or segs/
                 model:str|Path, # `model.pt` of `crt train`, or its run folder
                 out:str|Path='predictions.csv', # CSV: subject_id, probability and decision per target; concept models also the effect of septal flash

@@ -137,7 +137,7 @@ def committed_results(root:str|Path|None=None # the repository checkout; None: t
                     "with the paper's Table 1 lesion row", t))
     return out
 
-# %% ../../nbs/08f_experiments.demo.ipynb #f2bdfb6e
+# %% ../../nbs/08f_experiments.demo.ipynb #41490e2f
 def _crt_figures(crt)->list:
     "`crt_figures` of the run as (title, figure) pairs."
     figs = crt_figures(crt)
@@ -145,6 +145,7 @@ def _crt_figures(crt)->list:
             ('Decoded mean latent of the subjects classified SF and no SF, with the M-mode through the septum', figs['mmode']),
             ('The concept step and a free step of the same length, decoded from the mean latent', figs['traversal'])]
 
+# %% ../../nbs/08f_experiments.demo.ipynb #5b92a9dc
 def _explain_figure(run, n:int=4):
     "The first `n` explained images of an explanation run, each method's map and the mask."
     rows = run.per_image.iloc[:n]
@@ -152,6 +153,7 @@ def _explain_figure(run, n:int=4):
     return plot_explanations(run.data.images[rows.image], {k: v[:n] for k, v in run.maps.items()}, masks,
                              titles=[str(l) for l in rows.label])
 
+# %% ../../nbs/08f_experiments.demo.ipynb #f5f36462
 def _report_sections(c, les, octr, scale:str, seed:int, minutes:float, verdict:str)->list:
     "The report's (heading, content) pairs: the CRT and explanation tables with CIs and floors, figures, the committed runs."
     explain_table = beside_paper(pd.concat([octr.table, les.table]))
@@ -173,6 +175,7 @@ def _report_sections(c, les, octr, scale:str, seed:int, minutes:float, verdict:s
         *committed_results(),
     ]
 
+# %% ../../nbs/08f_experiments.demo.ipynb #f2bdfb6e
 def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the papers' sizes, GPU)
          out:str|Path='demo_out', # report.html, metrics.json and every experiment's checkpoints; re-running resumes
          *, seed:int=0, # seeds the data, the folds and the training

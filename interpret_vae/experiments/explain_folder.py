@@ -25,13 +25,14 @@ from ..model_files import CLASSIFIER_KINDS, load_model, healthy_vae_config
 # %% auto #0
 __all__ = ['read_slices', 'explain_folder', 'train_vae', 'train_classifier']
 
-# %% ../../nbs/08e_experiments.explain_folder.ipynb #c799cf18
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #2d02a3c9
 _SLICE_EXTS = ('.png', '.nii.gz', '.nii')
 
 def _stem(f:Path)->str|None:
     n = f.name.lower()
     return next((f.name[:-len(e)] for e in _SLICE_EXTS if n.endswith(e)), None)
 
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #e04895a1
 def _read_slice(f:Path, mask:bool=False)->np.ndarray:
     "A 2-D slice from a PNG (scaled by its bit depth) or a NIfTI file (scaled to [0,1] when outside it); masks (0/1 or 0/255) as bool."
     try:
@@ -53,10 +54,12 @@ def _read_slice(f:Path, mask:bool=False)->np.ndarray:
     lo, hi = float(a.min()), float(a.max())
     return (a - lo) / (hi - lo) if hi > lo and (lo < 0 or hi > 1) else a
 
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #4cc90f61
 def _resize(a:np.ndarray, size:int|None, order:int)->np.ndarray:
     if size is None or a.shape == (size, size): return a
     return ndimage.zoom(a.astype(np.float32), (size / a.shape[0], size / a.shape[1]), order=order)
 
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #1ca13958
 def _data_folder(root:Path, size:int|None, use_masks:bool)->tuple:
     "Names, images and masks ((N,H,W), or (N,K,H,W) for a multi-label folder) of a data folder, read by `load_image_folder`."
     if not (root/'labels.csv').is_file(): raise ValueError(f"{root/'labels.csv'}: not a regular file (a folder, named pipe or device is never read)")
@@ -72,6 +75,7 @@ def _data_folder(root:Path, size:int|None, use_masks:bool)->tuple:
     has_masks = use_masks and (root/'masks').is_dir()
     return names, s.images, (s.masks if has_masks else None)
 
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #c799cf18
 def read_slices(images:str|Path, # folder of .png/.nii/.nii.gz slices, or a data folder with labels.csv and images/ (and masks/)
                 masks:str|Path|None=None, # folder of binary masks with the images' names; `None`: a data folder's masks/, if any
                 size:int|None=None # resize to size x size; `None`: every image must have the first one's size
@@ -105,7 +109,7 @@ def read_slices(images:str|Path, # folder of .png/.nii/.nii.gz slices, or a data
         msks.append(_resize(m.astype(np.float32), size, 0) > 0.5)
     return names, x, np.stack(msks).astype(np.uint8)
 
-# %% ../../nbs/08e_experiments.explain_folder.ipynb #820bff17
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #a4eb7c81
 _EXPLAIN_OUTPUTS = (*[f'maps_{k}.npy' for k in METHODS + EXTRA_METHODS], 'auc.csv', 'summary.json', 'explanations.png')   # what `explain` writes in its folder
 
 def _load_classifier(model, x:np.ndarray, target:int, score:str, trust_pickle:bool)->nn.Module:
@@ -117,6 +121,7 @@ def _load_classifier(model, x:np.ndarray, target:int, score:str, trust_pickle:bo
     if score == 'softmax' and out.shape[1] < 2: raise ValueError(f"--model {r['path']}: one output is a label, not classes; pass --score sigmoid")
     return r['model']
 
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #19cb3427
 def _load_vae(vae, x:np.ndarray, trust_pickle:bool)->nn.Module:
     "The healthy VAE of `--vae`, checked to reconstruct images of the folder's size and channels."
     r = load_model(vae, '--vae', kinds=('healthy_vae',), trust_pickle=trust_pickle)
@@ -130,6 +135,7 @@ def _load_vae(vae, x:np.ndarray, trust_pickle:bool)->nn.Module:
         raise ValueError(f"--vae {r['path']}: its reconstruction has shape {tuple(rec.shape)}, expected {(1, *x.shape[1:])}")
     return r['model']
 
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #06f78b59
 def _healthy_images(healthy, names:list, size:int|None)->np.ndarray:
     "The images of `--healthy` in the order of `names`: every image needs its healthy version, under the same name."
     hn, hx, _ = read_slices(healthy, None, size)
@@ -137,6 +143,34 @@ def _healthy_images(healthy, names:list, size:int|None)->np.ndarray:
     if missing: raise ValueError(f"--healthy {healthy}: no healthy version of {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
     return hx[[hn.index(n) for n in names]]
 
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #3ef845a7
+def _check_explain_options(target:int, score:str, n_iter:int, mask_scale:int, batch_size:int, methods, vae, healthy, restore_weight:float):
+    "The options of `explain_folder` that need no file read, checked: a method that needs a model or folder must have it."
+    check_positive(target, 'target', allow_zero=True, integer=True); check_choice(score, 'score', ('softmax', 'sigmoid'))
+    for k, v in dict(n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
+    for k in methods or []: check_choice(k, 'methods', METHODS + EXTRA_METHODS)
+    for k in ('VAE', 'Restore'):
+        if methods and k in methods and vae is None: raise ValueError(f"--methods: {k!r} needs a healthy VAE; pass --vae FILE")
+    if methods and 'Oracle' in methods and healthy is None: raise ValueError("--methods: 'Oracle' needs each image's healthy version; pass --healthy DIR")
+    check_positive(restore_weight, 'restore_weight')
+
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #cd552e96
+def _target_masks(m, target:int):
+    "The masks the maps of `target` are scored against: label `target`'s of an OCT folder's (N,K,H,W) masks, otherwise `m` as it is."
+    if m is None or m.ndim != 4: return m
+    if target >= m.shape[1]: raise ValueError(f"--target {target}: the masks have {m.shape[1]} labels ({', '.join(OCT_LABELS)})")
+    return m[:, target]
+
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #c963b5ce
+def _score_maps(maps:dict, m:np.ndarray, names:list, out:Path)->dict:
+    "Each map's ROC AUC against its mask, written to `out/auc.csv`: the images scored, those not, and each method's mean AUC."
+    auc = pd.DataFrame({k: explanation_auc(v, m) for k, v in maps.items()}, index=pd.Index(names, name='image'))
+    scored = auc.notna().all(axis=1)   # undefined exactly where the mask is empty or full
+    with atomic_path(out/'auc.csv') as tmp: auc.to_csv(tmp)
+    return dict(n_scored=int(scored.sum()), unscored=[n for n, s in zip(names, scored) if not s],
+                mean_auc={k: float(v) for k, v in auc[scored].mean().items()} if scored.any() else {})
+
+# %% ../../nbs/08e_experiments.explain_folder.ipynb #820bff17
 def explain_folder(images:str|Path, # folder of slices, or a data folder (see `read_slices`)
             model:str|Path, # classifier model file (`io.save_model_file`, kind small_cnn or densenet121): (N,1,H,W) -> logits
             out:str|Path='explanations', # folder for maps_<method>.npy, auc.csv, summary.json, explanations.png
@@ -157,37 +191,22 @@ def explain_folder(images:str|Path, # folder of slices, or a data folder (see `r
            )->dict:
     "Explanation maps of a classifier for every image of a folder, scored against masks when given; resumes finished methods."
     device = default_device()   # first: a device that is not there fails before any work
-    check_positive(target, 'target', allow_zero=True, integer=True); check_choice(score, 'score', ('softmax', 'sigmoid'))
-    for k, v in dict(n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
-    for k in methods or []: check_choice(k, 'methods', METHODS + EXTRA_METHODS)
-    for k in ('VAE', 'Restore'):
-        if methods and k in methods and vae is None: raise ValueError(f"--methods: {k!r} needs a healthy VAE; pass --vae FILE")
-    if methods and 'Oracle' in methods and healthy is None: raise ValueError("--methods: 'Oracle' needs each image's healthy version; pass --healthy DIR")
-    check_positive(restore_weight, 'restore_weight')
+    _check_explain_options(target, score, n_iter, mask_scale, batch_size, methods, vae, healthy, restore_weight)
     names, x, m = read_slices(images, masks, size)
     fill = None if healthy is None else _healthy_images(healthy, names, size)
     clf = _load_classifier(model, x, target, score, trust_pickle).to(device)
     net = None if vae is None else _load_vae(vae, x, trust_pickle).to(device)
     methods = list(methods) if methods else [k for k in METHODS if net is not None or k != 'VAE']
-    if m is not None and m.ndim == 4:   # one mask per label (an OCT folder): the maps explain label `target`
-        if target >= m.shape[1]: raise ValueError(f"--target {target}: the masks have {m.shape[1]} labels ({', '.join(OCT_LABELS)})")
-        m = m[:, target]
+    m = _target_masks(m, target)
     out = start_run(out, dict(target=target, score=score, size=size, n_iter=n_iter, mask_scale=mask_scale, restore_weight=restore_weight),
                     {'--images': images, '--masks': masks, '--model': model, '--vae': vae, '--healthy': healthy}, command='explain', restart=restart,
                     outputs=_EXPLAIN_OUTPUTS)
     log = dict(maps_loaded=0, maps_computed=0, seconds={})
     maps = cached_maps(out, clf, x, target, methods=methods, vae=net, healthy=fill, restore_weight=restore_weight, score=score,
                        n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size, progress=progress, log=log)
-    ran = list(log['seconds'])   # the methods computed now, not loaded
-    res = dict(command='explain', n_images=len(names), methods=methods, computed=ran)
-    if m is not None:
-        auc = pd.DataFrame({k: explanation_auc(v, m) for k, v in maps.items()}, index=pd.Index(names, name='image'))
-        scored = auc.notna().all(axis=1)   # undefined exactly where the mask is empty or full
-        res.update(n_scored=int(scored.sum()), unscored=[n for n, s in zip(names, scored) if not s],
-                   mean_auc={k: float(v) for k, v in auc[scored].mean().items()} if scored.any() else {})
-        with atomic_path(out/'auc.csv') as tmp: auc.to_csv(tmp)
-    show = slice(0, min(6, len(names)))
-    fig = plot_explanations(x[show], {k: v[show] for k, v in maps.items()}, None if m is None else m[show], titles=names[show])
+    res = dict(command='explain', n_images=len(names), methods=methods, computed=list(log['seconds']))   # computed now, not loaded
+    if m is not None: res.update(_score_maps(maps, m, names, out))
+    fig = plot_explanations(x[:6], {k: v[:6] for k, v in maps.items()}, None if m is None else m[:6], titles=names[:6])
     with atomic_path(out/'explanations.png') as tmp: tmp.write_bytes(fig_to_png(fig))
     write_json(res, out/'summary.json')
     return res

@@ -19,7 +19,7 @@ from .explain import PAPER_TABLE1
 __all__ = ['benchmark_markdown', 'distractor_markdown', 'seed_agreement', 'seed_agreement_markdown', 'paper_verdicts_markdown',
            'paper_claims']
 
-# %% ../../nbs/08l_experiments.explain_report.ipynb #f560429e
+# %% ../../nbs/08l_experiments.explain_report.ipynb #9a7ada0c
 def _results(r, name:str)->dict:
     "A benchmark results dict, read from its file when `r` is a path."
     if isinstance(r, (str, Path)):
@@ -28,8 +28,17 @@ def _results(r, name:str)->dict:
     if not isinstance(r, dict) or 'summary' not in r: raise ValueError(f"{name}: expected run_explain_benchmark's results (a dict with 'summary')")
     return r
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #ff53ccab
 def _fmt(r:dict)->str: return ci_text(r['mean'], r['lo'], r['hi'], missing='n/a')
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #0cf16ff0
+def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
+    "What a paired difference's CI supports."
+    if lo > 0: return 'VAE better' if higher_is_better else 'VAE worse'
+    if hi < 0: return 'VAE worse' if higher_is_better else 'VAE better'
+    return 'no difference shown'
+
+# %% ../../nbs/08l_experiments.explain_report.ipynb #1cb1d802
 def _caption_extras(results:dict)->str:
     "The classifier's specificity and Grad-CAM's map size, for runs that recorded them (runs before both were added did not)."
     out = []
@@ -47,6 +56,7 @@ def _caption_extras(results:dict)->str:
     if results.get('restore'): out.append(f"restoration weight {results['restore']['weight']:g}, chosen on {results['restore']['n_subjects']} held-out subjects")
     return ('; ' + '; '.join(out)) if out else ''
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #3d77df49
 def _fill_quality_lines(results:dict, # a run's results, or one OCT label's section of them
                         oct:bool=False # words for OCT scans (pathology, retina) instead of lesions and brain
                        )->list:
@@ -62,6 +72,7 @@ def _fill_quality_lines(results:dict, # a run's results, or one OCT label's sect
              f'| fill | {lesion} removed | VAE - fill | healthy {brain} changed (lower better) | VAE - fill |', '|---|---|---|---|---|']
     return lines + [f"| {m} | {_fmt(r)} | {diff(r, True)} | {_fmt(chg[m])} | {diff(chg[m], False)} |" for m, r in rem.items()]
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #808dd8ba
 def _randomisation_lines(rnd:dict)->list:
     "Markdown lines of the randomisation check: |Spearman| and SSIM per layer with CIs (runs before they were measured: the mean Spearman)."
     if not rnd: return []
@@ -82,12 +93,7 @@ def _randomisation_lines(rnd:dict)->list:
                   + ('**' + ('yes' if r['passed'] else 'no') + '**' if i == len(r['layer']) - 1 else '') + ' |' for i, l in enumerate(r['layer'])]
     return lines
 
-def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
-    "What a paired difference's CI supports."
-    if lo > 0: return 'VAE better' if higher_is_better else 'VAE worse'
-    if hi < 0: return 'VAE worse' if higher_is_better else 'VAE better'
-    return 'no difference shown'
-
+# %% ../../nbs/08l_experiments.explain_report.ipynb #1eadc18e
 def _auc_table_lines(summary:dict, s:dict, region:str)->list:
     "The main table: per method and floor, AUC inside `region` [CI], paired VAE - map, verdict, floors beaten, the other metrics."
     S = {k: {r['method']: r for r in v} for k, v in summary.items()}
@@ -102,6 +108,7 @@ def _auc_table_lines(summary:dict, s:dict, region:str)->list:
         lines.append(f"| {m} | {r['kind']} | {_fmt(r)} | {diff} | {verdict} | {beats} | " + ' | '.join(cells) + ' |')
     return lines
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #f3a35e46
 def _oct_markdown(results:dict, aucs:str)->str:
     "`benchmark_markdown` of an OCT run: the caption, every label pooled, then each label's table (the paper's OCT rows), fill quality and specificity."
     s = results['settings']
@@ -118,6 +125,7 @@ def _oct_markdown(results:dict, aucs:str)->str:
         lines += _auc_table_lines(sec['summary'], s, 'in-retina') + _fill_quality_lines(sec, oct=True)
     return '\n'.join(lines + _randomisation_lines(results.get('randomisation', {})))
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #f560429e
 def benchmark_markdown(results:dict|str|Path # `run_explain_benchmark`'s results, or its JSON file
                       )->str:
     "Markdown tables of a benchmark results file: per method and floor, in-brain AUC [95% CI], paired VAE - method, floors beaten; randomisation; marker."
@@ -201,7 +209,7 @@ def seed_agreement_markdown(results0:dict|str|Path, # results (or file) of a ben
             + (f"; it changes for {', '.join(flips)}." if flips else ".")
             + (" The CIs resample subjects of one cohort, so they understate how much a rerun on another cohort moves a mean." if moved else ""))
 
-# %% ../../nbs/08l_experiments.explain_report.ipynb #cfddd7a0
+# %% ../../nbs/08l_experiments.explain_report.ipynb #b8dd8cfa
 _PAPER_COLUMNS = dict(VAE='VAE', Const='Const127', Blur='Blur', BP='BP', GC='GC')   # the paper's Table 1 column -> our map ("Const" is its grey, 127)
 
 def _claim(lo:float|None, hi:float|None)->str:
@@ -209,8 +217,10 @@ def _claim(lo:float|None, hi:float|None)->str:
     if lo is None or hi is None or np.isnan(lo): return 'not measured'
     return 'reproduced' if lo > 0 else 'reversed' if hi < 0 else 'not reproduced'
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #3daa3bb2
 def _run_label(r:dict)->str: return f"`{r['scale']}`" + (f" seed {r['seed']}" if r['seed'] else '')
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #b0392299
 _PAPER_ROWS = ('Lesion', 'IRF', 'SRF', 'PED')   # Table 1's rows: LPBA40 lesions, then RETOUCH's three OCT labels
 
 def _sections(run:dict)->dict:
@@ -219,6 +229,7 @@ def _sections(run:dict)->dict:
     if run.get('labels'): return {l: pick(sec['summary']) for l, sec in run['labels'].items()}
     return {'Lesion': pick(run['summary'])}
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #31198b6e
 def _paper_row_lines(label:str, runs:list, secs:list, paper:pd.DataFrame)->list:
     "Table rows of one of the paper's rows: one per map where some run has it, else one line of the paper's numbers."
     if not any(label in x for x in secs):
@@ -232,6 +243,7 @@ def _paper_row_lines(label:str, runs:list, secs:list, paper:pd.DataFrame)->list:
         out.append(f"| {label}: {name} | " + (f"{paper.loc[label, col]:.2f}" if col else '--') + ' | ' + ' | '.join(cells) + ' |')
     return out
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #ce0a79ef
 def _claim_lines(label:str, runs:list, secs:list, paper:pd.DataFrame)->list:
     "One sentence per claim of the paper's row `label` (VAE above each other column), judged run by run from the paired CIs."
     lines = []
@@ -248,6 +260,7 @@ def _claim_lines(label:str, runs:list, secs:list, paper:pd.DataFrame)->list:
         lines.append(f"- {label}. Paper: VAE {paper.loc[label, 'VAE']:.2f} > {col} {paper.loc[label, col]:.2f}. " + '. '.join(per_run) + '.')
     return lines
 
+# %% ../../nbs/08l_experiments.explain_report.ipynb #cfddd7a0
 def paper_verdicts_markdown(*results:dict|str|Path # `run_explain_benchmark` results (or their files), one per scale, seed or data set
                            )->str:
     "The paper's Table 1 (lesion and OCT rows) beside every run, one computed sentence per claim of the paper (reproduced, not reproduced, reversed from the paired CI), and every paired verdict of the VAE fill."
@@ -276,7 +289,6 @@ def paper_verdicts_markdown(*results:dict|str|Path # `run_explain_benchmark` res
                              f"{r['diff']:+.3f} [{r['diff_lo']:+.3f}, {r['diff_hi']:+.3f}] {_verdict(r['diff_lo'], r['diff_hi'])}")
             lines.append(f"| {l}: {m} | " + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
-
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #78bf083a
 def paper_claims(results, # a `run_explain_benchmark` results dict, or its JSON file

@@ -11,7 +11,8 @@ from ..models.unet import UNET_CONFIGS
 from ..models.vae import HEALTHY_VAE_CONFIGS
 from ..models.concept_vae import CONCEPT_VAE_CONFIGS
 from .crt import crt_config, CRT_CONFIGS
-from .explain import experiment_settings, EXPLAIN_SETTINGS, benchmark_settings, BENCHMARK_SCALES
+from .explain import experiment_settings, EXPLAIN_SETTINGS
+from .explain_settings import benchmark_settings, BENCHMARK_SCALES
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'settings', 'scales', 'settings_table']
