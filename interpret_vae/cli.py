@@ -21,6 +21,7 @@ try:   # torch and fastai take seconds to import: a Ctrl-C meanwhile ends quietl
     from interpret_vae.experiments.crt_cohort import crt_train, crt_evaluate, crt_predict, Interrupted
     from interpret_vae.experiments.crt import crt_config, CRT_SCALES
     from interpret_vae.experiments.crt_report import reproduce_crt
+    from interpret_vae.experiments.crt_studies import reproduce_scar_ablation, reproduce_crt_learning_curve
     from interpret_vae.experiments.explain import run_explain_benchmark, experiment_settings
     from interpret_vae.experiments.explain_settings import BENCHMARK_SCALES
     from interpret_vae.experiments.explain_report import benchmark_markdown
@@ -72,6 +73,9 @@ def _evaluated(r, a)->str:
     lines = [f"{t}: BACC {m['bacc']:.3f} SEN {m['sen']:.3f} SPE {m['spe']:.3f} AUC {m['auc']:.3f} (n={m['n']})" for t, m in r['metrics'].items()]
     lines += [f"{t}: not scored: {why}" for t, why in r['not_scored'].items()]
     if 'reconstruction_dice' in r: lines.append(f"reconstruction Dice {r['reconstruction_dice']:.3f}")
+    if 'septal_flash_attribution' in r:   # a simulated cohort: the per-patient effect against the truth
+        lines.append("septal flash effect against the simulator's truth, Spearman [95% CI]: " + '; '.join(
+            f"{k} {v['Spearman']:.3f} [{v['Spearman lo']:.3f}, {v['Spearman hi']:.3f}]" for k, v in r['septal_flash_attribution'].items()))
     return '\n'.join(lines)
 
 # %% ../nbs/09_cli.ipynb #298483d7
@@ -100,6 +104,8 @@ COMMANDS = {
     'benchmark explain': Command(run_explain_benchmark, lambda r, a: benchmark_markdown(r), dict(scale=tuple(BENCHMARK_SCALES)),
                                  settings=dict(overrides=_BENCHMARK_SETTINGS)),
     'benchmark crt': Command(reproduce_crt, lambda p, a: f"results: {p}", dict(scale=CRT_SCALES)),
+    'benchmark crt-scar': Command(reproduce_scar_ablation, lambda p, a: f"results: {p}", dict(scale=CRT_SCALES), settings=dict(overrides=_CRT_SETTINGS)),
+    'benchmark crt-curve': Command(reproduce_crt_learning_curve, lambda p, a: f"results: {p}", dict(scale=CRT_SCALES), settings=dict(overrides=_CRT_SETTINGS)),
 }
 "Every sub-command of `ivae` (two words: a group and its action) and the function it calls."
 
@@ -158,6 +164,7 @@ def _add_options(p:argparse.ArgumentParser, cmd:Command):
     for name, prm in inspect.signature(cmd.fn).parameters.items():
         ann, doc = str(prm.annotation), (docs.get(name) or '').replace('%', '%%')
         if name == 'progress': continue   # --quiet
+        if isinstance(prm.default, tuple): continue   # a study's design (its variants, sizes): the documented default
         if prm.kind is prm.VAR_KEYWORD or ann.startswith('dict'):
             sets.append((name, prm.kind is prm.VAR_KEYWORD, doc or f'a keyword argument of `{cmd.fn.__name__}`')); continue
         kw = dict(help=argparse.SUPPRESS if name in _HIDDEN else doc)

@@ -17,7 +17,7 @@ from fastai.callback.core import Callback
 from ..core import atomic_path, check_choice, check_model_runs, checkpoint_epochs, StopAfterEpochs, AnyDeviceDistributedTrainer, EpochCounter
 from ..io import write_json, start_run, check_out_file, record_file, save_model_file
 from ..data.core import stratified_split
-from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, load_cohort
+from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, load_cohort, factor_effect
 from ..data.cine_layouts import (CINE_LAYOUTS, detect_cine_layout, load_cine_cohort, labelled_frame_mask,
                                              labelled_frame_cohort, fill_unlabelled_frames)
 from ..models.unet import UNET_CONFIGS, train_unet, segment_cohort
@@ -25,6 +25,7 @@ from ..models.concept_vae import (ConceptVAE, BestPrimaryEpoch, predict_cohort, 
                                               concept_shift, concept_attribution, CRT_KINDS)
 from ..evaluate import binary_metrics, dice_score
 from .crt import crt_config, pretrain_crt_vae, train_inner_models, module_scale
+from .crt_analysis import attribution_agreement
 from ..model_files import load_model, unet_part
 
 # %% auto #0
@@ -392,6 +393,15 @@ def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and 
         record_file(out, 'crt predict')
     return p
 
+# %% ../../nbs/08d_experiments.crt_cohort.ipynb #10a63486
+def _attribution_scores(p:pd.DataFrame, labels:pd.DataFrame, n_boot:int=1000)->dict|None:
+    "The `septal_flash_effect` column of `p` scored against the simulator's per-patient truth; `None` without it or without the true factors."
+    if 'septal_flash_effect' not in p: return None   # not a concept model
+    try: truth = factor_effect(labels, 'septal_flash')
+    except ValueError: return None                   # real patients: no true factors to score against
+    table = attribution_agreement({'counterfactual effect': p['septal_flash_effect']}, truth, p['crt_response'], n_boot=n_boot)
+    return {name: {k: round(float(v), 4) for k, v in row.items()} for name, row in table.iterrows()}
+
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #5c7d08c7
 def crt_evaluate(data:str|Path, # labelled cohort folder (crt_response, and septal_flash for the concept model)
                  model:str|Path, # `model.pt` of `crt train`, or its run folder
@@ -402,7 +412,7 @@ def crt_evaluate(data:str|Path, # labelled cohort folder (crt_response, and sept
                  labels:str|Path|None=None, # CSV with subject_id and the targets, for a public dataset's layout
                  progress:bool=True # progress bars
                 )->dict:
-    "Metrics of a trained CRT model on a labelled cohort: BACC/SEN/SPE/AUC with CIs per target, reconstruction Dice."
+    "Metrics of a trained CRT model on a labelled cohort: BACC/SEN/SPE/AUC with CIs per target, reconstruction Dice, and on a simulated cohort the per-patient SF effect against the truth."
     b = _crt_bundle(model, trust_pickle)
     net = b['model']
     cohort = load_crt_cohort(data, b['config'], targets=net.targets, layout=layout, labels=labels)
@@ -422,6 +432,8 @@ def crt_evaluate(data:str|Path, # labelled cohort folder (crt_response, and sept
         rec, segs = reconstruct_cohort(net, segmented), segmented.segs
         flat = lambda a: a.transpose(0, 2, 1, 3, 4).reshape(-1, a.shape[1], *a.shape[-2:])   # one row per frame
         res['reconstruction_dice'] = float(np.nanmean(dice_score(flat(rec), flat(segs), (1, 2, 3))))
+        agreement = _attribution_scores(p, cohort.labels)
+        if agreement is not None: res['septal_flash_attribution'] = agreement
     if out is not None and _world()[1] == 0:
         write_json(res, Path(out)/'evaluation.json')
         with atomic_path(Path(out)/'predictions.csv') as tmp: p.to_csv(tmp, index=False)

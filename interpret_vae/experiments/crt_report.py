@@ -19,7 +19,7 @@ from .crt_analysis import PAPER_TABLE1, ROW_NAMES, fold_latents
 # %% auto #0
 __all__ = ['TRAVERSAL_FILE', 'RESULTS_FILE', 'save_traversal_model', 'crt_traversal', 'explained_patients', 'crt_figures',
            'save_crt_results', 'load_crt_results', 'paper_claims', 'crt_beside_paper_markdown', 'explanation_criteria',
-           'crt_explanations_markdown', 'crt_markdown', 'crt_findings_markdown', 'reproduce_crt']
+           'crt_explanations_markdown', 'crt_markdown', 'crt_findings_markdown', 'own_cohort_markdown', 'reproduce_crt']
 
 # %% ../../nbs/08i_experiments.crt_report.ipynb #58d8f49c
 TRAVERSAL_FILE = 'crt_concept_model.pt'
@@ -392,6 +392,33 @@ def crt_findings_markdown(results:dict # from `load_crt_results`
         f"{tr['true SF subjects (mean)']:.2f} mm, no SF {tr['true no-SF subjects (mean)']:.2f} mm)"
         + _step_verdict((results.get('traversal_ci') or {}).get('concept / concept - free (paired)'), step > free)]
     return '\n'.join(f'- {l}' for l in lines)
+
+# %% ../../nbs/08i_experiments.crt_report.ipynb #99f91d61
+def own_cohort_markdown(evaluation:str|Path, # `evaluation.json` of `ivae crt evaluate` on a simulated cohort
+                        results:dict|None=None # the experiment's results (`load_crt_results`): its concept arm goes beside; None: left out
+                       )->str:
+    "Held-out metrics of a model `ivae crt train` made, beside the experiment's concept arm, and its SF attribution against the truth."
+    if not Path(evaluation).is_file(): raise ValueError(f"evaluation: no file {evaluation} (run `make reproduce-crt-own`)")
+    ev = json.loads(Path(evaluation).read_text())
+    if ev.get('command') != 'crt evaluate': raise ValueError(f"evaluation: {evaluation} is not an evaluation.json of `ivae crt evaluate`")
+    lines = [f"| target | BACC | AUC |", "|---|---|---|"]
+    lines += [f"| {t} | {ci_text(m['bacc'], *m['bacc_ci'])} | {ci_text(m['auc'], *m['auc_ci'])} |" for t, m in ev['metrics'].items()]
+    out = [f"Held out: {ev['n_subjects']} subjects; reconstruction Dice {ev.get('reconstruction_dice', float('nan')):.3f}.", '', *lines]
+    crt, arm = ev['metrics'].get('crt_response'), (results or {}).get('intervals', {}).get(ROW_NAMES['concept'])
+    if crt and arm:
+        inside = arm['CRT BACC lo'] <= crt['bacc'] <= arm['CRT BACC hi']
+        out += ['', f"The experiment's concept arm: CRT BACC {ci_text(arm['CRT BACC'], arm['CRT BACC lo'], arm['CRT BACC hi'])}; "
+                    f"this model's {crt['bacc']:.3f} lies {'inside' if inside else 'outside'} that CI."]
+    att = ev.get('septal_flash_attribution')
+    if att:
+        cf, ref = att['counterfactual effect'], next(v for k, v in att.items() if k.startswith('reference'))
+        out += ['', '| septal flash attribution | Spearman with the truth | sign agreement |', '|---|---|---|']
+        out += [f"| {k} | {ci_text(v['Spearman'], v['Spearman lo'], v['Spearman hi'])} | "
+                f"{ci_text(v['sign agreement'], v['sign agreement lo'], v['sign agreement hi'])} |" for k, v in att.items()]
+        above = 'ranks patients better than no relation (CI above 0)' if cf['Spearman lo'] > 0 else 'does not rank patients better than no relation (CI reaches 0)'
+        vs = 'above' if cf['Spearman lo'] > ref['Spearman hi'] else 'below' if cf['Spearman hi'] < ref['Spearman lo'] else 'not distinguishable from'
+        out += ['', f"The counterfactual effect {above}, and is {vs} the reference p(1 - p) of the model's own P."]
+    return '\n'.join(out)
 
 # %% ../../nbs/08i_experiments.crt_report.ipynb #d48cac75
 def reproduce_crt(scale:str='medium', # the experiment's scale

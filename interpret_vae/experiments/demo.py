@@ -181,13 +181,15 @@ def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the p
          *, seed:int=0, # seeds the data, the folds and the training
          progress:bool=True, # progress bars
          crt:dict|None=None, # overrides of `crt_config`
-         explain:dict|None=None # overrides of `experiment_settings`
+         explain:dict|None=None, # overrides of `experiment_settings`
+         workers:int|None=None # CPU processes training the CRT folds' models side by side; None: 2 on a CPU with 2 cores or more, else 1
         )->dict:
     "Both papers' experiments on simulated data; writes `out/report.html` and `out/metrics.json` and returns the metrics."
     check_scale(scale)
+    if workers is None: workers = 2 if default_device().type == 'cpu' and (os.cpu_count() or 1) >= 2 else 1
     crt_config(scale, **(crt or {})); experiment_settings(scale, **(explain or {}))   # every setting checked before any work
     out, t0, seconds = Path(out), time.time(), {}
-    c = run_crt_experiment(scale, out/'crt', seed=seed, progress=progress, **(crt or {}))
+    c = run_crt_experiment(scale, out/'crt', seed=seed, progress=progress, workers=workers, **(crt or {}))   # the results do not depend on `workers`
     seconds['crt'] = time.time() - t0
     les = lesion_experiment(scale, out/'explain', seed=seed, progress=progress, **(explain or {}))
     seconds['lesion'] = time.time() - t0 - seconds['crt']
@@ -195,7 +197,7 @@ def demo(scale:str='small', # 'small' (two CPU cores, minutes) or 'paper' (the p
     seconds['oct'] = time.time() - t0 - seconds['crt'] - seconds['lesion']
     metrics = dict(scale=scale, seed=seed, crt=c.metrics(), lesion=les.metrics, oct=octr.metrics,
                    seconds={k: round(v, 1) for k, v in seconds.items()},
-                   machine=f"{os.cpu_count()} CPU cores, {default_device()}")
+                   machine=f"{os.cpu_count()} CPU cores, {default_device()}", workers=workers)
     metrics['scale_verdict'] = scale_verdict(c.intervals, les.verdicts)
     sections = _report_sections(c, les, octr, scale, seed, sum(seconds.values()) / 60, metrics['scale_verdict'])
     write_json(metrics, out/'metrics.json')
