@@ -281,6 +281,7 @@ MAX_EPOCHS = 100_000   # more than any schedule here: a checkpoint claiming more
 
 def _state_path(learn, name): return Path(learn.path)/learn.model_dir/f'{name}.state.pt'
 
+# %% ../nbs/00_core.ipynb #dedd40ca
 def _rng_state(learn)->dict:
     "Every random state as tensors, numbers and tuples: what `torch.load(weights_only=True)` reads back."
     kind, key, pos, has_gauss, gauss = np.random.get_state()
@@ -289,12 +290,14 @@ def _rng_state(learn)->dict:
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
+# %% ../nbs/00_core.ipynb #fad26dc9
 def _set_rng_state(learn, st):
     kind, key, *rest = st['numpy']
     random.setstate(st['python']); np.random.set_state((kind, key.numpy().astype(np.uint32), *rest)); torch.set_rng_state(st['torch'])
     learn.dls.train.rng.setstate(st['dl'])
     if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
 
+# %% ../nbs/00_core.ipynb #b87f0168
 def _read_state(p:Path)->dict|None:
     "The checkpoint state at `p` (None when absent), read as data only; a file that is not one names itself."
     if not p.exists(): return None
@@ -310,6 +313,7 @@ def _read_state(p:Path)->dict|None:
                          f"0 <= epochs_done <= n_epoch <= {MAX_EPOCHS}); delete the checkpoint folder to start over")
     return st
 
+# %% ../nbs/00_core.ipynb #c5b7575e
 class CheckpointEvery(Callback):
     "After every epoch save model, optimiser, epochs done and RNG states as checkpoint `name` under `learn.path/learn.model_dir`."
     order = 60
