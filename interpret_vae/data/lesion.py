@@ -42,6 +42,23 @@ def _pooled_template(k:int):
     return vol.contiguous()
 
 # %% ../../nbs/02_data.lesion.ipynb #d3677d40
+def _check_range(value, name, lo=None):
+    "`value` as a (low, high) float pair, refused by `name` unless low <= high (and low >= `lo`)."
+    if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(x, (int, float)) for x in value) and value[0] <= value[1]):
+        raise ValueError(f"{name}: expected a (low, high) pair with low <= high, got {value!r}")
+    if lo is not None and value[0] < lo: raise ValueError(f"{name}: expected values >= {lo}, got {value!r}")
+    return tuple(float(x) for x in value)
+
+# %% ../../nbs/02_data.lesion.ipynb #d364d8a6
+def _variation(depth, tilt, rotate, scale, shift, elastic, contrast, bias, gamma, noise):
+    "The checked variation arguments of `healthy_slices`, ranges as float pairs."
+    for v, nm in ((tilt, 'tilt'), (rotate, 'rotate'), (shift, 'shift'), (elastic, 'elastic'), (contrast, 'contrast'), (bias, 'bias')):
+        check_positive(v, nm, allow_zero=True)
+    return dict(depth=_check_range(depth, 'depth'), tilt=tilt, rotate=rotate, scale=_check_range(scale, 'scale', 1e-3),
+                shift=shift, elastic=elastic, contrast=contrast, bias=bias, gamma=_check_range(gamma, 'gamma', 1e-3),
+                noise=_check_range(noise, 'noise', 0))
+
+# %% ../../nbs/02_data.lesion.ipynb #6e342d90
 _FOV_MM = 200.           # square field of view: 0.9 mm pixels at 224, 1.6 mm at 128, 3.1 mm at 64
 _BRAIN_CENTRE_MM = (0., -17.)  # centre of the brain's bounding box in an axial MNI slice (x, y)
 _WM_LEVEL = 0.75         # each slice's 99th percentile is scaled to this, leaving headroom for hyperintense lesions
@@ -56,23 +73,28 @@ def _draw_slice_params(rng, size, depth, tilt, rotate, scale, shift, elastic, co
                 gamma=math.exp(g(math.log(gamma[0]), math.log(gamma[1]))), noise=g(*noise),
                 rician=rng.standard_normal((2, size, size), dtype=np.float32))
 
+# %% ../../nbs/02_data.lesion.ipynb #6abb897e
 def _rot(axis, deg):
+    "3x3 rotation by `deg` degrees about axis `axis` (0 x, 1 y, 2 z)."
     c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
     i, j = [a for a in range(3) if a != axis]
     m = np.eye(3); m[i, i] = m[j, j] = c; m[i, j], m[j, i] = -s, s
     return m
 
+# %% ../../nbs/02_data.lesion.ipynb #6cc38ad4
 @lru_cache(maxsize=8)
 def _upsampler(g, size):
     "(size,g) matrix that upsamples g control points bicubically, so a batch of smooth fields is two small matmuls."
     eye = torch.eye(g)[:, None, :, None]  # g one-hot "images" of g x 1 pixels
     return F.interpolate(eye, size=(size, 1), mode='bicubic', align_corners=True)[:, 0, :, 0].T
 
+# %% ../../nbs/02_data.lesion.ipynb #b63cbaea
 def _smooth_field(coarse, size):
     "Coarse control grids (B,C,g,g) upsampled to smooth fields (B,C,size,size)."
     m = _upsampler(coarse.shape[-1], size)
     return m @ coarse @ m.T
 
+# %% ../../nbs/02_data.lesion.ipynb #06df421b
 def _render_slices(ps, size, tissue=True):
     "Sample the template along each parameter set's warped oblique plane and apply its intensity changes; (B,4,H,W) tensor (B,1,H,W without `tissue`)."
     k = max(1, int(round(_FOV_MM / size)))  # block size closest to the pixel size
@@ -108,6 +130,7 @@ def _render_slices(ps, size, tissue=True):
     out[:, 0] = torch.hypot(img + sig * ric[:, 0], sig * ric[:, 1]).clamp(0, 1)  # Rician magnitude noise
     return out[:, :4 if tissue else 1]
 
+# %% ../../nbs/02_data.lesion.ipynb #15e45f2c
 def _slices(keys, size, tissue=True, chunk=256, **var):
     "Healthy slices (B,1,H,W) and, with `tissue`, tissue maps (B,3,H,W: GM, WM, brain) for the random streams `keys`."
     out = np.empty((len(keys), 4 if tissue else 1, size, size), np.float32)
@@ -115,19 +138,6 @@ def _slices(keys, size, tissue=True, chunk=256, **var):
         ps = [_draw_slice_params(np.random.default_rng(key), size, **var) for key in keys[i:i + chunk]]
         out[i:i + chunk] = _render_slices(ps, size, tissue).numpy()
     return np.ascontiguousarray(out[:, :1]), (np.ascontiguousarray(out[:, 1:].clip(0, 1)) if tissue else None)
-
-def _check_range(value, name, lo=None):
-    if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(x, (int, float)) for x in value) and value[0] <= value[1]):
-        raise ValueError(f"{name}: expected a (low, high) pair with low <= high, got {value!r}")
-    if lo is not None and value[0] < lo: raise ValueError(f"{name}: expected values >= {lo}, got {value!r}")
-    return tuple(float(x) for x in value)
-
-def _variation(depth, tilt, rotate, scale, shift, elastic, contrast, bias, gamma, noise):
-    for v, nm in ((tilt, 'tilt'), (rotate, 'rotate'), (shift, 'shift'), (elastic, 'elastic'), (contrast, 'contrast'), (bias, 'bias')):
-        check_positive(v, nm, allow_zero=True)
-    return dict(depth=_check_range(depth, 'depth'), tilt=tilt, rotate=rotate, scale=_check_range(scale, 'scale', 1e-3),
-                shift=shift, elastic=elastic, contrast=contrast, bias=bias, gamma=_check_range(gamma, 'gamma', 1e-3),
-                noise=_check_range(noise, 'noise', 0))
 
 # %% ../../nbs/02_data.lesion.ipynb #aa2954ec
 def _healthy_variation(overrides):
@@ -282,6 +292,7 @@ def affine_matrix(rotate:float=0., # degrees, counter-clockwise on screen
 
 # %% ../../nbs/02_data.lesion.ipynb #a1e1e3e4
 def _check_affine(affine):
+    "`affine` as a 3x3 float matrix (a 2x3 one gets its last row), refused unless finite and invertible; None stays None."
     if affine is None: return None
     a = np.asarray(to_numpy(affine, 'affine'), dtype=np.float64)
     if a.shape == (2, 3): a = np.vstack([a, [0, 0, 1]])
@@ -289,6 +300,7 @@ def _check_affine(affine):
         raise ValueError(f"affine: expected an invertible 2x3 or 3x3 matrix, got shape {a.shape}")
     return a
 
+# %% ../../nbs/02_data.lesion.ipynb #680831a9
 def _target_window(mask, affine, shape, pad):
     "Slices of the healthy image that T(mask), grown by `pad` pixels, can touch; None when it misses the image."
     win = _window(mask, 1)
@@ -298,6 +310,7 @@ def _target_window(mask, affine, shape, pad):
     r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, shape[0]), min(c1, shape[1])
     return (slice(r0, r1), slice(c0, c1)) if r1 > r0 and c1 > c0 else None
 
+# %% ../../nbs/02_data.lesion.ipynb #dd4bc058
 def _warp(x, affine, win, order):
     "`x` resampled onto the window `win` of the healthy image, `affine` mapping `x`'s pixel coordinates to the healthy image's."
     if affine is None: return x[win]
@@ -306,7 +319,9 @@ def _warp(x, affine, win, order):
     shape = (win[0].stop - win[0].start, win[1].stop - win[1].start)
     return ndimage.affine_transform(x, inv[:2, :2], offset=offset, output_shape=shape, order=order, mode='constant', cval=0.)
 
+# %% ../../nbs/02_data.lesion.ipynb #285515ab
 def _check_pair(image, lesion, mask, affine):
+    "The healthy image, lesion image, lesion mask (bool) and affine of eq. 3, each checked and named when wrong."
     img = np.asarray(to_numpy(image, 'image'), np.float32); les = np.asarray(to_numpy(lesion, 'lesion'), np.float32)
     msk = to_numpy(mask, 'mask')
     check_shape(img, 'image', ndim=2); check_shape(les, 'lesion', ndim=2); check_finite(img, 'image'); check_finite(les, 'lesion')
@@ -318,6 +333,7 @@ def _check_pair(image, lesion, mask, affine):
     if affine is None and les.shape != img.shape: raise ValueError(f"lesion: expected shape {img.shape} when affine is None, got {les.shape}")
     return img, les, msk, affine
 
+# %% ../../nbs/02_data.lesion.ipynb #7d899d26
 def _placed(msk, affine, shape, within, pad):
     "Window of the healthy image around the placed lesion and the exact mask T(mask) & within inside it."
     win = _target_window(msk, affine, shape, pad)
@@ -325,6 +341,7 @@ def _placed(msk, affine, shape, within, pad):
     m = _warp(msk.astype(np.float32), affine, win, order=1) > 0.5
     return win, (m if within is None else m & np.asarray(within, bool)[win])
 
+# %% ../../nbs/02_data.lesion.ipynb #24c92a00
 def placed_mask(mask:np.ndarray, # (h,w) lesion mask in the lesion image
                 shape:tuple, # (H,W) of the healthy image
                 *, affine:np.ndarray|None=None, # T of eq. 3
@@ -387,6 +404,18 @@ def _place_one(base, tissue, depth, donor, donor_brain, rng, radius_range, contr
                         lesion_tissue=donor_brain & ~ndimage.binary_dilation(lmask, iterations=2))
     return out.clip(0, 1), exact
 
+# %% ../../nbs/02_data.lesion.ipynb #f8bbaed4
+def _check_lesion_args(n_healthy, lesions_per_image, size, radius, contrast, hyper_frac)->tuple:
+    "`simulate_lesion_set`'s arguments checked: the image size and the radius and contrast ranges as float pairs."
+    check_positive(n_healthy, 'n_healthy', integer=True); check_positive(lesions_per_image, 'lesions_per_image', integer=True)
+    size = check_image_size(size)
+    radius, contrast = _check_range(radius, 'radius', 1e-3), _check_range(contrast, 'contrast', 1e-3)
+    if radius[1] > 0.4: raise ValueError(f"radius: expected fractions of the width up to 0.4, got {radius}")
+    if contrast[1] > 1: raise ValueError(f"contrast: expected strengths up to 1, got {contrast}")
+    if not 0 <= hyper_frac <= 1: raise ValueError(f"hyper_frac: expected a fraction in [0, 1], got {hyper_frac!r}")
+    return size, radius, contrast
+
+# %% ../../nbs/02_data.lesion.ipynb #04aecfdc
 def simulate_lesion_set(n_healthy:int, # healthy subjects (base slices)
                         *, lesions_per_image:int=4, # lesioned versions of each base (the paper: 4)
                         size:int=128, # image height and width
@@ -399,12 +428,7 @@ def simulate_lesion_set(n_healthy:int, # healthy subjects (base slices)
                         progress:bool=False # show a progress bar
                        )->LesionSet:
     "Each healthy slice followed by `lesions_per_image` versions with a different eq. 3 lesion; labels, exact masks, patient ids."
-    check_positive(n_healthy, 'n_healthy', integer=True); check_positive(lesions_per_image, 'lesions_per_image', integer=True)
-    size = check_image_size(size)
-    radius, contrast = _check_range(radius, 'radius', 1e-3), _check_range(contrast, 'contrast', 1e-3)
-    if radius[1] > 0.4: raise ValueError(f"radius: expected fractions of the width up to 0.4, got {radius}")
-    if contrast[1] > 1: raise ValueError(f"contrast: expected strengths up to 1, got {contrast}")
-    if not 0 <= hyper_frac <= 1: raise ValueError(f"hyper_frac: expected a fraction in [0, 1], got {hyper_frac!r}")
+    size, radius, contrast = _check_lesion_args(n_healthy, lesions_per_image, size, radius, contrast, hyper_frac)
     var = _variation(**_healthy_variation(variation))
     L = lesions_per_image
     base, tissue = _slices([(seed, 2, i) for i in range(n_healthy)], size, **var)      # subjects
