@@ -209,11 +209,13 @@ def _fg(x, q=99, frac=0.2):
     "Default tissue mask: pixels above 20% of the image's 99th percentile."
     return x > frac * np.percentile(x, q)
 
+# %% ../../nbs/02_data.lesion.ipynb #3f05409d
 def _window(mask, pad):
     "Slices of the bounding box of `mask`'s pixels grown by `pad` (clipped to the image)."
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     return (slice(max(rows[0] - pad, 0), rows[-1] + pad + 1), slice(max(cols[0] - pad, 0), cols[-1] + pad + 1))
 
+# %% ../../nbs/02_data.lesion.ipynb #66d7c480
 def make_lesion(host:np.ndarray, # (H,W) image the lesion is drawn into, e.g. another subject's healthy slice
                 *, centre:tuple|None=None, # (row, col); default the image centre
                 radius:float|None=None, # mean radius in pixels; default log-uniform in 3-15% of the width
