@@ -21,8 +21,11 @@ __all__ = ['VOLUME_EXTS', 'read_volume', 'registration', 'lesion_set_from_volume
 # %% ../../nbs/02c_data.brain_volumes.ipynb #6c1718b3
 VOLUME_EXTS = ('.nii.gz', '.nii', '.img')   # .img is Analyze 7.5 (with its .hdr), as LPBA40 ships
 
-def _name(v, i, what): return str(v) if isinstance(v, (str, Path)) else f"{what}[{i}]"
+def _name(v, i, what):
+    "How messages name a volume: its file, or the argument and index of an array."
+    return str(v) if isinstance(v, (str, Path)) else f"{what}[{i}]"
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #40e0ce59
 def read_volume(source, # a NIfTI (.nii, .nii.gz) or Analyze (.img/.hdr) file, or an (X,Y,Z) array
                 what:str='volume', # the argument it came from, for messages
                )->np.ndarray:
@@ -46,10 +49,12 @@ def _head(a):
     m = a > 0.1 * np.percentile(a, 99)
     return ndimage.binary_fill_holes(m) if a.ndim == 2 else m
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #ee115a85
 def _axial(vol, z):
     "Axial slice `z` of a RAS volume as an image: rows run anterior to posterior, columns left to right."
     return vol[:, :, z].T[::-1]
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #27ed63df
 def _square(a, size, order):
     "Zero-pad `a` to a square and resample it to `size` x `size`."
     n = max(a.shape)
@@ -58,11 +63,13 @@ def _square(a, size, order):
     p[r0:r0 + a.shape[0], c0:c0 + a.shape[1]] = a
     return ndimage.zoom(p.astype(np.float32), size / n, order=order, grid_mode=True, mode='grid-constant') if n != size else p.astype(np.float32)
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #89d76890
 def _level(head3d, z):
     "Relative height (0 bottom, 1 top) of slice `z` within the head's axial extent."
     zs = np.flatnonzero(head3d.any((0, 1)))
     return (z - zs[0]) / max(zs[-1] - zs[0], 1)
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #668d825f
 def registration(lesion_head, # (h,w) bool head mask of the lesion slice
                  head, # (H,W) bool head mask of the healthy slice
                 )->np.ndarray:
@@ -173,8 +180,12 @@ def _volumes(folder:Path)->list:
     "Volume files below `folder`, sorted by path."
     return sorted(f for f in folder.rglob('*') if f.is_file() and f.name.lower().endswith(VOLUME_EXTS) and not f.name.startswith('.'))
 
-def _is_mask(f:Path)->bool: return any(w in f.name.lower() for w in _MASK_WORDS)
+# %% ../../nbs/02c_data.brain_volumes.ipynb #c602fc84
+def _is_mask(f:Path)->bool:
+    "Whether a volume's file name marks it as a lesion mask."
+    return any(w in f.name.lower() for w in _MASK_WORDS)
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #5bf356c4
 def find_lesion_cases(lesions, # ISLES-style folder: one sub-folder per case with an image and a lesion mask
                      )->pd.DataFrame:
     "One row per lesion case under `lesions`: its `image` and `mask` files."

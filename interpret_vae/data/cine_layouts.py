@@ -143,6 +143,7 @@ def _ukbb_subject(d:Path)->dict:
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #18cb1e8d
 def _acdc_info(f:Path)->dict:
+    "The `key: value` lines of an ACDC Info.cfg, which must give ED and ES as frame numbers."
     if not f.is_file(): raise FileNotFoundError(f"{f}: ACDC metadata not found (ED, ES, Group, Height, Weight, NbFrame)")
     info = {}
     for line in f.read_text(errors='replace').splitlines():
@@ -153,11 +154,15 @@ def _acdc_info(f:Path)->dict:
         if not re.fullmatch(r'\d+', info.get(k, '')): raise ValueError(f"{f}: expected a line '{k}: <frame number>', got {info.get(k)!r}")
     return info
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #dc89b0ec
 def _num(v):
+    "`v` as a float, NaN when it is not a number."
     try: return float(v)
     except (TypeError, ValueError): return np.nan
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #a5774efe
 def _acdc_subject(d:Path)->dict:
+    "One ACDC patient folder: the 4-D cine, the ground truth of its ED and ES frames (renumbered) and Info.cfg's metadata."
     cfg = d/'Info.cfg'
     info = _acdc_info(cfg)
     f = _nii(d, f'{d.name}_4d')

@@ -253,6 +253,7 @@ def _quantiles(v, qs):
     v = np.sort(v.ravel()); pos = qs * (len(v) - 1); i = np.minimum(pos.astype(int), len(v) - 2)
     return v[i] + (v[i + 1] - v[i]) * (pos - i)
 
+# %% ../../nbs/02_data.lesion.ipynb #cedf96b0
 def _quantile_map(src, sm, ref, rm, n_quantiles=256):
     "Knots and end slope of the monotone map taking `src[sm]`'s distribution to `ref[rm]`'s."
     if sm.sum() < 2: raise ValueError("source_mask: expected at least 2 pixels, got fewer")
@@ -263,11 +264,14 @@ def _quantile_map(src, sm, ref, rm, n_quantiles=256):
     lo, hi = int(0.05 * (n_quantiles - 1)), int(0.95 * (n_quantiles - 1))
     return sq, rq, (rq[hi] - rq[lo]) / max(sq[hi] - sq[lo], 1e-8)
 
+# %% ../../nbs/02_data.lesion.ipynb #6c66e7ae
 def _apply_map(x, sq, rq, slope):
+    "`x` through the piecewise-linear map of knots `sq` -> `rq`, continued with `slope` beyond both ends."
     out = np.interp(x, sq, rq)
     out = np.where(x > sq[-1], rq[-1] + (x - sq[-1]) * slope, out)  # a lesion brighter than any source tissue stays brighter
     return np.where(x < sq[0], rq[0] + (x - sq[0]) * slope, out).astype(np.float32)
 
+# %% ../../nbs/02_data.lesion.ipynb #baa55c77
 def match_histogram(source:np.ndarray, # image whose intensities are mapped
                     reference:np.ndarray, # image whose intensity distribution is the target
                     *, source_mask:np.ndarray|None=None, # pixels of `source` that define its distribution (default: its foreground)
