@@ -80,8 +80,11 @@ def to_numpy(x, # an array, tensor or sequence
     except Exception as e: raise ValueError(f"{name}: expected an array-like, got {type(x).__name__}") from e
 
 # %% ../nbs/00_core.ipynb #0e2f43f4
-def _shape_str(shape): return '(' + ', '.join('*' if s is None else str(s) for s in shape) + ')'
+def _shape_str(shape):
+    "An expected shape as messages print it, `*` for any size."
+    return '(' + ', '.join('*' if s is None else str(s) for s in shape) + ')'
 
+# %% ../nbs/00_core.ipynb #390f9117
 def check_shape(x, # the array or tensor to check
                 name:str, # the argument's name, used in the message
                 shape:Sequence[int|None]|None=None, # expected shape; `None` entries match any size
@@ -190,7 +193,9 @@ def check_scale(scale:str # 'small' or 'paper'
 # %% ../nbs/00_core.ipynb #898d5f1c
 _PART = re.compile(r'^\..+\.(\d+)-[0-9a-f]{12}\.part$')   # the temporary names below: .<name>.<pid>-<random>.part
 
-def _part_name(path:Path)->Path: return path.with_name(f'.{path.name}.{os.getpid()}-{secrets.token_hex(6)}.part')
+def _part_name(path:Path)->Path:
+    "A fresh hidden temporary name next to `path`: `.<name>.<pid>-<random>.part`."
+    return path.with_name(f'.{path.name}.{os.getpid()}-{secrets.token_hex(6)}.part')
 
 def _exclusive_temp(path:Path)->Path:
     "Create an empty file with a new random name next to `path`, refusing to follow or reuse anything already there."
@@ -200,6 +205,7 @@ def _exclusive_temp(path:Path)->Path:
         try: os.close(os.open(tmp, flags, 0o666)); return tmp
         except FileExistsError: continue   # a name taken (or planted): draw another
 
+# %% ../nbs/00_core.ipynb #1fced04a
 @contextmanager
 def atomic_path(path:str|Path # the finished file's name; its folder is created
                ):

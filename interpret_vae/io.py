@@ -25,6 +25,7 @@ __all__ = ['RUN_FORMAT', 'MODEL_FORMAT', 'write_json', 'read_json', 'fig_to_png'
 
 # %% ../nbs/00b_io.ipynb #a999b80b
 def _json_default(o):
+    "`o` as a plain JSON value: numpy numbers (NaN as null), arrays, DataFrames, paths."
     if isinstance(o, np.bool_): return bool(o)
     if isinstance(o, np.integer): return int(o)
     if isinstance(o, np.floating): return None if np.isnan(o) else float(o)
@@ -33,6 +34,7 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
+# %% ../nbs/00b_io.ipynb #9eeb0cc5
 def write_json(obj, # dicts, lists, numbers, numpy values, DataFrames, paths
                path:str|Path # the file to write
               )->Path:
@@ -170,8 +172,11 @@ def fingerprint(inputs:dict # {option: path of a file or folder, or None}
     return out
 
 # %% ../nbs/00b_io.ipynb #5a50d9d6
-def _names(v:list)->str: return ', '.join(v[:3]) + (f' and {len(v) - 3} more' if len(v) > 3 else '')
+def _names(v:list)->str:
+    "The first three names of `v`, and how many more."
+    return ', '.join(v[:3]) + (f' and {len(v) - 3} more' if len(v) > 3 else '')
 
+# %% ../nbs/00b_io.ipynb #0c6e3c6c
 def fingerprint_changes(old:dict, # a recorded `fingerprint`
                         new:dict # the inputs' `fingerprint` now
                        )->list:
@@ -193,11 +198,15 @@ def fingerprint_changes(old:dict, # a recorded `fingerprint`
 RUN_FORMAT = 'interpret_vae.run/1'   # the marker of the package's own records: a run folder's settings.json, a file's record
 
 def _version()->str:
+    "The package's version, read when a record is written."
     from interpret_vae import __version__
     return __version__
 
-def _marked(record)->bool: return isinstance(record, dict) and record.get('package') == 'interpret_vae' and record.get('format') == RUN_FORMAT
+def _marked(record)->bool:
+    "Whether `record` carries the package's marker: written by this package, in this format."
+    return isinstance(record, dict) and record.get('package') == 'interpret_vae' and record.get('format') == RUN_FORMAT
 
+# %% ../nbs/00b_io.ipynb #ac980838
 def resolve_out(path:str|Path, # an output file or folder
                 name:str='--out', # the option that named it, for messages
                 inputs:dict|None=None # {option: file or folder} the command reads
@@ -278,7 +287,9 @@ def start_run(out:str|Path, # the run folder: new, empty, or holding this comman
     return out
 
 # %% ../nbs/00b_io.ipynb #88be3e76
-def _record_of(path:Path)->Path: return path.with_name(f'.{path.name}.ivae.json')
+def _record_of(path:Path)->Path:
+    "The hidden record file beside `path`."
+    return path.with_name(f'.{path.name}.ivae.json')
 
 def _written_by(path:Path, command:str)->bool:
     "True when the record beside `path` says `command` wrote it, and the file is unchanged since."
@@ -288,6 +299,7 @@ def _written_by(path:Path, command:str)->bool:
     fp = file_fingerprint(path)
     return all(r.get(k) == v for k, v in fp.items())
 
+# %% ../nbs/00b_io.ipynb #9209468b
 def record_file(path:str|Path, # a file a command just wrote
                 command:str # the command, e.g. 'crt predict'
                )->Path:
@@ -462,6 +474,7 @@ def _fit_mismatch(want:dict, have:dict)->str|None:
         if ws != hs or not same_kind: return f"{k}: the config makes {ws} {str(wd)[6:]}, the file holds {hs} {str(hd)[6:]}"
     return None
 
+# %% ../nbs/00b_io.ipynb #067d4933
 def build_model(part:dict, # one entry of `read_model_file(...)['parts']`
                 builders:dict, # {kind: callable(**config) -> module}
                 name:str='--model', # the option or argument that named the file, for messages
@@ -481,7 +494,6 @@ def build_model(part:dict, # one entry of `read_model_file(...)['parts']`
     m = build('cpu')
     m.load_state_dict(part['state'], strict=True)
     return m.eval()
-
 
 # %% ../nbs/00b_io.ipynb #38f473d5
 def load_model_file(path:str|Path, # a file from `save_model_file`; a folder means its `model.pt`

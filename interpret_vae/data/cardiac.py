@@ -145,8 +145,11 @@ def simulate_labels(n_subjects:int, # number of subjects
 N_ANGLES = 360
 _THETA = (-np.pi + (np.arange(N_ANGLES) + 0.5) * 2 * np.pi / N_ANGLES)[None]   # angle from the septum, (1, A)
 
-def _smoothstep(x): x = np.clip(x, 0, 1); return x * x * (3 - 2 * x)
+def _smoothstep(x):
+    "0 below 0, 1 above 1, and a smooth S between."
+    x = np.clip(x, 0, 1); return x * x * (3 - 2 * x)
 
+# %% ../../nbs/01_data.cardiac.ipynb #4e9afb03
 def _contraction(phase, es):
     "Fraction of peak contraction at cycle fraction `phase`: 0 at end-diastole, 1 at end-systole `es`."
     phase = np.mod(phase, 1.0)

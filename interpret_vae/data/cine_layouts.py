@@ -226,8 +226,11 @@ def basal_slices(ed_segs, # (S,H,W) labels of one subject's end-diastolic frame,
     return (heart if basal_first else heart[::-1])[:n_slices].copy()
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #c4853336
-def _frames_str(mask)->str: return ' '.join(str(t) for t in np.flatnonzero(mask))
+def _frames_str(mask)->str:
+    "The labelled frames of a (T,) mask as the `labelled_frames` column writes them."
+    return ' '.join(str(t) for t in np.flatnonzero(mask))
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #f57793b2
 def labelled_frame_mask(cohort:CineCohort, # a cohort from `load_cine_cohort` (or any with a `labelled_frames` column)
                        )->np.ndarray:
     "Which frames of each subject hold ground-truth labels: (N,T) bool for a normalised cohort, a list of (T_i,) for a native one."
@@ -252,6 +255,7 @@ def _native_time(ed, es, T, n_frames):
     e, j = es_frame(n_frames), np.arange(n_frames)
     return np.where(j <= e, ed + (es - ed) * j / e, es + (end - es) * (j - e) / (n_frames - e)) % T
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #2c406cb4
 def _prepare(rec:dict, *, n_slices, basal_first, normalise, target_spacing, n_frames, size)->dict:
     "Basal slices, [0, 1] intensities and, with `normalise`, the normalised grid for one subject record of a layout reader."
     x, segs, lab, ed, es, f = rec['images'], rec['segs'], rec['labelled'], rec['ed'], rec['es'], rec['file']

@@ -31,6 +31,7 @@ def mni152_volumes()->dict:
     out['affine'] = np.asarray(imgs['t1'].affine, dtype=np.float64)
     return out
 
+# %% ../../nbs/02_data.lesion.ipynb #173c2cb5
 @lru_cache(maxsize=4)
 def _pooled_template(k:int):
     "Template channels as a (1,4,Z,Y,X) tensor block-averaged by `k` voxels, so sampling at coarse pixels does not alias."
@@ -140,14 +141,6 @@ def _slices(keys, size, tissue=True, chunk=256, **var):
     return np.ascontiguousarray(out[:, :1]), (np.ascontiguousarray(out[:, 1:].clip(0, 1)) if tissue else None)
 
 # %% ../../nbs/02_data.lesion.ipynb #aa2954ec
-def _healthy_variation(overrides):
-    "`healthy_slices`' default variation arguments updated with `overrides`."
-    import inspect
-    var = {k: p.default for k, p in inspect.signature(healthy_slices).parameters.items() if k not in ('n', 'size', 'seed')}
-    bad = set(overrides or {}) - set(var)
-    if bad: raise ValueError(f"variation: unknown keys {sorted(bad)}, expected some of {sorted(var)}")
-    return {**var, **(overrides or {})}
-
 def healthy_slices(n:int, # number of slices
                    *, size:int=128, # output height and width in pixels (the field of view is always 200 mm)
                    seed:int=0, # slice `i` is the same for every `n`
@@ -167,6 +160,15 @@ def healthy_slices(n:int, # number of slices
     var = _variation(depth, tilt, rotate, scale, shift, elastic, contrast, bias, gamma, noise)
     return _slices([(seed, 0, i) for i in range(n)], check_image_size(size), tissue=False, **var)[0]
 
+# %% ../../nbs/02_data.lesion.ipynb #f8178245
+def _healthy_variation(overrides):
+    "`healthy_slices`' default variation arguments updated with `overrides`."
+    import inspect
+    var = {k: p.default for k, p in inspect.signature(healthy_slices).parameters.items() if k not in ('n', 'size', 'seed')}
+    bad = set(overrides or {}) - set(var)
+    if bad: raise ValueError(f"variation: unknown keys {sorted(bad)}, expected some of {sorted(var)}")
+    return {**var, **(overrides or {})}
+
 # %% ../../nbs/02_data.lesion.ipynb #916bb67d
 def _disk_dist(shape, centre, radius, rng):
     "Normalised elliptical distance from `centre` (1 on the ellipse of mean radius `radius`) with random axes and angle."
@@ -177,6 +179,7 @@ def _disk_dist(shape, centre, radius, rng):
     x, y = dc * math.cos(ang) + dr * math.sin(ang), -dc * math.sin(ang) + dr * math.cos(ang)
     return np.sqrt((x / a) ** 2 + (y / b) ** 2)
 
+# %% ../../nbs/02_data.lesion.ipynb #99d8e1e4
 def lesion_shape(shape:tuple, # (H,W) of the image
                  centre:tuple, # (row, col) of the lesion centre
                  radius:float, # mean radius in pixels
