@@ -237,7 +237,7 @@ def _clear(folder:Path, names:Sequence[str]):
 
 # %% ../nbs/00b_io.ipynb #de2f5a98
 def _previous_run(out:Path, record:dict, name:str, command:str, ignore:Sequence[str], restart:bool)->dict|None:
-    "The record of the run already in `out`, refused unless it is this command's with the same settings and inputs (or `restart`); None for a new or empty folder."
+    "The run record in `out` (None if new or empty); refused unless this command's with unchanged settings or `restart`."
     f = out/'settings.json'
     if not (out.is_dir() and any(not _PART.match(p.name) for p in out.iterdir())): return None
     old = read_json(f, name) if f.is_file() else None

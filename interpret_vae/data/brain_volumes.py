@@ -94,7 +94,7 @@ def _check_volume_args(hv:list, lv:list, lm:list, lesions_per_image, size, smoot
 
 # %% ../../nbs/02c_data.brain_volumes.ipynb #3df883f6
 def _lesion_slabs(lv:list, lm:list)->list:
-    "Per lesion volume: the slab of volume, mask and head through its lesion, the slab's axial slice indices and their levels."
+    "Per lesion volume: the slab of volume, mask and head through its lesion, its axial slices and their levels."
     lesions = []
     for i, (v, m) in enumerate(zip(lv, lm)):
         vol, mask = read_volume(v, 'lesion volume'), read_volume(m, 'lesion mask')
@@ -109,7 +109,7 @@ def _lesion_slabs(lv:list, lm:list)->list:
 
 # %% ../../nbs/02c_data.brain_volumes.ipynb #ba75ebce
 def _healthy_slice(v, i:int, level:float, z:int|None, size:int):
-    "Healthy volume `v` (the `i`th) at axial slice `z` (None: at `level` of the head's height): image in [0, 1], head mask, the slice and its level."
+    "Healthy volume `v` (the `i`th) at axial slice `z` (None: at `level`): image in [0, 1], head mask, slice, level."
     vol = read_volume(v, 'healthy volume')
     head3d = _head(vol)
     zs = np.flatnonzero(head3d.any((0, 1)))
@@ -124,7 +124,7 @@ def _healthy_slice(v, i:int, level:float, z:int|None, size:int):
 
 # %% ../../nbs/02c_data.brain_volumes.ipynb #0c266a61
 def _lesioned_copy(img, head, lesion:tuple, lev:float, size:int, smooth:float, name:str, healthy:str):
-    "`img` with the slice of `lesion` (a `_lesion_slabs` entry) nearest height `lev` registered into `head` and inserted; its exact mask; that slice."
+    "`img` with `lesion`'s slice nearest height `lev` registered into `head` and inserted; its exact mask; that slice."
     vol_l, mask_l, head_l, lz, levels = lesion
     j = int(np.argmin(np.abs(levels - lev)))              # the slice through the lesion at the healthy slice's height
     zl, zs_ = int(lz[j]), int(lz[j] - lz[0])

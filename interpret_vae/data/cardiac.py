@@ -237,7 +237,7 @@ def _ed_centroid_mm(geometry, offsets, rot):
 
 # %% ../../nbs/01_data.cardiac.ipynb #f8e53597
 def _slice_levels(tables, r, b):
-    "Level of every pixel of one slice from its radius `r` and angular bin `b` (H*W,): the static level (H*W,), the band's pixel indices and their levels (T, band)."
+    "Per pixel of a slice (radius `r`, angle bin `b`): its static level, and the band's pixels with their levels (T, band)."
     # only pixels between the innermost and outermost border ever change level: compare just those
     lo, hi = tables[0].min(0)[b], tables[-1].max(0)[b]
     band = np.flatnonzero((r >= lo) & (r < hi))
@@ -248,7 +248,7 @@ def _slice_levels(tables, r, b):
 
 # %% ../../nbs/01_data.cardiac.ipynb #d2d7ba3d
 def _level_intensities(rng, shape, spacing, v, sector):
-    "Intensity of each level at each pixel (6, H*W) under vendor profile `v`; `sector` (H*W,) marks the RV's angular sector."
+    "Intensity of each level at each pixel (6, H*W) for vendor profile `v`; `sector` (H*W,) marks the RV's sector."
     lut = np.empty((6, shape[0] * shape[1]), np.float32)
     lut[0] = _surroundings(rng, shape, spacing, v).ravel()
     lut[1] = np.where(sector, v['myo'], v['fat'])           # RV free wall is dark, epicardial fat bright
@@ -257,7 +257,7 @@ def _level_intensities(rng, shape, spacing, v, sector):
 
 # %% ../../nbs/01_data.cardiac.ipynb #b09a2614
 def _finish_images(imgs, rng, v, spacing):
-    "Images (S,T,H,W) float32 blurred, multiplied by a smooth bias field and given magnitude noise of vendor profile `v`, in place."
+    "Images (S,T,H,W) float32, in place: blurred, times a smooth bias field, plus the magnitude noise of vendor `v`."
     sigma = v['blur'] * TARGET_SPACING / spacing
     ndimage.gaussian_filter(imgs, (0, 0, sigma, sigma), truncate=2.5, output=imgs)
     imgs *= (1 + v['bias'] * np.tanh(_smooth_field(rng, len(imgs), imgs.shape[-2:], 3)))[:, None]
@@ -337,7 +337,7 @@ def _normalised_phase(n_frames, es_fraction):
 
 # %% ../../nbs/01_data.cardiac.ipynb #51a2b2ae
 def _render_grid(f, native, size, n_frames):
-    "`_render`'s time and pixel grid for subject `f`: its native frames, spacing and position in a 180 mm field, or the normalised crop."
+    "`_render`'s time and pixel grid for subject `f`: native (its frames, spacing, place in 180 mm) or the normalised crop."
     if native:
         sp, T = f['native_spacing'], f['native_frames']
         n = int(round(NATIVE_FOV_MM / sp))
@@ -496,5 +496,5 @@ def segmentation_features(segs, # label maps (N,S,T,H,W) int: 1 LV blood pool, 2
     return pd.DataFrame([_subject_features(s, float(p), n_sectors) for s, p in zip(segs, sp)], columns=list(SEGMENTATION_FEATURES))
 
 # %% ../../nbs/01_data.cardiac.ipynb #a102da68
-__getattr__ = moved_getattr(__name__, dict.fromkeys(('SLICE_THICKNESS_MM', 'normalise_cine', 'save_cohort', 'load_cohort', 'RigidAugment',
-                                                    'cine_sequence_dls', 'frame_pair_dls'), 'interpret_vae.data.cardiac_loaders'))
+_MOVED = ('SLICE_THICKNESS_MM', 'normalise_cine', 'save_cohort', 'load_cohort', 'RigidAugment', 'cine_sequence_dls', 'frame_pair_dls')
+__getattr__ = moved_getattr(__name__, dict.fromkeys(_MOVED, 'interpret_vae.data.cardiac_loaders'))

@@ -162,7 +162,7 @@ def _num(v):
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #a5774efe
 def _acdc_subject(d:Path)->dict:
-    "One ACDC patient folder: the 4-D cine, the ground truth of its ED and ES frames (renumbered) and Info.cfg's metadata."
+    "One ACDC patient: the 4-D cine, its ED and ES ground truth (renumbered) and Info.cfg's metadata."
     cfg = d/'Info.cfg'
     info = _acdc_info(cfg)
     f = _nii(d, f'{d.name}_4d')
@@ -324,7 +324,7 @@ def _extra_labels(labels:pd.DataFrame, f)->pd.DataFrame:
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #fd3632c2
 def _load_native(path:Path, normalise:bool, target_spacing:float, n_frames:int, size:int, labels_csv)->CineCohort:
-    "A cohort in the package's own layout, checked file by file, every frame marked labelled, with `labels_csv`'s columns merged in."
+    "A cohort in the package's own layout, checked per file, every frame labelled, `labels_csv`'s columns merged in."
     _check_native(path)
     cohort = load_cohort(path, normalise=normalise, target_spacing=target_spacing, n_frames=n_frames, size=size)
     labels = cohort.labels.copy()
@@ -436,7 +436,7 @@ def _save(img:nib.Nifti1Image, f:Path):
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #3990551b
 def _write_ukbb(d:Path, x, s, ed:int, es:int, sp, labelled:str):
-    "One subject as UK Biobank ships it: the cine, its ED and ES frames, and label maps of ED and ES (or of every frame)."
+    "One subject as UK Biobank ships it: the cine, its ED and ES frames, and label maps of ED and ES (or all frames)."
     _save(_nifti(x, sp), d/'sa.nii.gz')
     _save(_nifti(x[:, ed], sp), d/'sa_ED.nii.gz'); _save(_nifti(x[:, es], sp), d/'sa_ES.nii.gz')
     if labelled == 'all': _save(_nifti(s, sp), d/'label_sa.nii.gz')
@@ -444,7 +444,7 @@ def _write_ukbb(d:Path, x, s, ed:int, es:int, sp, labelled:str):
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #68cee087
 def _write_acdc(d:Path, x, s, ed:int, es:int, sp, r:pd.Series):
-    "One subject as ACDC ships it: the 4-D cine, the ED and ES frames with ground truth in ACDC's numbering, and Info.cfg."
+    "One subject as ACDC ships it: the 4-D cine, ED and ES frames with ground truth in ACDC's numbering, Info.cfg."
     get = lambda r, k, default: r[k] if k in r and pd.notna(r[k]) else default
     name = d.name
     _save(_nifti(x, sp), d/f'{name}_4d.nii.gz')

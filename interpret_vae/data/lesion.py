@@ -301,7 +301,7 @@ def affine_matrix(rotate:float=0., # degrees, counter-clockwise on screen
 
 # %% ../../nbs/02_data.lesion.ipynb #a1e1e3e4
 def _check_affine(affine):
-    "`affine` as a 3x3 float matrix (a 2x3 one gets its last row), refused unless finite and invertible; None stays None."
+    "`affine` as a 3x3 float matrix (a 2x3 gets its last row), refused unless finite and invertible; None stays None."
     if affine is None: return None
     a = np.asarray(to_numpy(affine, 'affine'), dtype=np.float64)
     if a.shape == (2, 3): a = np.vstack([a, [0, 0, 1]])

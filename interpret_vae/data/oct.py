@@ -55,7 +55,7 @@ def _layers(bounds, y, H):
 
 # %% ../../nbs/02a_data.oct.ipynb #31409cbc
 def _oct_bounds(pat, rng, x):
-    "Layer boundaries (L+1,W) of one scan of patient `pat` (its own slice position varies the foveal pit), and Bruch's membrane (W,)."
+    "Layer boundaries (L+1,W) of one scan of patient `pat` (slice position varies the pit) and Bruch's membrane (W,)."
     fov = pat['fovea'] + rng.normal(0, .03)
     pit = pat['pit'] * rng.uniform(.6, 1) * np.exp(-((x - fov) / pat['pit_w']) ** 2)  # slices off the foveal centre have a shallower pit
     k = np.arange(1, 4)[None, :, None]
