@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from fastai.callback.core import Callback
 from interpret_vae.core import set_seed
-from interpret_vae.data.cardiac import simulate_cohort, cine_sequence_dls
+from interpret_vae.data.cardiac import simulate_cohort
+from interpret_vae.data.cardiac_loaders import cine_sequence_dls
 from interpret_vae.models.concept_vae import make_model, concept_vae_learner, ConceptVAELoss, CONCEPT_VAE_CONFIGS
 import sys; sys.path.insert(0, str(__import__('pathlib').Path(__file__).parent))
 from _record import record

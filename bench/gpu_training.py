@@ -20,7 +20,8 @@ import torch
 from fastai.callback.core import Callback
 from fastai.data.core import DataLoaders
 from interpret_vae.core import default_device, set_seed
-from interpret_vae.data.cardiac import simulate_cohort, cine_sequence_dls, frame_pair_dls
+from interpret_vae.data.cardiac import simulate_cohort
+from interpret_vae.data.cardiac_loaders import cine_sequence_dls, frame_pair_dls
 from interpret_vae.data.lesion import healthy_slices
 from interpret_vae.models.unet import unet_learner, UNET_CONFIGS
 from interpret_vae.models.vae import HealthyVAE, healthy_dls, healthy_vae_learner, HEALTHY_VAE_CONFIGS

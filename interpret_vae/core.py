@@ -80,8 +80,11 @@ def to_numpy(x, # an array, tensor or sequence
     except Exception as e: raise ValueError(f"{name}: expected an array-like, got {type(x).__name__}") from e
 
 # %% ../nbs/00_core.ipynb #0e2f43f4
-def _shape_str(shape): return '(' + ', '.join('*' if s is None else str(s) for s in shape) + ')'
+def _shape_str(shape):
+    "An expected shape as messages print it, `*` for any size."
+    return '(' + ', '.join('*' if s is None else str(s) for s in shape) + ')'
 
+# %% ../nbs/00_core.ipynb #390f9117
 def check_shape(x, # the array or tensor to check
                 name:str, # the argument's name, used in the message
                 shape:Sequence[int|None]|None=None, # expected shape; `None` entries match any size
@@ -190,7 +193,9 @@ def check_scale(scale:str # 'small' or 'paper'
 # %% ../nbs/00_core.ipynb #898d5f1c
 _PART = re.compile(r'^\..+\.(\d+)-[0-9a-f]{12}\.part$')   # the temporary names below: .<name>.<pid>-<random>.part
 
-def _part_name(path:Path)->Path: return path.with_name(f'.{path.name}.{os.getpid()}-{secrets.token_hex(6)}.part')
+def _part_name(path:Path)->Path:
+    "A fresh hidden temporary name next to `path`: `.<name>.<pid>-<random>.part`."
+    return path.with_name(f'.{path.name}.{os.getpid()}-{secrets.token_hex(6)}.part')
 
 def _exclusive_temp(path:Path)->Path:
     "Create an empty file with a new random name next to `path`, refusing to follow or reuse anything already there."
@@ -200,6 +205,7 @@ def _exclusive_temp(path:Path)->Path:
         try: os.close(os.open(tmp, flags, 0o666)); return tmp
         except FileExistsError: continue   # a name taken (or planted): draw another
 
+# %% ../nbs/00_core.ipynb #1fced04a
 @contextmanager
 def atomic_path(path:str|Path # the finished file's name; its folder is created
                ):
@@ -281,6 +287,7 @@ MAX_EPOCHS = 100_000   # more than any schedule here: a checkpoint claiming more
 
 def _state_path(learn, name): return Path(learn.path)/learn.model_dir/f'{name}.state.pt'
 
+# %% ../nbs/00_core.ipynb #dedd40ca
 def _rng_state(learn)->dict:
     "Every random state as tensors, numbers and tuples: what `torch.load(weights_only=True)` reads back."
     kind, key, pos, has_gauss, gauss = np.random.get_state()
@@ -289,12 +296,14 @@ def _rng_state(learn)->dict:
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
+# %% ../nbs/00_core.ipynb #fad26dc9
 def _set_rng_state(learn, st):
     kind, key, *rest = st['numpy']
     random.setstate(st['python']); np.random.set_state((kind, key.numpy().astype(np.uint32), *rest)); torch.set_rng_state(st['torch'])
     learn.dls.train.rng.setstate(st['dl'])
     if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
 
+# %% ../nbs/00_core.ipynb #b87f0168
 def _read_state(p:Path)->dict|None:
     "The checkpoint state at `p` (None when absent), read as data only; a file that is not one names itself."
     if not p.exists(): return None
@@ -310,6 +319,7 @@ def _read_state(p:Path)->dict|None:
                          f"0 <= epochs_done <= n_epoch <= {MAX_EPOCHS}); delete the checkpoint folder to start over")
     return st
 
+# %% ../nbs/00_core.ipynb #c5b7575e
 class CheckpointEvery(Callback):
     "After every epoch save model, optimiser, epochs done and RNG states as checkpoint `name` under `learn.path/learn.model_dir`."
     order = 60

@@ -25,6 +25,7 @@ __all__ = ['RUN_FORMAT', 'MODEL_FORMAT', 'write_json', 'read_json', 'fig_to_png'
 
 # %% ../nbs/00b_io.ipynb #a999b80b
 def _json_default(o):
+    "`o` as a plain JSON value: numpy numbers (NaN as null), arrays, DataFrames, paths."
     if isinstance(o, np.bool_): return bool(o)
     if isinstance(o, np.integer): return int(o)
     if isinstance(o, np.floating): return None if np.isnan(o) else float(o)
@@ -33,6 +34,7 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
+# %% ../nbs/00b_io.ipynb #9eeb0cc5
 def write_json(obj, # dicts, lists, numbers, numpy values, DataFrames, paths
                path:str|Path # the file to write
               )->Path:
@@ -170,8 +172,11 @@ def fingerprint(inputs:dict # {option: path of a file or folder, or None}
     return out
 
 # %% ../nbs/00b_io.ipynb #5a50d9d6
-def _names(v:list)->str: return ', '.join(v[:3]) + (f' and {len(v) - 3} more' if len(v) > 3 else '')
+def _names(v:list)->str:
+    "The first three names of `v`, and how many more."
+    return ', '.join(v[:3]) + (f' and {len(v) - 3} more' if len(v) > 3 else '')
 
+# %% ../nbs/00b_io.ipynb #0c6e3c6c
 def fingerprint_changes(old:dict, # a recorded `fingerprint`
                         new:dict # the inputs' `fingerprint` now
                        )->list:
@@ -193,11 +198,15 @@ def fingerprint_changes(old:dict, # a recorded `fingerprint`
 RUN_FORMAT = 'interpret_vae.run/1'   # the marker of the package's own records: a run folder's settings.json, a file's record
 
 def _version()->str:
+    "The package's version, read when a record is written."
     from interpret_vae import __version__
     return __version__
 
-def _marked(record)->bool: return isinstance(record, dict) and record.get('package') == 'interpret_vae' and record.get('format') == RUN_FORMAT
+def _marked(record)->bool:
+    "Whether `record` carries the package's marker: written by this package, in this format."
+    return isinstance(record, dict) and record.get('package') == 'interpret_vae' and record.get('format') == RUN_FORMAT
 
+# %% ../nbs/00b_io.ipynb #ac980838
 def resolve_out(path:str|Path, # an output file or folder
                 name:str='--out', # the option that named it, for messages
                 inputs:dict|None=None # {option: file or folder} the command reads
@@ -215,8 +224,10 @@ def resolve_out(path:str|Path, # an output file or folder
 
 # %% ../nbs/00b_io.ipynb #1ebe1be3
 def _links(folder:Path)->list:
+    "Every symbolic link inside `folder`, at any depth."
     return [Path(r)/n for r, ds, fs in os.walk(folder) for n in ds + fs if (Path(r)/n).is_symlink()]
 
+# %% ../nbs/00b_io.ipynb #e9d59578
 def _clear(folder:Path, names:Sequence[str]):
     "Delete the files and folders `names` at the top of `folder`, nothing else."
     for n in names:
@@ -224,6 +235,27 @@ def _clear(folder:Path, names:Sequence[str]):
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
         elif p.exists() or p.is_symlink(): p.unlink()
 
+# %% ../nbs/00b_io.ipynb #de2f5a98
+def _previous_run(out:Path, record:dict, name:str, command:str, ignore:Sequence[str], restart:bool)->dict|None:
+    "The run record in `out` (None if new or empty); refused unless this command's with unchanged settings or `restart`."
+    f = out/'settings.json'
+    if not (out.is_dir() and any(not _PART.match(p.name) for p in out.iterdir())): return None
+    old = read_json(f, name) if f.is_file() else None
+    if not _marked(old): raise ValueError(f"{name} {out}: holds files but no settings.json of an ivae run, so it is not a run folder "
+                                          "of this package (it may hold your data); choose a new or empty folder")
+    if old.get('command') != command:
+        raise ValueError(f"{name} {out}: holds a run of `ivae {old.get('command')}`; `ivae {command}` never writes into another "
+                         "command's run folder, choose a new one")
+    skip = {*ignore, 'inputs', 'package', 'format', 'version', 'outputs'}
+    changes = [f"{k}: {old.get(k)!r} there, {record.get(k)!r} now" for k in sorted(set(old) | set(record))
+               if k not in skip and old.get(k) != record.get(k)]
+    changes += fingerprint_changes(old.get('inputs') or {}, record['inputs']) if 'inputs' in old else ['inputs: not recorded there']
+    if changes and not restart:
+        raise ValueError(f"{name} {out}: holds a run with other settings or inputs ({'; '.join(changes)}); "
+                         "pass --restart to delete its outputs and start over, or use a new folder")
+    return old
+
+# %% ../nbs/00b_io.ipynb #7fe31833
 def start_run(out:str|Path, # the run folder: new, empty, or holding this command's settings.json
               settings:dict, # what must match for a rerun to resume (made JSON-able, `str` for the rest)
               inputs:dict|None=None, # {option: file or folder} whose contents must match too (see `fingerprint`)
@@ -243,23 +275,10 @@ def start_run(out:str|Path, # the run folder: new, empty, or holding this comman
         links = _links(out)
         if links: raise ValueError(f"{name} {out}: holds a symbolic link ({links[0]}); runs do not write through links, choose a new folder")
     record = json.loads(json.dumps(dict(settings, command=command, inputs=fingerprint(inputs or {})), default=str))
+    old = _previous_run(out, record, name, command, ignore, restart)
+    # only names this command writes *and* the record lists: a planted record cannot name a user's file
+    if old is not None and restart and write: _clear(out, sorted(set(old.get('outputs') or []) & set(outputs)))
     f = out/'settings.json'
-    if out.is_dir() and any(not _PART.match(p.name) for p in out.iterdir()):
-        old = read_json(f, name) if f.is_file() else None
-        if not _marked(old): raise ValueError(f"{name} {out}: holds files but no settings.json of an ivae run, so it is not a run folder "
-                                              "of this package (it may hold your data); choose a new or empty folder")
-        if old.get('command') != command:
-            raise ValueError(f"{name} {out}: holds a run of `ivae {old.get('command')}`; `ivae {command}` never writes into another "
-                             "command's run folder, choose a new one")
-        skip = {*ignore, 'inputs', 'package', 'format', 'version', 'outputs'}
-        changes = [f"{k}: {old.get(k)!r} there, {record.get(k)!r} now" for k in sorted(set(old) | set(record))
-                   if k not in skip and old.get(k) != record.get(k)]
-        changes += fingerprint_changes(old.get('inputs') or {}, record['inputs']) if 'inputs' in old else ['inputs: not recorded there']
-        if changes and not restart:
-            raise ValueError(f"{name} {out}: holds a run with other settings or inputs ({'; '.join(changes)}); "
-                             "pass --restart to delete its outputs and start over, or use a new folder")
-        # only names this command writes *and* the record lists: a planted record cannot name a user's file
-        if restart and write: _clear(out, sorted(set(old.get('outputs') or []) & set(outputs)))
     if write:
         out.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(out)   # what a killed run of this command left
@@ -268,7 +287,9 @@ def start_run(out:str|Path, # the run folder: new, empty, or holding this comman
     return out
 
 # %% ../nbs/00b_io.ipynb #88be3e76
-def _record_of(path:Path)->Path: return path.with_name(f'.{path.name}.ivae.json')
+def _record_of(path:Path)->Path:
+    "The hidden record file beside `path`."
+    return path.with_name(f'.{path.name}.ivae.json')
 
 def _written_by(path:Path, command:str)->bool:
     "True when the record beside `path` says `command` wrote it, and the file is unchanged since."
@@ -278,6 +299,7 @@ def _written_by(path:Path, command:str)->bool:
     fp = file_fingerprint(path)
     return all(r.get(k) == v for k, v in fp.items())
 
+# %% ../nbs/00b_io.ipynb #9209468b
 def record_file(path:str|Path, # a file a command just wrote
                 command:str # the command, e.g. 'crt predict'
                )->Path:
@@ -359,6 +381,7 @@ def _safetensors_header(path:Path, name:str)->dict|None:
     if end > size - 8 - n: raise ValueError(f"{name} {path}: a truncated safetensors file (its tensors need {8 + n + end} bytes, the file has {size}); copy it again")
     return header
 
+# %% ../nbs/00b_io.ipynb #c8c74506
 _MAX_INT, _MAX_ITEMS, _MAX_DEPTH = 100_000, 64, 4   # sizes a config may hold: far above every model here, far below a memory exhaustion
 
 def _check_config(v, where:str, depth:int=0):
@@ -375,6 +398,7 @@ def _check_config(v, where:str, depth:int=0):
     raise ValueError(f"{where} = {str(v)[:60]}: outside the sizes a model file's config may hold (numbers up to {_MAX_INT}, "
                      f"lists of up to {_MAX_ITEMS}, nesting up to {_MAX_DEPTH})")
 
+# %% ../nbs/00b_io.ipynb #145bd693
 def _check_model_header(header:dict, name:str, path:Path)->tuple[dict, dict]:
     "The `parts` ({key: dict(kind, config)}) and `info` of a model file's header, every field checked; tensors' dtypes and names too."
     meta = header.get('__metadata__')
@@ -394,6 +418,7 @@ def _check_model_header(header:dict, name:str, path:Path)->tuple[dict, dict]:
         if t.split('/')[0] not in parts: raise ValueError(f"tensor {t}: belongs to no part")
     return parts, info
 
+# %% ../nbs/00b_io.ipynb #33dfcdd9
 def _pickled(path:Path, name:str)->dict:
     "A module, or the dict of modules and extras that earlier versions wrote, unpickled: only on `trust_pickle`."
     try: obj = torch.load(path, map_location='cpu', weights_only=False)
@@ -404,6 +429,7 @@ def _pickled(path:Path, name:str)->dict:
     return dict(parts={k: dict(module=v) for k, v in obj.items() if isinstance(v, nn.Module)}, path=path,
                 info={k: v for k, v in obj.items() if not isinstance(v, nn.Module) and v is not None})
 
+# %% ../nbs/00b_io.ipynb #acb2bd47
 def read_model_file(path:str|Path, # a file from `save_model_file`; a folder means its `model.pt`
                     name:str='--model', # the option or argument that named it, for messages
                     *, trust_pickle:bool=False # also unpickle a `torch.save(module)` file: this runs any code the file holds
@@ -436,7 +462,6 @@ def read_model_file(path:str|Path, # a file from `save_model_file`; a folder mea
     raise ValueError(f"{name} {path}: holds weights but no model kind and config to rebuild the module from; "
                      "write it with interpret_vae.io.save_model_file")
 
-
 # %% ../nbs/00b_io.ipynb #ff31cdcc
 def _fit_mismatch(want:dict, have:dict)->str|None:
     "The first difference between a module's state (name -> tensor) and a file's, as a phrase; `None` when they fit."
@@ -449,6 +474,7 @@ def _fit_mismatch(want:dict, have:dict)->str|None:
         if ws != hs or not same_kind: return f"{k}: the config makes {ws} {str(wd)[6:]}, the file holds {hs} {str(hd)[6:]}"
     return None
 
+# %% ../nbs/00b_io.ipynb #067d4933
 def build_model(part:dict, # one entry of `read_model_file(...)['parts']`
                 builders:dict, # {kind: callable(**config) -> module}
                 name:str='--model', # the option or argument that named the file, for messages
@@ -468,7 +494,6 @@ def build_model(part:dict, # one entry of `read_model_file(...)['parts']`
     m = build('cpu')
     m.load_state_dict(part['state'], strict=True)
     return m.eval()
-
 
 # %% ../nbs/00b_io.ipynb #38f473d5
 def load_model_file(path:str|Path, # a file from `save_model_file`; a folder means its `model.pt`

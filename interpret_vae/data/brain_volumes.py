@@ -21,8 +21,11 @@ __all__ = ['VOLUME_EXTS', 'read_volume', 'registration', 'lesion_set_from_volume
 # %% ../../nbs/02c_data.brain_volumes.ipynb #6c1718b3
 VOLUME_EXTS = ('.nii.gz', '.nii', '.img')   # .img is Analyze 7.5 (with its .hdr), as LPBA40 ships
 
-def _name(v, i, what): return str(v) if isinstance(v, (str, Path)) else f"{what}[{i}]"
+def _name(v, i, what):
+    "How messages name a volume: its file, or the argument and index of an array."
+    return str(v) if isinstance(v, (str, Path)) else f"{what}[{i}]"
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #40e0ce59
 def read_volume(source, # a NIfTI (.nii, .nii.gz) or Analyze (.img/.hdr) file, or an (X,Y,Z) array
                 what:str='volume', # the argument it came from, for messages
                )->np.ndarray:
@@ -46,10 +49,12 @@ def _head(a):
     m = a > 0.1 * np.percentile(a, 99)
     return ndimage.binary_fill_holes(m) if a.ndim == 2 else m
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #ee115a85
 def _axial(vol, z):
     "Axial slice `z` of a RAS volume as an image: rows run anterior to posterior, columns left to right."
     return vol[:, :, z].T[::-1]
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #27ed63df
 def _square(a, size, order):
     "Zero-pad `a` to a square and resample it to `size` x `size`."
     n = max(a.shape)
@@ -58,11 +63,13 @@ def _square(a, size, order):
     p[r0:r0 + a.shape[0], c0:c0 + a.shape[1]] = a
     return ndimage.zoom(p.astype(np.float32), size / n, order=order, grid_mode=True, mode='grid-constant') if n != size else p.astype(np.float32)
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #89d76890
 def _level(head3d, z):
     "Relative height (0 bottom, 1 top) of slice `z` within the head's axial extent."
     zs = np.flatnonzero(head3d.any((0, 1)))
     return (z - zs[0]) / max(zs[-1] - zs[0], 1)
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #668d825f
 def registration(lesion_head, # (h,w) bool head mask of the lesion slice
                  head, # (H,W) bool head mask of the healthy slice
                 )->np.ndarray:
@@ -74,6 +81,64 @@ def registration(lesion_head, # (h,w) bool head mask of the lesion slice
     return affine_matrix(0., scale, translate=tuple(ch - cl), centre=tuple(cl))
 
 # %% ../../nbs/02c_data.brain_volumes.ipynb #c59d1ed8
+def _check_volume_args(hv:list, lv:list, lm:list, lesions_per_image, size, smooth, level, axial_slices):
+    "Raise, naming the argument, unless the volume lists and settings of `lesion_set_from_volumes` fit together."
+    if not hv: raise ValueError("healthy_volumes: expected at least one volume")
+    if not lv: raise ValueError("lesion_volumes: expected at least one volume")
+    if len(lm) != len(lv): raise ValueError(f"lesion_masks: expected {len(lv)} masks (one per lesion volume), got {len(lm)}")
+    check_positive(lesions_per_image, 'lesions_per_image', integer=True); check_positive(size, 'size', integer=True)
+    check_positive(smooth, 'smooth', allow_zero=True)
+    if not 0 <= level <= 1: raise ValueError(f"level: expected a fraction of the head's height in [0, 1], got {level!r}")
+    if axial_slices is not None and len(axial_slices) != len(hv):
+        raise ValueError(f"axial_slices: expected {len(hv)} indices (one per healthy volume), got {len(axial_slices)}")
+
+# %% ../../nbs/02c_data.brain_volumes.ipynb #3df883f6
+def _lesion_slabs(lv:list, lm:list)->list:
+    "Per lesion volume: the slab of volume, mask and head through its lesion, its axial slices and their levels."
+    lesions = []
+    for i, (v, m) in enumerate(zip(lv, lm)):
+        vol, mask = read_volume(v, 'lesion volume'), read_volume(m, 'lesion mask')
+        if mask.shape != vol.shape:
+            raise ValueError(f"{_name(m, i, 'lesion_masks')}: mask shape {mask.shape} differs from its volume {_name(v, i, 'lesion_volumes')} {vol.shape}")
+        mask = mask > 0
+        if not mask.any(): raise ValueError(f"{_name(m, i, 'lesion_masks')}: the lesion mask is empty")
+        head, lz = _head(vol) | mask, np.flatnonzero(mask.any((0, 1)))
+        keep = slice(lz[0], lz[-1] + 1)       # only the slab through the lesion stays in memory
+        lesions.append((vol[:, :, keep].copy(), mask[:, :, keep].copy(), head[:, :, keep].copy(), lz, _level(head, lz)))
+    return lesions
+
+# %% ../../nbs/02c_data.brain_volumes.ipynb #ba75ebce
+def _healthy_slice(v, i:int, level:float, z:int|None, size:int):
+    "Healthy volume `v` (the `i`th) at axial slice `z` (None: at `level`): image in [0, 1], head mask, slice, level."
+    vol = read_volume(v, 'healthy volume')
+    head3d = _head(vol)
+    zs = np.flatnonzero(head3d.any((0, 1)))
+    if not len(zs): raise ValueError(f"{_name(v, i, 'healthy_volumes')}: no head found (the volume is empty)")
+    z = int(round(zs[0] + level * (zs[-1] - zs[0]))) if z is None else int(z)
+    if not 0 <= z < vol.shape[2]: raise ValueError(f"axial_slices: slice {z} is outside the {vol.shape[2]} axial slices of {_name(v, i, 'healthy_volumes')}")
+    raw = _square(_axial(vol, z), size, 1)
+    img = np.clip(raw / max(float(np.percentile(raw, 99.5)), 1e-8), 0, 1)
+    head = _square(_axial(head3d, z).astype(np.float32), size, 1) > 0.5
+    if not head.any(): raise ValueError(f"{_name(v, i, 'healthy_volumes')}: axial slice {z} holds no head")
+    return img, head, z, _level(head3d, z)
+
+# %% ../../nbs/02c_data.brain_volumes.ipynb #0c266a61
+def _lesioned_copy(img, head, lesion:tuple, lev:float, size:int, smooth:float, name:str, healthy:str):
+    "`img` with `lesion`'s slice nearest height `lev` registered into `head` and inserted; its exact mask; that slice."
+    vol_l, mask_l, head_l, lz, levels = lesion
+    j = int(np.argmin(np.abs(levels - lev)))              # the slice through the lesion at the healthy slice's height
+    zl, zs_ = int(lz[j]), int(lz[j] - lz[0])
+    les, m, hl = (_square(_axial(a, zs_).astype(np.float32), size, 1) for a in (vol_l, mask_l, head_l))
+    m, hl = m > 0.5, hl > 0.5
+    if not m.any(): m = _square(_axial(mask_l, zs_).astype(np.float32), size, 0) > 0   # a lesion thinner than a pixel keeps its nearest one
+    T = registration(hl, head)
+    exact = placed_mask(m, (size, size), affine=T, within=head)
+    if not exact.any(): raise ValueError(f"{name}: the lesion at axial slice {zl} falls outside the head of {healthy}")
+    out = insert_lesion(img, les, m, affine=T, smooth=smooth, within=head, image_tissue=head,
+                        lesion_tissue=hl & ~ndimage.binary_dilation(m, iterations=2))
+    return np.clip(out, 0, 1), exact, zl
+
+# %% ../../nbs/02c_data.brain_volumes.ipynb #1a576b9f
 def lesion_set_from_volumes(healthy_volumes, # healthy 3-D T1 volumes: files (NIfTI, Analyze .img) or (X,Y,Z) arrays, one per subject
                             lesion_volumes, # stroke volumes: files or arrays
                             lesion_masks, # their lesion masks (non-zero = lesion), same shapes, in the same order
@@ -88,56 +153,20 @@ def lesion_set_from_volumes(healthy_volumes, # healthy 3-D T1 volumes: files (NI
                            ):
     "Eq. 3 data set from volumes: per healthy subject one axial slice and `lesions_per_image` copies with registered, intensity-matched lesions."
     hv, lv, lm = [list(v) if isinstance(v, (list, tuple)) else [v] for v in (healthy_volumes, lesion_volumes, lesion_masks)]
-    if not hv: raise ValueError("healthy_volumes: expected at least one volume")
-    if not lv: raise ValueError("lesion_volumes: expected at least one volume")
-    if len(lm) != len(lv): raise ValueError(f"lesion_masks: expected {len(lv)} masks (one per lesion volume), got {len(lm)}")
-    check_positive(lesions_per_image, 'lesions_per_image', integer=True); check_positive(size, 'size', integer=True)
-    check_positive(smooth, 'smooth', allow_zero=True)
-    if not 0 <= level <= 1: raise ValueError(f"level: expected a fraction of the head's height in [0, 1], got {level!r}")
-    if axial_slices is not None and len(axial_slices) != len(hv):
-        raise ValueError(f"axial_slices: expected {len(hv)} indices (one per healthy volume), got {len(axial_slices)}")
-    lesions = []   # per lesion volume: the slab of volume, mask and head through the lesion, its slice indices and their levels
-    for i, (v, m) in enumerate(zip(lv, lm)):
-        vol, mask = read_volume(v, 'lesion volume'), read_volume(m, 'lesion mask')
-        if mask.shape != vol.shape:
-            raise ValueError(f"{_name(m, i, 'lesion_masks')}: mask shape {mask.shape} differs from its volume {_name(v, i, 'lesion_volumes')} {vol.shape}")
-        mask = mask > 0
-        if not mask.any(): raise ValueError(f"{_name(m, i, 'lesion_masks')}: the lesion mask is empty")
-        head, lz = _head(vol) | mask, np.flatnonzero(mask.any((0, 1)))
-        keep = slice(lz[0], lz[-1] + 1)       # only the slab through the lesion stays in memory
-        lesions.append((vol[:, :, keep].copy(), mask[:, :, keep].copy(), head[:, :, keep].copy(), lz, _level(head, lz)))
+    _check_volume_args(hv, lv, lm, lesions_per_image, size, smooth, level, axial_slices)
+    lesions = _lesion_slabs(lv, lm)
     order = np.random.default_rng(seed).permutation(len(lesions))
     L, images, masks, rows = lesions_per_image, [], [], []
     it = range(len(hv))
     for i in (progress_bar(it, leave=False) if progress else it):
-        vol = read_volume(hv[i], 'healthy volume')
-        head3d = _head(vol)
-        zs = np.flatnonzero(head3d.any((0, 1)))
-        if not len(zs): raise ValueError(f"{_name(hv[i], i, 'healthy_volumes')}: no head found (the volume is empty)")
-        z = int(round(zs[0] + level * (zs[-1] - zs[0]))) if axial_slices is None else int(axial_slices[i])
-        if not 0 <= z < vol.shape[2]: raise ValueError(f"axial_slices: slice {z} is outside the {vol.shape[2]} axial slices of {_name(hv[i], i, 'healthy_volumes')}")
-        raw = _square(_axial(vol, z), size, 1)
-        img = np.clip(raw / max(float(np.percentile(raw, 99.5)), 1e-8), 0, 1)
-        head = _square(_axial(head3d, z).astype(np.float32), size, 1) > 0.5
-        if not head.any(): raise ValueError(f"{_name(hv[i], i, 'healthy_volumes')}: axial slice {z} holds no head")
-        lev = _level(head3d, z)
+        img, head, z, lev = _healthy_slice(hv[i], i, level, None if axial_slices is None else axial_slices[i], size)
         images.append(img); masks.append(np.zeros((size, size), bool))
         rows.append(dict(healthy=_name(hv[i], i, 'healthy_volumes'), healthy_slice=z, lesion=None, lesion_slice=None))
         for l in range(L):
             k = order[(i * L + l) % len(order)]
-            vol_l, mask_l, head_l, lz, levels = lesions[k]
-            j = int(np.argmin(np.abs(levels - lev)))              # the slice through the lesion at the healthy slice's height
-            zl, zs_ = int(lz[j]), int(lz[j] - lz[0])
-            les, m, hl = (_square(_axial(a, zs_).astype(np.float32), size, 1) for a in (vol_l, mask_l, head_l))
-            m, hl = m > 0.5, hl > 0.5
-            if not m.any(): m = _square(_axial(mask_l, zs_).astype(np.float32), size, 0) > 0   # a lesion thinner than a pixel keeps its nearest one
-            T = registration(hl, head)
-            exact = placed_mask(m, (size, size), affine=T, within=head)
             name = _name(lv[k], k, 'lesion_volumes')
-            if not exact.any(): raise ValueError(f"{name}: the lesion at axial slice {zl} falls outside the head of {rows[-1 - l]['healthy']}")
-            out = insert_lesion(img, les, m, affine=T, smooth=smooth, within=head, image_tissue=head,
-                                lesion_tissue=hl & ~ndimage.binary_dilation(m, iterations=2))
-            images.append(np.clip(out, 0, 1)); masks.append(exact)
+            out, exact, zl = _lesioned_copy(img, head, lesions[k], lev, size, smooth, name, rows[-1 - l]['healthy'])
+            images.append(out); masks.append(exact)
             rows.append(dict(healthy=rows[-1 - l]['healthy'], healthy_slice=z, lesion=name, lesion_slice=zl))
     n = len(hv)
     s = LesionSet(np.stack(images)[:, None].astype(np.float32), np.tile(np.r_[0, np.ones(L)], n).astype(np.int64),
@@ -151,8 +180,12 @@ def _volumes(folder:Path)->list:
     "Volume files below `folder`, sorted by path."
     return sorted(f for f in folder.rglob('*') if f.is_file() and f.name.lower().endswith(VOLUME_EXTS) and not f.name.startswith('.'))
 
-def _is_mask(f:Path)->bool: return any(w in f.name.lower() for w in _MASK_WORDS)
+# %% ../../nbs/02c_data.brain_volumes.ipynb #c602fc84
+def _is_mask(f:Path)->bool:
+    "Whether a volume's file name marks it as a lesion mask."
+    return any(w in f.name.lower() for w in _MASK_WORDS)
 
+# %% ../../nbs/02c_data.brain_volumes.ipynb #5bf356c4
 def find_lesion_cases(lesions, # ISLES-style folder: one sub-folder per case with an image and a lesion mask
                      )->pd.DataFrame:
     "One row per lesion case under `lesions`: its `image` and `mask` files."

@@ -12,8 +12,8 @@ import nibabel as nib
 from fastprogress.fastprogress import progress_bar
 from ..core import to_numpy, check_shape, check_labels, check_choice, check_positive
 from ..io import atomic_dir
-from .cardiac import (CineCohort, TARGET_SPACING, es_frame, lv_centroid, normalise_cine,
-                                        load_cohort, save_cohort)
+from .cardiac import CineCohort, TARGET_SPACING, es_frame, lv_centroid
+from .cardiac_loaders import normalise_cine, load_cohort, save_cohort
 
 # %% auto #0
 __all__ = ['CINE_LAYOUTS', 'ACDC_TO_PACKAGE', 'detect_cine_layout', 'basal_slices', 'labelled_frame_mask', 'load_cine_cohort',
@@ -30,6 +30,7 @@ def _nii(folder:Path, stem:str):
         if (folder/f'{stem}{ext}').is_file(): return folder/f'{stem}{ext}'
     return None
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #b20f9a66
 def _mnms_csv(path:Path, metadata=None):
     "The M&Ms information CSV: `metadata`, else the first CSV with an 'External code' column in `path` or its parents (2 up)."
     if metadata is not None:
@@ -43,6 +44,7 @@ def _mnms_csv(path:Path, metadata=None):
             if 'External code' in head: return f
     return None
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #051f2ab9
 def _subject_dirs(path:Path, layout:str)->list:
     "The subject folders of `layout` under `path`, sorted by name."
     if layout == 'ukbb': return sorted(d for d in path.iterdir() if d.is_dir() and _nii(d, 'sa'))
@@ -53,6 +55,7 @@ def _subject_dirs(path:Path, layout:str)->list:
              if f.name.split('_sa.nii')[0] == f.parent.name}      # M&Ms: <code>/<code>_sa.nii.gz, in split folders
     return sorted(found, key=lambda d: d.name)
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #fa07dfd2
 def detect_cine_layout(path # a cohort folder
                       )->str:
     "The layout of the cine cohort folder `path`: 'native', 'ukbb', 'acdc' or 'mnms'."
@@ -66,11 +69,13 @@ def detect_cine_layout(path # a cohort folder
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #4c59367e
 def _read_nifti(f:Path, what:str):
+    "The array and voxel sizes of the NIfTI file `f`; an unreadable one is named, with `what` it should hold."
     try:
         img = nib.load(str(f))
         return np.asarray(img.dataobj), tuple(float(z) for z in img.header.get_zooms())
     except Exception as e: raise ValueError(f"{f}: cannot read the {what} ({type(e).__name__}: {str(e)[:80]})") from e
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #6de2c768
 def _read_cine(f:Path):
     "A 4-D cine (x, y, slice, time) as (S,T,H,W) float32, its (row, col) spacing and its slice thickness."
     a, z = _read_nifti(f, 'cine')
@@ -80,6 +85,7 @@ def _read_cine(f:Path):
     if len(z) < 3 or min(z[:3]) <= 0: raise ValueError(f"{f}: expected positive voxel sizes in the header, got {z}")
     return a, np.array([z[1], z[0]]), z[2]
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #fed8d637
 def _read_labels(f:Path, cine:Path, shape:tuple, mapping=None):
     "Label map of `shape` ((S,T,H,W) for 4-D files, (S,H,W) for one frame) as uint8, checked against its `cine` and mapped to the package's labels."
     a, _ = _read_nifti(f, 'label map')
@@ -96,6 +102,7 @@ def _read_labels(f:Path, cine:Path, shape:tuple, mapping=None):
     a = a.astype(np.uint8)
     return a if mapping is None else mapping[a]
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #46f71f51
 def _frame_of(f:Path, cine:np.ndarray, cine_file:Path)->int:
     "Index of the frame of `cine` (S,T,H,W) that the 3-D image `f` holds."
     a, _ = _read_nifti(f, 'frame')
@@ -136,6 +143,7 @@ def _ukbb_subject(d:Path)->dict:
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #18cb1e8d
 def _acdc_info(f:Path)->dict:
+    "The `key: value` lines of an ACDC Info.cfg, which must give ED and ES as frame numbers."
     if not f.is_file(): raise FileNotFoundError(f"{f}: ACDC metadata not found (ED, ES, Group, Height, Weight, NbFrame)")
     info = {}
     for line in f.read_text(errors='replace').splitlines():
@@ -146,11 +154,15 @@ def _acdc_info(f:Path)->dict:
         if not re.fullmatch(r'\d+', info.get(k, '')): raise ValueError(f"{f}: expected a line '{k}: <frame number>', got {info.get(k)!r}")
     return info
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #dc89b0ec
 def _num(v):
+    "`v` as a float, NaN when it is not a number."
     try: return float(v)
     except (TypeError, ValueError): return np.nan
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #a5774efe
 def _acdc_subject(d:Path)->dict:
+    "One ACDC patient: the 4-D cine, its ED and ES ground truth (renumbered) and Info.cfg's metadata."
     cfg = d/'Info.cfg'
     info = _acdc_info(cfg)
     f = _nii(d, f'{d.name}_4d')
@@ -214,8 +226,11 @@ def basal_slices(ed_segs, # (S,H,W) labels of one subject's end-diastolic frame,
     return (heart if basal_first else heart[::-1])[:n_slices].copy()
 
 # %% ../../nbs/01a_data.cine_layouts.ipynb #c4853336
-def _frames_str(mask)->str: return ' '.join(str(t) for t in np.flatnonzero(mask))
+def _frames_str(mask)->str:
+    "The labelled frames of a (T,) mask as the `labelled_frames` column writes them."
+    return ' '.join(str(t) for t in np.flatnonzero(mask))
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #f57793b2
 def labelled_frame_mask(cohort:CineCohort, # a cohort from `load_cine_cohort` (or any with a `labelled_frames` column)
                        )->np.ndarray:
     "Which frames of each subject hold ground-truth labels: (N,T) bool for a normalised cohort, a list of (T_i,) for a native one."
@@ -240,6 +255,7 @@ def _native_time(ed, es, T, n_frames):
     e, j = es_frame(n_frames), np.arange(n_frames)
     return np.where(j <= e, ed + (es - ed) * j / e, es + (end - es) * (j - e) / (n_frames - e)) % T
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #2c406cb4
 def _prepare(rec:dict, *, n_slices, basal_first, normalise, target_spacing, n_frames, size)->dict:
     "Basal slices, [0, 1] intensities and, with `normalise`, the normalised grid for one subject record of a layout reader."
     x, segs, lab, ed, es, f = rec['images'], rec['segs'], rec['labelled'], rec['ed'], rec['es'], rec['file']
@@ -293,6 +309,7 @@ def _check_native(path:Path):
                 if k in table.columns and pd.notna(row[k]) and not 0 <= row[k] < shape[3]:
                     raise ValueError(f"{csv}: subject {sid!r}: {k} {row[k]} is outside the {shape[3]} frames of {(fi or fs).name}")
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #0a1e08be
 def _extra_labels(labels:pd.DataFrame, f)->pd.DataFrame:
     "`labels` with the columns of the CSV `f` (one row per subject_id) merged in; its columns win."
     f = Path(f)
@@ -305,6 +322,40 @@ def _extra_labels(labels:pd.DataFrame, f)->pd.DataFrame:
     return labels.drop(columns=[c for c in cols if c in labels.columns]).merge(extra, on='subject_id', how='left')[
         list(labels.columns) + [c for c in cols if c not in labels.columns]]
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #fd3632c2
+def _load_native(path:Path, normalise:bool, target_spacing:float, n_frames:int, size:int, labels_csv)->CineCohort:
+    "A cohort in the package's own layout, checked per file, every frame labelled, `labels_csv`'s columns merged in."
+    _check_native(path)
+    cohort = load_cohort(path, normalise=normalise, target_spacing=target_spacing, n_frames=n_frames, size=size)
+    labels = cohort.labels.copy()
+    labels['labelled_frames'] = [_frames_str(np.full(a.shape[1], cohort.segs is not None))
+                                 for a in (cohort.images if cohort.images is not None else cohort.segs)]
+    if labels_csv is not None: labels = _extra_labels(labels, labels_csv)
+    return dataclasses.replace(cohort, labels=labels)
+
+# %% ../../nbs/01a_data.cine_layouts.ipynb #26b4783f
+def _mnms_info(path:Path, metadata):
+    "The M&Ms information CSV and its table indexed by subject code, checked for the columns the reader needs."
+    csv = _mnms_csv(path, metadata)
+    if csv is None: raise FileNotFoundError(f"{path/'*.csv'}: no M&Ms information CSV (with an 'External code' column) here or above; pass metadata=")
+    info = pd.read_csv(csv, dtype={'External code': str})
+    missing = [c for c in ('External code', 'ED', 'ES') if c not in info.columns]
+    if missing: raise ValueError(f"{csv}: missing column(s) {missing}")
+    info = info.drop_duplicates('External code').set_index('External code', drop=False)
+    return csv, info
+
+# %% ../../nbs/01a_data.cine_layouts.ipynb #6a696a2c
+def _layout_record(d:Path, layout:str, path:Path, info, csv):
+    "One subject folder of `layout` read by its reader (M&Ms with its row of the information table)."
+    if layout == 'ukbb': rec = _ukbb_subject(d)
+    elif layout == 'acdc': rec = _acdc_subject(d)
+    else:
+        if d.name not in info.index: raise ValueError(f"{csv}: no row for subject {d.name} ({d})")
+        rec = _mnms_subject(d, info.loc[d.name], csv)
+        rec['meta']['split'] = d.parent.relative_to(path).as_posix()
+    return rec
+
+# %% ../../nbs/01a_data.cine_layouts.ipynb #46d7dd93
 def load_cine_cohort(path, # cohort folder in one of `CINE_LAYOUTS`
                      layout:str='auto', # 'native', 'ukbb', 'acdc', 'mnms', or 'auto' (see `detect_cine_layout`)
                      *, normalise:bool=True, # resample every subject with `normalise_cine`; False: native lists (S,T_i,H_i,W_i)
@@ -323,31 +374,13 @@ def load_cine_cohort(path, # cohort folder in one of `CINE_LAYOUTS`
     check_choice(layout, 'layout', ('auto',) + CINE_LAYOUTS)
     check_positive(n_slices, 'n_slices', integer=True)
     if layout == 'auto': layout = detect_cine_layout(path)
-    if layout == 'native':
-        _check_native(path)
-        cohort = load_cohort(path, normalise=normalise, target_spacing=target_spacing, n_frames=n_frames, size=size)
-        labels = cohort.labels.copy()
-        labels['labelled_frames'] = [_frames_str(np.full(a.shape[1], cohort.segs is not None))
-                                     for a in (cohort.images if cohort.images is not None else cohort.segs)]
-        if labels_csv is not None: labels = _extra_labels(labels, labels_csv)
-        return dataclasses.replace(cohort, labels=labels)
+    if layout == 'native': return _load_native(path, normalise, target_spacing, n_frames, size, labels_csv)
     dirs = _subject_dirs(path, layout)
     if not dirs: raise ValueError(f"path: no {layout} subject folders in {path}")
-    if layout == 'mnms':
-        csv = _mnms_csv(path, metadata)
-        if csv is None: raise FileNotFoundError(f"{path/'*.csv'}: no M&Ms information CSV (with an 'External code' column) here or above; pass metadata=")
-        info = pd.read_csv(csv, dtype={'External code': str})
-        missing = [c for c in ('External code', 'ED', 'ES') if c not in info.columns]
-        if missing: raise ValueError(f"{csv}: missing column(s) {missing}")
-        info = info.drop_duplicates('External code').set_index('External code', drop=False)
+    csv, info = _mnms_info(path, metadata) if layout == 'mnms' else (None, None)
     recs = []
     for d in (progress_bar(dirs, leave=False) if progress else dirs):
-        if layout == 'ukbb': rec = _ukbb_subject(d)
-        elif layout == 'acdc': rec = _acdc_subject(d)
-        else:
-            if d.name not in info.index: raise ValueError(f"{csv}: no row for subject {d.name} ({d})")
-            rec = _mnms_subject(d, info.loc[d.name], csv)
-            rec['meta']['split'] = d.parent.relative_to(path).as_posix()
+        rec = _layout_record(d, layout, path, info, csv)
         recs.append(_prepare(rec, n_slices=n_slices, basal_first=basal_first, normalise=normalise,
                              target_spacing=target_spacing, n_frames=n_frames, size=size))
     labels = pd.DataFrame([r['meta'] for r in recs]).dropna(axis=1, how='all')
@@ -395,10 +428,43 @@ def _nifti(a:np.ndarray, spacing, thickness:float=10.)->nib.Nifti1Image:
     img.header.set_xyzt_units('mm', 'sec')
     return img
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #e9937d5c
 def _save(img:nib.Nifti1Image, f:Path):
+    "Save `img` at `f`, creating its folder."
     f.parent.mkdir(parents=True, exist_ok=True)
     nib.save(img, f)
 
+# %% ../../nbs/01a_data.cine_layouts.ipynb #3990551b
+def _write_ukbb(d:Path, x, s, ed:int, es:int, sp, labelled:str):
+    "One subject as UK Biobank ships it: the cine, its ED and ES frames, and label maps of ED and ES (or all frames)."
+    _save(_nifti(x, sp), d/'sa.nii.gz')
+    _save(_nifti(x[:, ed], sp), d/'sa_ED.nii.gz'); _save(_nifti(x[:, es], sp), d/'sa_ES.nii.gz')
+    if labelled == 'all': _save(_nifti(s, sp), d/'label_sa.nii.gz')
+    else: _save(_nifti(s[:, ed], sp), d/'label_sa_ED.nii.gz'); _save(_nifti(s[:, es], sp), d/'label_sa_ES.nii.gz')
+
+# %% ../../nbs/01a_data.cine_layouts.ipynb #68cee087
+def _write_acdc(d:Path, x, s, ed:int, es:int, sp, r:pd.Series):
+    "One subject as ACDC ships it: the 4-D cine, ED and ES frames with ground truth in ACDC's numbering, Info.cfg."
+    get = lambda r, k, default: r[k] if k in r and pd.notna(r[k]) else default
+    name = d.name
+    _save(_nifti(x, sp), d/f'{name}_4d.nii.gz')
+    to_acdc = np.argsort(ACDC_TO_PACKAGE).astype(np.uint8)
+    for t in (ed, es):
+        _save(_nifti(x[:, t], sp), d/f'{name}_frame{t + 1:02d}.nii.gz')
+        _save(_nifti(to_acdc[s[:, t]], sp), d/f'{name}_frame{t + 1:02d}_gt.nii.gz')
+    info = dict(ED=ed + 1, ES=es + 1, Group=get(r, 'group', get(r, 'etiology', 'NOR')), Height=get(r, 'height_cm', None),
+                NbFrame=x.shape[1], Weight=get(r, 'weight_kg', None))
+    (d/'Info.cfg').write_text(''.join(f'{k}: {v}\n' for k, v in info.items() if v is not None))
+
+# %% ../../nbs/01a_data.cine_layouts.ipynb #b9493580
+def _write_mnms(d:Path, x, s, ed:int, es:int, sp):
+    "One subject as M&Ms ships it: the cine and one label map that holds ED and ES only."
+    sid = d.name
+    _save(_nifti(x, sp), d/f'{sid}_sa.nii.gz')
+    gt = np.zeros_like(s); gt[:, [ed, es]] = s[:, [ed, es]]
+    _save(_nifti(gt, sp), d/f'{sid}_sa_gt.nii.gz')
+
+# %% ../../nbs/01a_data.cine_layouts.ipynb #9d9243a1
 def _write_layout(cohort:CineCohort, out:Path, layout:str, labelled:str, progress:bool):
     "Write `cohort`'s subjects and metadata files into the folder `out` as `layout` ships them."
     lab = cohort.labels.reset_index(drop=True)
@@ -410,35 +476,17 @@ def _write_layout(cohort:CineCohort, out:Path, layout:str, labelled:str, progres
         r, x, s = lab.iloc[i], np.asarray(cohort.images[i], np.float32), np.asarray(cohort.segs[i], np.uint8)
         ed, es = int(r['ed_frame']), int(r['es_frame'])
         sid = str(r['subject_id'])
-        if layout == 'ukbb':
-            d = out/sid
-            _save(_nifti(x, sp[i]), d/'sa.nii.gz')
-            _save(_nifti(x[:, ed], sp[i]), d/'sa_ED.nii.gz'); _save(_nifti(x[:, es], sp[i]), d/'sa_ES.nii.gz')
-            if labelled == 'all': _save(_nifti(s, sp[i]), d/'label_sa.nii.gz')
-            else: _save(_nifti(s[:, ed], sp[i]), d/'label_sa_ED.nii.gz'); _save(_nifti(s[:, es], sp[i]), d/'label_sa_ES.nii.gz')
-        elif layout == 'acdc':
-            name = f'patient{i + 1:03d}'
-            d = out/name
-            _save(_nifti(x, sp[i]), d/f'{name}_4d.nii.gz')
-            to_acdc = np.argsort(ACDC_TO_PACKAGE).astype(np.uint8)
-            for t in (ed, es):
-                _save(_nifti(x[:, t], sp[i]), d/f'{name}_frame{t + 1:02d}.nii.gz')
-                _save(_nifti(to_acdc[s[:, t]], sp[i]), d/f'{name}_frame{t + 1:02d}_gt.nii.gz')
-            info = dict(ED=ed + 1, ES=es + 1, Group=get(r, 'group', get(r, 'etiology', 'NOR')), Height=get(r, 'height_cm', None),
-                        NbFrame=x.shape[1], Weight=get(r, 'weight_kg', None))
-            (d/'Info.cfg').write_text(''.join(f'{k}: {v}\n' for k, v in info.items() if v is not None))
+        if layout == 'ukbb': _write_ukbb(out/sid, x, s, ed, es, sp[i], labelled)
+        elif layout == 'acdc': _write_acdc(out/f'patient{i + 1:03d}', x, s, ed, es, sp[i], r)
         else:
-            d = out/'Training'/'Labeled'/sid
-            _save(_nifti(x, sp[i]), d/f'{sid}_sa.nii.gz')
-            gt = np.zeros_like(s); gt[:, [ed, es]] = s[:, [ed, es]]
-            _save(_nifti(gt, sp[i]), d/f'{sid}_sa_gt.nii.gz')
+            _write_mnms(out/'Training'/'Labeled'/sid, x, s, ed, es, sp[i])
             v = str(get(r, 'vendor', 'unknown'))
             rows.append({'External code': sid, 'VendorName': v, 'Vendor': 'ABCDEFGH'[vendors.index(v) % 8] if v in vendors else 'A',
                          'Centre': get(r, 'centre', 1), 'ED': ed, 'ES': es})
     if layout == 'mnms':
         pd.DataFrame(rows).to_csv(out/'mnms_dataset_information.csv', index=False)
 
-
+# %% ../../nbs/01a_data.cine_layouts.ipynb #08286696
 def save_cine_layout(cohort:CineCohort, # images and segs, native lists (S,T,H,W) or arrays; labels with subject_id, vendor, ed_frame, es_frame
                      out, # folder to create; it must not exist, or be empty
                      layout:str, # one of `CINE_LAYOUTS`

@@ -43,7 +43,9 @@ def _read_image(path):
     if not np.isfinite(a).all(): raise ValueError(f"{path}: holds {(~np.isfinite(a)).sum()} NaN or infinite pixel(s)")
     return a
 
+# %% ../../nbs/02b_data.folder.ipynb #7a89e2d7
 def _raw_mask(path):
+    "A mask file's pixel values as stored (PNG or NIfTI), to be checked by the caller."
     name = path.name.lower()
     try:
         if name.endswith('.png'):
@@ -53,6 +55,7 @@ def _raw_mask(path):
         return np.squeeze(np.asarray(nib.load(str(path)).dataobj))
     except Exception as e: raise ValueError(f"{path}: could not read the mask ({e})") from e
 
+# %% ../../nbs/02b_data.folder.ipynb #408f7a00
 def _find(folder, stem, table):
     "The file `stem` + one of the image extensions in `folder` (a regular file, see `io.listed_file`), `None` when there is none."
     for ext in _IMG_EXTS:
@@ -60,16 +63,60 @@ def _find(folder, stem, table):
         if f.exists(): return f
     return None
 
+# %% ../../nbs/02b_data.folder.ipynb #ca801fd2
 def _stem(fname):
+    "A file name without its image extension (`.nii.gz` counts as one)."
     n = Path(fname).name
     for ext in _IMG_EXTS:
         if n.lower().endswith(ext): return n[:-len(ext)]
     return Path(n).stem
 
+# %% ../../nbs/02b_data.folder.ipynb #417d6275
 def _resize(a, size, order):
+    "`a` zoomed to `size` x `size` with spline `order` (0 for masks); unchanged when `size` is None or already met."
     if size is None or a.shape == (size, size): return a
     return ndimage.zoom(a, (size / a.shape[0], size / a.shape[1]), order=order, grid_mode=True, mode='grid-constant')
 
+# %% ../../nbs/02b_data.folder.ipynb #c9d9d59f
+def _labels_csv(root:Path, label_cols):
+    "The folder's `labels.csv`, its table (as strings) and the label columns to read; refused by name when unusable."
+    csv = root/'labels.csv'
+    if not csv.exists(): raise FileNotFoundError(f"path: expected {csv}")
+    if not csv.is_file(): raise ValueError(f"path: {csv} is not a regular file (a folder, named pipe or device is never read)")
+    df = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    cols = ['label'] if label_cols is None else list(label_cols)
+    missing = [c for c in ['file'] + cols if c not in df.columns]
+    if missing: raise ValueError(f"{csv}: missing column(s) {missing}; found {list(df.columns)}")
+    if len(df) == 0: raise ValueError(f"{csv}: expected at least one row")
+    return csv, df, cols
+
+# %% ../../nbs/02b_data.folder.ipynb #279045f0
+def _row_label(row, f:Path, classes:list, cols:list, label_cols):
+    "The label of one row: a class index (single-label) or a 0/1 float per column (multi-label)."
+    if label_cols is None:
+        if row['label'] not in classes: raise ValueError(f"{f}: unknown label {row['label']!r}, expected one of {classes}")
+        return classes.index(row['label'])
+    else:
+        bad = [c for c in cols if row[c] not in ('0', '1')]
+        if bad: raise ValueError(f"{f}: unknown label {row[bad[0]]!r} in column {bad[0]!r}, expected 0 or 1")
+        return [float(row[c]) for c in cols]
+
+# %% ../../nbs/02b_data.folder.ipynb #6bab2e37
+def _row_masks(root:Path, row, f:Path, img, csv:Path, cols:list, label_cols, size)->list:
+    "The masks of one row's image (one, or one per label column), checked against it and resized with it."
+    ms = []
+    for sub in [root/'masks'] if label_cols is None else [root/'masks'/c for c in cols]:
+        mf = _find(sub, _stem(row['file']), csv)
+        if mf is None: raise FileNotFoundError(f"{sub/_stem(row['file'])}: mask for {f.name} not found (.png, .nii or .nii.gz)")
+        m = _raw_mask(mf)
+        if m.shape != img.shape: raise ValueError(f"{mf}: mask size mismatch, expected {img.shape} like its image, got {m.shape}")
+        vals = np.unique(m)
+        if not (set(vals.tolist()) <= {0, 1} or set(vals.tolist()) <= {0, 255}):
+            raise ValueError(f"{mf}: expected a binary mask (0/1 or 0/255), found values {vals[:6].tolist()}")
+        ms.append(_resize((m > 0).astype(np.float32), size, 0) > 0.5)
+    return ms
+
+# %% ../../nbs/02b_data.folder.ipynb #afb2c398
 def load_image_folder(path, # folder with `images/`, optional `masks/` and `labels.csv` (layout below)
                       *, classes:Sequence=('0', '1'), # single-label: the values of the `label` column in class order
                       label_cols:Sequence[str]|None=None, # multi-label: names of 0/1 columns (e.g. IRF, SRF, PED); None reads `label`
@@ -79,14 +126,7 @@ def load_image_folder(path, # folder with `images/`, optional `masks/` and `labe
     "Images, labels, masks and patient ids from a folder: a `LesionSet` (single-label) or an `OCTSet` (multi-label)."
     root = Path(path)
     if not root.is_dir(): raise FileNotFoundError(f"path: folder {root} does not exist")
-    csv = root/'labels.csv'
-    if not csv.exists(): raise FileNotFoundError(f"path: expected {csv}")
-    if not csv.is_file(): raise ValueError(f"path: {csv} is not a regular file (a folder, named pipe or device is never read)")
-    df = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    cols = ['label'] if label_cols is None else list(label_cols)
-    missing = [c for c in ['file'] + cols if c not in df.columns]
-    if missing: raise ValueError(f"{csv}: missing column(s) {missing}; found {list(df.columns)}")
-    if len(df) == 0: raise ValueError(f"{csv}: expected at least one row")
+    csv, df, cols = _labels_csv(root, label_cols)
     if size is not None: size = check_image_size(size)
     use_masks = (root/'masks').is_dir() if masks is None else masks
     classes = [str(c) for c in classes]
@@ -98,23 +138,8 @@ def load_image_folder(path, # folder with `images/`, optional `masks/` and `labe
         if size is None and shape0 is not None and img.shape != shape0:
             raise ValueError(f"{f}: size mismatch, expected {shape0} like the first image, got {img.shape} (pass size= to resize)")
         shape0 = shape0 or img.shape
-        if label_cols is None:
-            if row['label'] not in classes: raise ValueError(f"{f}: unknown label {row['label']!r}, expected one of {classes}")
-            labels.append(classes.index(row['label']))
-        else:
-            bad = [c for c in cols if row[c] not in ('0', '1')]
-            if bad: raise ValueError(f"{f}: unknown label {row[bad[0]]!r} in column {bad[0]!r}, expected 0 or 1")
-            labels.append([float(row[c]) for c in cols])
-        ms = []
-        for sub in ([root/'masks'] if label_cols is None else [root/'masks'/c for c in cols]) if use_masks else []:
-            mf = _find(sub, _stem(row['file']), csv)
-            if mf is None: raise FileNotFoundError(f"{sub/_stem(row['file'])}: mask for {f.name} not found (.png, .nii or .nii.gz)")
-            m = _raw_mask(mf)
-            if m.shape != img.shape: raise ValueError(f"{mf}: mask size mismatch, expected {img.shape} like its image, got {m.shape}")
-            vals = np.unique(m)
-            if not (set(vals.tolist()) <= {0, 1} or set(vals.tolist()) <= {0, 255}):
-                raise ValueError(f"{mf}: expected a binary mask (0/1 or 0/255), found values {vals[:6].tolist()}")
-            ms.append(_resize((m > 0).astype(np.float32), size, 0) > 0.5)
+        labels.append(_row_label(row, f, classes, cols, label_cols))
+        ms = _row_masks(root, row, f, img, csv, cols, label_cols, size) if use_masks else []
         lo, hi = float(img.min()), float(img.max())
         images.append(_resize((img - lo) / (hi - lo) if hi > lo and (lo < 0 or hi > 1) else img, size, 1).clip(0, 1))
         all_masks.append(ms)
@@ -141,6 +166,7 @@ def _check_names(names, n, what):
     if len(dup): raise ValueError(f"{what}: expected unique names, {dup.iloc[0]!r} repeats")
     return names
 
+# %% ../../nbs/02b_data.folder.ipynb #8977a813
 def _label_column(y, n):
     "Single-label values as strings: integer class ids as '0', '1', ...; names kept."
     y = np.asarray(y)
@@ -151,13 +177,74 @@ def _label_column(y, n):
     if any(v == '' for v in out): raise ValueError("labels: expected non-empty class names")
     return out
 
+# %% ../../nbs/02b_data.folder.ipynb #d707d2de
 def _write_png(a, path, mask=False):
+    "An image in [0, 1] as a 16-bit grey PNG, or a mask as 0/255."
     if mask: Image.fromarray(a.astype(np.uint8) * 255).save(path)
     else: Image.fromarray(np.round(np.clip(a, 0, 1) * 65535).astype(np.uint16)).save(path)
 
+# %% ../../nbs/02b_data.folder.ipynb #5b972060
 def _write_nifti(a, path, mask=False):
+    "An image as float32 NIfTI (any range), or a mask as uint8."
     nib.save(nib.Nifti1Image(np.asarray(a, np.uint8 if mask else np.float32), np.eye(4)), path)
 
+# %% ../../nbs/02b_data.folder.ipynb #03f0496f
+def _image_array(images, fmt:str)->np.ndarray:
+    "`images` as (N,H,W) float32, checked: one channel, at least one image, finite, in [0, 1] for PNG."
+    x = np.asarray(to_numpy(images, 'images'))
+    check_shape(x, 'images', ndim=(3, 4))
+    if x.ndim == 4:
+        if x.shape[1] != 1: raise ValueError(f"images: expected one channel (N,1,H,W), got shape {x.shape}")
+        x = x[:, 0]
+    if len(x) == 0: raise ValueError("images: expected at least one image, got none")
+    x = x.astype(np.float32); check_finite(x, 'images')
+    if fmt == 'png' and (x.min() < 0 or x.max() > 1):
+        raise ValueError(f"images: PNG holds values in [0, 1], got [{x.min():.3g}, {x.max():.3g}]; rescale them or pass fmt='nifti'")
+    return x
+
+# %% ../../nbs/02b_data.folder.ipynb #321796a9
+def _label_table(labels, n:int, label_cols)->tuple:
+    "The label columns of `labels.csv` (None for single-label) and their table, checked."
+    y = np.asarray(to_numpy(labels, 'labels'))
+    if len(y) != n: raise ValueError(f"labels: expected {n} rows (one per image), got {len(y)}")
+    if y.ndim == 2:
+        if label_cols is None: raise ValueError(f"label_cols: expected {y.shape[1]} column names for 2-D labels")
+        cols = _check_names(label_cols, y.shape[1], 'label_cols')
+        if set(cols) & {'file', 'patient', 'label'}: raise ValueError("label_cols: 'file', 'patient' and 'label' are reserved column names")
+        if not np.isin(y, (0, 1)).all(): raise ValueError("labels: expected 0/1 values for multi-label targets")
+        table = pd.DataFrame(y.astype(np.int64), columns=cols)
+    elif y.ndim == 1:
+        if label_cols is not None: raise ValueError("label_cols: only for 2-D (multi-label) labels")
+        cols, table = None, pd.DataFrame(dict(label=_label_column(y, n)))
+    else: raise ValueError(f"labels: expected shape ({n},) or ({n}, K), got {y.shape}")
+    return cols, table
+
+# %% ../../nbs/02b_data.folder.ipynb #084f71d1
+def _mask_array(masks, n:int, shape:tuple, cols)->np.ndarray:
+    "`masks` as booleans (N,H,W), or (N,K,H,W) with one mask per label column."
+    m = np.asarray(to_numpy(masks, 'masks'))
+    want = (n, *shape) if cols is None else (n, len(cols), *shape)
+    check_shape(m, 'masks', shape=want)
+    if not np.isin(m, (0, 1)).all(): raise ValueError("masks: expected binary masks (0/1 or bool)")
+    m = m.astype(bool)
+    return m
+
+# %% ../../nbs/02b_data.folder.ipynb #363c989b
+def _extra_columns(table:pd.DataFrame, groups, columns, n:int)->pd.DataFrame:
+    "`table` with the `patient` column from `groups` and the further `columns`, checked."
+    if groups is not None:
+        g = np.asarray(to_numpy(groups, 'groups')).reshape(-1)
+        if len(g) != n: raise ValueError(f"groups: expected {n} patient ids, got {len(g)}")
+        table['patient'] = [str(v) for v in g.tolist()]
+    if columns is not None:
+        if not isinstance(columns, pd.DataFrame) or len(columns) != n:
+            raise ValueError(f"columns: expected a DataFrame of {n} rows")
+        clash = set(columns.columns) & (set(table.columns) | {'file'})
+        if clash: raise ValueError(f"columns: {sorted(clash)} clash with the columns the writer makes")
+        table = pd.concat([table, columns.reset_index(drop=True)], axis=1)
+    return table
+
+# %% ../../nbs/02b_data.folder.ipynb #9a63eadd
 def save_image_folder(out, # folder to create; it must not exist, or be empty
                       images, # (N,1,H,W) or (N,H,W) grey images, numpy or torch; PNG needs values in [0, 1]
                       labels, # (N,) class ids or names (the `label` column), or (N,K) 0/1 (one column per `label_cols`)
@@ -171,44 +258,11 @@ def save_image_folder(out, # folder to create; it must not exist, or be empty
                      )->Path:
     "Write images, labels, masks and patient ids in `load_image_folder`'s layout, atomically; returns the folder."
     check_choice(fmt, 'fmt', FOLDER_FORMATS)
-    x = np.asarray(to_numpy(images, 'images'))
-    check_shape(x, 'images', ndim=(3, 4))
-    if x.ndim == 4:
-        if x.shape[1] != 1: raise ValueError(f"images: expected one channel (N,1,H,W), got shape {x.shape}")
-        x = x[:, 0]
+    x = _image_array(images, fmt)
     n = len(x)
-    if n == 0: raise ValueError("images: expected at least one image, got none")
-    x = x.astype(np.float32); check_finite(x, 'images')
-    if fmt == 'png' and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"images: PNG holds values in [0, 1], got [{x.min():.3g}, {x.max():.3g}]; rescale them or pass fmt='nifti'")
-    y = np.asarray(to_numpy(labels, 'labels'))
-    if len(y) != n: raise ValueError(f"labels: expected {n} rows (one per image), got {len(y)}")
-    if y.ndim == 2:
-        if label_cols is None: raise ValueError(f"label_cols: expected {y.shape[1]} column names for 2-D labels")
-        cols = _check_names(label_cols, y.shape[1], 'label_cols')
-        if set(cols) & {'file', 'patient', 'label'}: raise ValueError("label_cols: 'file', 'patient' and 'label' are reserved column names")
-        if not np.isin(y, (0, 1)).all(): raise ValueError("labels: expected 0/1 values for multi-label targets")
-        table = pd.DataFrame(y.astype(np.int64), columns=cols)
-    elif y.ndim == 1:
-        if label_cols is not None: raise ValueError("label_cols: only for 2-D (multi-label) labels")
-        cols, table = None, pd.DataFrame(dict(label=_label_column(y, n)))
-    else: raise ValueError(f"labels: expected shape ({n},) or ({n}, K), got {y.shape}")
-    if masks is not None:
-        m = np.asarray(to_numpy(masks, 'masks'))
-        want = (n, *x.shape[1:]) if cols is None else (n, len(cols), *x.shape[1:])
-        check_shape(m, 'masks', shape=want)
-        if not np.isin(m, (0, 1)).all(): raise ValueError("masks: expected binary masks (0/1 or bool)")
-        m = m.astype(bool)
-    if groups is not None:
-        g = np.asarray(to_numpy(groups, 'groups')).reshape(-1)
-        if len(g) != n: raise ValueError(f"groups: expected {n} patient ids, got {len(g)}")
-        table['patient'] = [str(v) for v in g.tolist()]
-    if columns is not None:
-        if not isinstance(columns, pd.DataFrame) or len(columns) != n:
-            raise ValueError(f"columns: expected a DataFrame of {n} rows")
-        clash = set(columns.columns) & (set(table.columns) | {'file'})
-        if clash: raise ValueError(f"columns: {sorted(clash)} clash with the columns the writer makes")
-        table = pd.concat([table, columns.reset_index(drop=True)], axis=1)
+    cols, table = _label_table(labels, n, label_cols)
+    m = None if masks is None else _mask_array(masks, n, x.shape[1:], cols)
+    table = _extra_columns(table, groups, columns, n)
     stems = _check_names([f'image{i:05d}' for i in range(n)] if names is None else list(names), n, 'names')
     ext, write = ('.png', _write_png) if fmt == 'png' else ('.nii.gz', _write_nifti)
     with atomic_dir(out, 'out') as tmp:

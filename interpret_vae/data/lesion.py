@@ -31,6 +31,7 @@ def mni152_volumes()->dict:
     out['affine'] = np.asarray(imgs['t1'].affine, dtype=np.float64)
     return out
 
+# %% ../../nbs/02_data.lesion.ipynb #173c2cb5
 @lru_cache(maxsize=4)
 def _pooled_template(k:int):
     "Template channels as a (1,4,Z,Y,X) tensor block-averaged by `k` voxels, so sampling at coarse pixels does not alias."
@@ -42,6 +43,23 @@ def _pooled_template(k:int):
     return vol.contiguous()
 
 # %% ../../nbs/02_data.lesion.ipynb #d3677d40
+def _check_range(value, name, lo=None):
+    "`value` as a (low, high) float pair, refused by `name` unless low <= high (and low >= `lo`)."
+    if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(x, (int, float)) for x in value) and value[0] <= value[1]):
+        raise ValueError(f"{name}: expected a (low, high) pair with low <= high, got {value!r}")
+    if lo is not None and value[0] < lo: raise ValueError(f"{name}: expected values >= {lo}, got {value!r}")
+    return tuple(float(x) for x in value)
+
+# %% ../../nbs/02_data.lesion.ipynb #d364d8a6
+def _variation(depth, tilt, rotate, scale, shift, elastic, contrast, bias, gamma, noise):
+    "The checked variation arguments of `healthy_slices`, ranges as float pairs."
+    for v, nm in ((tilt, 'tilt'), (rotate, 'rotate'), (shift, 'shift'), (elastic, 'elastic'), (contrast, 'contrast'), (bias, 'bias')):
+        check_positive(v, nm, allow_zero=True)
+    return dict(depth=_check_range(depth, 'depth'), tilt=tilt, rotate=rotate, scale=_check_range(scale, 'scale', 1e-3),
+                shift=shift, elastic=elastic, contrast=contrast, bias=bias, gamma=_check_range(gamma, 'gamma', 1e-3),
+                noise=_check_range(noise, 'noise', 0))
+
+# %% ../../nbs/02_data.lesion.ipynb #6e342d90
 _FOV_MM = 200.           # square field of view: 0.9 mm pixels at 224, 1.6 mm at 128, 3.1 mm at 64
 _BRAIN_CENTRE_MM = (0., -17.)  # centre of the brain's bounding box in an axial MNI slice (x, y)
 _WM_LEVEL = 0.75         # each slice's 99th percentile is scaled to this, leaving headroom for hyperintense lesions
@@ -56,23 +74,28 @@ def _draw_slice_params(rng, size, depth, tilt, rotate, scale, shift, elastic, co
                 gamma=math.exp(g(math.log(gamma[0]), math.log(gamma[1]))), noise=g(*noise),
                 rician=rng.standard_normal((2, size, size), dtype=np.float32))
 
+# %% ../../nbs/02_data.lesion.ipynb #6abb897e
 def _rot(axis, deg):
+    "3x3 rotation by `deg` degrees about axis `axis` (0 x, 1 y, 2 z)."
     c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
     i, j = [a for a in range(3) if a != axis]
     m = np.eye(3); m[i, i] = m[j, j] = c; m[i, j], m[j, i] = -s, s
     return m
 
+# %% ../../nbs/02_data.lesion.ipynb #6cc38ad4
 @lru_cache(maxsize=8)
 def _upsampler(g, size):
     "(size,g) matrix that upsamples g control points bicubically, so a batch of smooth fields is two small matmuls."
     eye = torch.eye(g)[:, None, :, None]  # g one-hot "images" of g x 1 pixels
     return F.interpolate(eye, size=(size, 1), mode='bicubic', align_corners=True)[:, 0, :, 0].T
 
+# %% ../../nbs/02_data.lesion.ipynb #b63cbaea
 def _smooth_field(coarse, size):
     "Coarse control grids (B,C,g,g) upsampled to smooth fields (B,C,size,size)."
     m = _upsampler(coarse.shape[-1], size)
     return m @ coarse @ m.T
 
+# %% ../../nbs/02_data.lesion.ipynb #06df421b
 def _render_slices(ps, size, tissue=True):
     "Sample the template along each parameter set's warped oblique plane and apply its intensity changes; (B,4,H,W) tensor (B,1,H,W without `tissue`)."
     k = max(1, int(round(_FOV_MM / size)))  # block size closest to the pixel size
@@ -108,6 +131,7 @@ def _render_slices(ps, size, tissue=True):
     out[:, 0] = torch.hypot(img + sig * ric[:, 0], sig * ric[:, 1]).clamp(0, 1)  # Rician magnitude noise
     return out[:, :4 if tissue else 1]
 
+# %% ../../nbs/02_data.lesion.ipynb #15e45f2c
 def _slices(keys, size, tissue=True, chunk=256, **var):
     "Healthy slices (B,1,H,W) and, with `tissue`, tissue maps (B,3,H,W: GM, WM, brain) for the random streams `keys`."
     out = np.empty((len(keys), 4 if tissue else 1, size, size), np.float32)
@@ -116,28 +140,7 @@ def _slices(keys, size, tissue=True, chunk=256, **var):
         out[i:i + chunk] = _render_slices(ps, size, tissue).numpy()
     return np.ascontiguousarray(out[:, :1]), (np.ascontiguousarray(out[:, 1:].clip(0, 1)) if tissue else None)
 
-def _check_range(value, name, lo=None):
-    if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(x, (int, float)) for x in value) and value[0] <= value[1]):
-        raise ValueError(f"{name}: expected a (low, high) pair with low <= high, got {value!r}")
-    if lo is not None and value[0] < lo: raise ValueError(f"{name}: expected values >= {lo}, got {value!r}")
-    return tuple(float(x) for x in value)
-
-def _variation(depth, tilt, rotate, scale, shift, elastic, contrast, bias, gamma, noise):
-    for v, nm in ((tilt, 'tilt'), (rotate, 'rotate'), (shift, 'shift'), (elastic, 'elastic'), (contrast, 'contrast'), (bias, 'bias')):
-        check_positive(v, nm, allow_zero=True)
-    return dict(depth=_check_range(depth, 'depth'), tilt=tilt, rotate=rotate, scale=_check_range(scale, 'scale', 1e-3),
-                shift=shift, elastic=elastic, contrast=contrast, bias=bias, gamma=_check_range(gamma, 'gamma', 1e-3),
-                noise=_check_range(noise, 'noise', 0))
-
 # %% ../../nbs/02_data.lesion.ipynb #aa2954ec
-def _healthy_variation(overrides):
-    "`healthy_slices`' default variation arguments updated with `overrides`."
-    import inspect
-    var = {k: p.default for k, p in inspect.signature(healthy_slices).parameters.items() if k not in ('n', 'size', 'seed')}
-    bad = set(overrides or {}) - set(var)
-    if bad: raise ValueError(f"variation: unknown keys {sorted(bad)}, expected some of {sorted(var)}")
-    return {**var, **(overrides or {})}
-
 def healthy_slices(n:int, # number of slices
                    *, size:int=128, # output height and width in pixels (the field of view is always 200 mm)
                    seed:int=0, # slice `i` is the same for every `n`
@@ -157,6 +160,15 @@ def healthy_slices(n:int, # number of slices
     var = _variation(depth, tilt, rotate, scale, shift, elastic, contrast, bias, gamma, noise)
     return _slices([(seed, 0, i) for i in range(n)], check_image_size(size), tissue=False, **var)[0]
 
+# %% ../../nbs/02_data.lesion.ipynb #f8178245
+def _healthy_variation(overrides):
+    "`healthy_slices`' default variation arguments updated with `overrides`."
+    import inspect
+    var = {k: p.default for k, p in inspect.signature(healthy_slices).parameters.items() if k not in ('n', 'size', 'seed')}
+    bad = set(overrides or {}) - set(var)
+    if bad: raise ValueError(f"variation: unknown keys {sorted(bad)}, expected some of {sorted(var)}")
+    return {**var, **(overrides or {})}
+
 # %% ../../nbs/02_data.lesion.ipynb #916bb67d
 def _disk_dist(shape, centre, radius, rng):
     "Normalised elliptical distance from `centre` (1 on the ellipse of mean radius `radius`) with random axes and angle."
@@ -167,6 +179,7 @@ def _disk_dist(shape, centre, radius, rng):
     x, y = dc * math.cos(ang) + dr * math.sin(ang), -dc * math.sin(ang) + dr * math.cos(ang)
     return np.sqrt((x / a) ** 2 + (y / b) ** 2)
 
+# %% ../../nbs/02_data.lesion.ipynb #99d8e1e4
 def lesion_shape(shape:tuple, # (H,W) of the image
                  centre:tuple, # (row, col) of the lesion centre
                  radius:float, # mean radius in pixels
@@ -199,11 +212,13 @@ def _fg(x, q=99, frac=0.2):
     "Default tissue mask: pixels above 20% of the image's 99th percentile."
     return x > frac * np.percentile(x, q)
 
+# %% ../../nbs/02_data.lesion.ipynb #3f05409d
 def _window(mask, pad):
     "Slices of the bounding box of `mask`'s pixels grown by `pad` (clipped to the image)."
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     return (slice(max(rows[0] - pad, 0), rows[-1] + pad + 1), slice(max(cols[0] - pad, 0), cols[-1] + pad + 1))
 
+# %% ../../nbs/02_data.lesion.ipynb #66d7c480
 def make_lesion(host:np.ndarray, # (H,W) image the lesion is drawn into, e.g. another subject's healthy slice
                 *, centre:tuple|None=None, # (row, col); default the image centre
                 radius:float|None=None, # mean radius in pixels; default log-uniform in 3-15% of the width
@@ -241,6 +256,7 @@ def _quantiles(v, qs):
     v = np.sort(v.ravel()); pos = qs * (len(v) - 1); i = np.minimum(pos.astype(int), len(v) - 2)
     return v[i] + (v[i + 1] - v[i]) * (pos - i)
 
+# %% ../../nbs/02_data.lesion.ipynb #cedf96b0
 def _quantile_map(src, sm, ref, rm, n_quantiles=256):
     "Knots and end slope of the monotone map taking `src[sm]`'s distribution to `ref[rm]`'s."
     if sm.sum() < 2: raise ValueError("source_mask: expected at least 2 pixels, got fewer")
@@ -251,11 +267,14 @@ def _quantile_map(src, sm, ref, rm, n_quantiles=256):
     lo, hi = int(0.05 * (n_quantiles - 1)), int(0.95 * (n_quantiles - 1))
     return sq, rq, (rq[hi] - rq[lo]) / max(sq[hi] - sq[lo], 1e-8)
 
+# %% ../../nbs/02_data.lesion.ipynb #6c66e7ae
 def _apply_map(x, sq, rq, slope):
+    "`x` through the piecewise-linear map of knots `sq` -> `rq`, continued with `slope` beyond both ends."
     out = np.interp(x, sq, rq)
     out = np.where(x > sq[-1], rq[-1] + (x - sq[-1]) * slope, out)  # a lesion brighter than any source tissue stays brighter
     return np.where(x < sq[0], rq[0] + (x - sq[0]) * slope, out).astype(np.float32)
 
+# %% ../../nbs/02_data.lesion.ipynb #baa55c77
 def match_histogram(source:np.ndarray, # image whose intensities are mapped
                     reference:np.ndarray, # image whose intensity distribution is the target
                     *, source_mask:np.ndarray|None=None, # pixels of `source` that define its distribution (default: its foreground)
@@ -282,6 +301,7 @@ def affine_matrix(rotate:float=0., # degrees, counter-clockwise on screen
 
 # %% ../../nbs/02_data.lesion.ipynb #a1e1e3e4
 def _check_affine(affine):
+    "`affine` as a 3x3 float matrix (a 2x3 gets its last row), refused unless finite and invertible; None stays None."
     if affine is None: return None
     a = np.asarray(to_numpy(affine, 'affine'), dtype=np.float64)
     if a.shape == (2, 3): a = np.vstack([a, [0, 0, 1]])
@@ -289,6 +309,7 @@ def _check_affine(affine):
         raise ValueError(f"affine: expected an invertible 2x3 or 3x3 matrix, got shape {a.shape}")
     return a
 
+# %% ../../nbs/02_data.lesion.ipynb #680831a9
 def _target_window(mask, affine, shape, pad):
     "Slices of the healthy image that T(mask), grown by `pad` pixels, can touch; None when it misses the image."
     win = _window(mask, 1)
@@ -298,6 +319,7 @@ def _target_window(mask, affine, shape, pad):
     r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, shape[0]), min(c1, shape[1])
     return (slice(r0, r1), slice(c0, c1)) if r1 > r0 and c1 > c0 else None
 
+# %% ../../nbs/02_data.lesion.ipynb #dd4bc058
 def _warp(x, affine, win, order):
     "`x` resampled onto the window `win` of the healthy image, `affine` mapping `x`'s pixel coordinates to the healthy image's."
     if affine is None: return x[win]
@@ -306,7 +328,9 @@ def _warp(x, affine, win, order):
     shape = (win[0].stop - win[0].start, win[1].stop - win[1].start)
     return ndimage.affine_transform(x, inv[:2, :2], offset=offset, output_shape=shape, order=order, mode='constant', cval=0.)
 
+# %% ../../nbs/02_data.lesion.ipynb #285515ab
 def _check_pair(image, lesion, mask, affine):
+    "The healthy image, lesion image, lesion mask (bool) and affine of eq. 3, each checked and named when wrong."
     img = np.asarray(to_numpy(image, 'image'), np.float32); les = np.asarray(to_numpy(lesion, 'lesion'), np.float32)
     msk = to_numpy(mask, 'mask')
     check_shape(img, 'image', ndim=2); check_shape(les, 'lesion', ndim=2); check_finite(img, 'image'); check_finite(les, 'lesion')
@@ -318,6 +342,7 @@ def _check_pair(image, lesion, mask, affine):
     if affine is None and les.shape != img.shape: raise ValueError(f"lesion: expected shape {img.shape} when affine is None, got {les.shape}")
     return img, les, msk, affine
 
+# %% ../../nbs/02_data.lesion.ipynb #7d899d26
 def _placed(msk, affine, shape, within, pad):
     "Window of the healthy image around the placed lesion and the exact mask T(mask) & within inside it."
     win = _target_window(msk, affine, shape, pad)
@@ -325,6 +350,7 @@ def _placed(msk, affine, shape, within, pad):
     m = _warp(msk.astype(np.float32), affine, win, order=1) > 0.5
     return win, (m if within is None else m & np.asarray(within, bool)[win])
 
+# %% ../../nbs/02_data.lesion.ipynb #24c92a00
 def placed_mask(mask:np.ndarray, # (h,w) lesion mask in the lesion image
                 shape:tuple, # (H,W) of the healthy image
                 *, affine:np.ndarray|None=None, # T of eq. 3
@@ -387,6 +413,18 @@ def _place_one(base, tissue, depth, donor, donor_brain, rng, radius_range, contr
                         lesion_tissue=donor_brain & ~ndimage.binary_dilation(lmask, iterations=2))
     return out.clip(0, 1), exact
 
+# %% ../../nbs/02_data.lesion.ipynb #f8bbaed4
+def _check_lesion_args(n_healthy, lesions_per_image, size, radius, contrast, hyper_frac)->tuple:
+    "`simulate_lesion_set`'s arguments checked: the image size and the radius and contrast ranges as float pairs."
+    check_positive(n_healthy, 'n_healthy', integer=True); check_positive(lesions_per_image, 'lesions_per_image', integer=True)
+    size = check_image_size(size)
+    radius, contrast = _check_range(radius, 'radius', 1e-3), _check_range(contrast, 'contrast', 1e-3)
+    if radius[1] > 0.4: raise ValueError(f"radius: expected fractions of the width up to 0.4, got {radius}")
+    if contrast[1] > 1: raise ValueError(f"contrast: expected strengths up to 1, got {contrast}")
+    if not 0 <= hyper_frac <= 1: raise ValueError(f"hyper_frac: expected a fraction in [0, 1], got {hyper_frac!r}")
+    return size, radius, contrast
+
+# %% ../../nbs/02_data.lesion.ipynb #04aecfdc
 def simulate_lesion_set(n_healthy:int, # healthy subjects (base slices)
                         *, lesions_per_image:int=4, # lesioned versions of each base (the paper: 4)
                         size:int=128, # image height and width
@@ -399,12 +437,7 @@ def simulate_lesion_set(n_healthy:int, # healthy subjects (base slices)
                         progress:bool=False # show a progress bar
                        )->LesionSet:
     "Each healthy slice followed by `lesions_per_image` versions with a different eq. 3 lesion; labels, exact masks, patient ids."
-    check_positive(n_healthy, 'n_healthy', integer=True); check_positive(lesions_per_image, 'lesions_per_image', integer=True)
-    size = check_image_size(size)
-    radius, contrast = _check_range(radius, 'radius', 1e-3), _check_range(contrast, 'contrast', 1e-3)
-    if radius[1] > 0.4: raise ValueError(f"radius: expected fractions of the width up to 0.4, got {radius}")
-    if contrast[1] > 1: raise ValueError(f"contrast: expected strengths up to 1, got {contrast}")
-    if not 0 <= hyper_frac <= 1: raise ValueError(f"hyper_frac: expected a fraction in [0, 1], got {hyper_frac!r}")
+    size, radius, contrast = _check_lesion_args(n_healthy, lesions_per_image, size, radius, contrast, hyper_frac)
     var = _variation(**_healthy_variation(variation))
     L = lesions_per_image
     base, tissue = _slices([(seed, 2, i) for i in range(n_healthy)], size, **var)      # subjects

@@ -40,10 +40,12 @@ def _oct_patient(rng, pathologies):
                 phase=rng.uniform(0, 2 * np.pi, (len(_LAYERS) + 1, 3)), has=pathologies,
                 place=rng.permutation(_SLOTS) + rng.uniform(-.04, .04, 3))  # IRF, SRF, PED at separate places: explaining one label cannot find another
 
+# %% ../../nbs/02a_data.oct.ipynb #136b10a0
 def _dome(x, c, w, h):
     "A smooth dome of height `h` and half-width `w` centred at `c` (0 outside)."
     return h * np.clip(1 - ((x - c) / w) ** 2, 0, None) ** 0.75
 
+# %% ../../nbs/02a_data.oct.ipynb #1e80675a
 def _layers(bounds, y, H):
     "The noise-free reflectivity (H,W) of the layers between `bounds` (L+1,W), anti-aliased, fading below the choroid."
     refl = np.array([_VITREOUS] + [r for _, _, r in _LAYERS] + [_SCLERA])
@@ -51,11 +53,9 @@ def _layers(bounds, y, H):
     img = refl[0] + ((refl[1:] - refl[:-1])[:, None, None] * cover).sum(0)
     return img * (1 - 0.5 * np.clip((y - bounds[-1]) * 4, 0, 1))   # signal fades with depth below the choroid
 
-def _oct_scan(pat, rng, size, looks, floor, twin=False):
-    "One B-scan (H,W) float32, its (3,H,W) uint8 pathology masks for patient `pat`, and with `twin` the same scan without its pathologies."
-    H = W = size
-    x = np.linspace(0, 1, W)
-    y = (np.arange(H)[:, None] + 0.5) / H
+# %% ../../nbs/02a_data.oct.ipynb #31409cbc
+def _oct_bounds(pat, rng, x):
+    "Layer boundaries (L+1,W) of one scan of patient `pat` (slice position varies the pit) and Bruch's membrane (W,)."
     fov = pat['fovea'] + rng.normal(0, .03)
     pit = pat['pit'] * rng.uniform(.6, 1) * np.exp(-((x - fov) / pat['pit_w']) ** 2)  # slices off the foveal centre have a shallower pit
     k = np.arange(1, 4)[None, :, None]
@@ -64,27 +64,46 @@ def _oct_scan(pat, rng, size, looks, floor, twin=False):
     thick[:4] *= 1 - pit; thick[4] *= 1 + 0.4 * pit   # the inner layers thin out at the fovea, the ONL thickens
     bm = pat['bm'] + pat['curv'] * (x - .5) ** 2 + wav[0]  # Bruch's membrane (bottom of the RPE); the layers stack up from it
     above = np.cumsum(thick[len(_LAYERS) - 2::-1], 0)[::-1]  # distance of each layer's top above Bruch's membrane
-    bounds = np.vstack([bm - above, bm, bm + thick[-1]])   # (L+1,W): layer tops, Bruch's membrane, choroid bottom
-    flat = bounds.copy()   # the retina before any pathology lifts it: the healthy twin's geometry
-    lift_ped, lift_srf = np.zeros(W), np.zeros(W)
-    masks = np.zeros((3, H, W), np.float32)
+    return np.vstack([bm - above, bm, bm + thick[-1]]), bm   # (L+1,W): layer tops, Bruch's membrane, choroid bottom
+
+# %% ../../nbs/02a_data.oct.ipynb #ba09dff1
+def _oct_lifts(pat, rng, x):
+    "How far a PED and an SRF lift the retina at each column (W,) each; zero for a pathology the patient lacks."
+    lift_ped, lift_srf = np.zeros(len(x)), np.zeros(len(x))
     if pat['has'][2]:  # PED: the RPE and everything above rise over a dome; the gap below the RPE is the detachment
         lift_ped = _dome(x, pat['place'][2] + rng.normal(0, .02), rng.uniform(.07, .12), rng.uniform(.03, .08))
     if pat['has'][1]:  # SRF: the neuroretina lifts off the RPE over a large dark dome (the paper: a large homogeneous structure)
         lift_srf = _dome(x, pat['place'][1] + rng.normal(0, .02), rng.uniform(.12, .18), rng.uniform(.06, .11))
+    return lift_ped, lift_srf
+
+# %% ../../nbs/02a_data.oct.ipynb #4a88d194
+def _irf_cysts(pat, rng, x, y, bounds):
+    "IRF (H,W) in [0, 1]: one to five dark cysts in the inner and outer nuclear layers near the pathology's place."
+    W, m = len(x), np.zeros((len(y), len(x)), np.float32)
+    for _ in range(rng.integers(1, 6)):
+        cx = pat['place'][0] + rng.normal(0, .04); col = int(np.clip(cx, 0, 1) * (W - 1))
+        top, bot = bounds[2, col], bounds[5, col]
+        cy = rng.uniform(top, max(bot, top + 1e-3)); ry, rx = rng.uniform(.012, .035), rng.uniform(.015, .05)
+        m[:] = np.maximum(m, np.clip(1.5 - np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2) * 1.5, 0, 1) * 2)
+    return np.clip(m, 0, 1) * (y > bounds[0]) * (y < bounds[8])
+
+# %% ../../nbs/02a_data.oct.ipynb #3808d389
+def _oct_scan(pat, rng, size, looks, floor, twin=False):
+    "One B-scan (H,W) float32, its (3,H,W) uint8 pathology masks for patient `pat`, and with `twin` the same scan without its pathologies."
+    H = W = size
+    x = np.linspace(0, 1, W)
+    y = (np.arange(H)[:, None] + 0.5) / H
+    bounds, bm = _oct_bounds(pat, rng, x)
+    flat = bounds.copy()   # the retina before any pathology lifts it: the healthy twin's geometry
+    lift_ped, lift_srf = _oct_lifts(pat, rng, x)
+    masks = np.zeros((3, H, W), np.float32)
     bounds[:10] -= lift_ped                       # Bruch's membrane `bm` stays put; bounds[:8] -= lift_srf
     bounds[8] = np.maximum(bounds[8], bounds[7])  # SRF gap opens between the OS and the RPE
     img = _layers(bounds, y, H)
     band = lambda top, bot: np.clip((y - top) * H + .5, 0, 1) * np.clip((bot - y) * H + .5, 0, 1)
     if pat['has'][2]: masks[2] = band(bounds[9], bm) * (lift_ped > 1.5 / H)
     if pat['has'][1]: masks[1] = band(bounds[8] - lift_srf, bounds[8]) * (lift_srf > 1.5 / H)
-    if pat['has'][0]:  # IRF: dark cysts in the inner nuclear and outer nuclear layers near the fovea
-        for _ in range(rng.integers(1, 6)):
-            cx = pat['place'][0] + rng.normal(0, .04); col = int(np.clip(cx, 0, 1) * (W - 1))
-            top, bot = bounds[2, col], bounds[5, col]
-            cy = rng.uniform(top, max(bot, top + 1e-3)); ry, rx = rng.uniform(.012, .035), rng.uniform(.015, .05)
-            masks[0] = np.maximum(masks[0], np.clip(1.5 - np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2) * 1.5, 0, 1) * 2)
-        masks[0] = np.clip(masks[0], 0, 1) * (y > bounds[0]) * (y < bounds[8])
+    if pat['has'][0]: masks[0] = _irf_cysts(pat, rng, x, y, bounds)   # IRF: dark cysts in the inner and outer nuclear layers
     fluid = np.clip(masks.sum(0), 0, 1)
     img = img * (1 - fluid) + 0.04 * fluid * (1 - masks[2]) + 0.1 * masks[2] * fluid   # fluid is dark; a serous PED a little less so
     speckle = ndimage.gaussian_filter(rng.gamma(looks, 1 / looks, (H, W)), 0.6)
@@ -92,6 +111,7 @@ def _oct_scan(pat, rng, size, looks, floor, twin=False):
     scan = lambda clean: (clean * speckle / speckle.mean() + noise).clip(0, 1).astype(np.float32)   # the twin shares speckle and noise
     return scan(img), (masks > 0.5).astype(np.uint8), scan(_layers(flat, y, H)) if twin else None
 
+# %% ../../nbs/02a_data.oct.ipynb #ca91265f
 def _scanner(scanner, device):
     "The scanner name, read from the deprecated `device` argument when given."
     if device is not None:
@@ -99,6 +119,7 @@ def _scanner(scanner, device):
         scanner = device
     return check_choice(scanner, 'scanner', list(OCT_SCANNERS))
 
+# %% ../../nbs/02a_data.oct.ipynb #2b7e8c2a
 def _oct_set(n, size, seed, scanner, prevalence, per_patient, stream, twin=False):
     "The scans, or with `twin` the same scans without their pathologies (N,1,H,W)."
     check_positive(n, 'n', integer=True); size = check_image_size(size)

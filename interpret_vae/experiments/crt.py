@@ -18,8 +18,8 @@ from fastprogress.fastprogress import progress_bar
 from sklearn.model_selection import StratifiedKFold
 from ..core import (EpochCounter, check_choice, check_positive, record_settings, atomic_path, set_seed, default_device,
                                 fit_resumable, renamed_kwargs, map_in_processes)
-from ..data.cardiac import (VENDORS, TARGET_SPACING, CineCohort, simulate_cohort, cine_sequence_dls,
-                                        segmentation_features)
+from ..data.cardiac import VENDORS, TARGET_SPACING, CineCohort, simulate_cohort, segmentation_features
+from ..data.cardiac_loaders import cine_sequence_dls
 from ..models.unet import UNET_CONFIGS, UNet, train_unet, fine_tune_unet, segment_cohort
 from ..models.vae import SegVAELoss
 from ..models.concept_vae import (CONCEPT_VAE_CONFIGS, CRT_KINDS, crt_model, train_three_stages, train_baseline, predict_cohort, BestPrimaryEpoch,

@@ -17,7 +17,8 @@ from fastai.callback.core import Callback
 from ..core import atomic_path, check_choice, check_model_runs, checkpoint_epochs, StopAfterEpochs, AnyDeviceDistributedTrainer, EpochCounter
 from ..io import write_json, start_run, check_out_file, record_file, save_model_file
 from ..data.core import stratified_split
-from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, load_cohort, factor_effect
+from ..data.cardiac import CineCohort, FIELD_OF_VIEW_MM, factor_effect
+from ..data.cardiac_loaders import load_cohort
 from ..data.cine_layouts import (CINE_LAYOUTS, detect_cine_layout, load_cine_cohort, labelled_frame_mask,
                                              labelled_frame_cohort, fill_unlabelled_frames)
 from ..models.unet import UNET_CONFIGS, train_unet, segment_cohort

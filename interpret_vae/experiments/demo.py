@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from ..core import default_device, check_scale, check_choice, check_positive
 from ..io import atomic_dir, write_json, write_report, check_new_folder, read_json
-from ..data.cardiac import simulate_cohort, save_cohort
+from ..data.cardiac import simulate_cohort
+from ..data.cardiac_loaders import save_cohort
 from ..data.lesion import simulate_lesion_set
 from ..data.oct import simulate_oct_set, OCT_LABELS
 from ..data.folder import save_image_folder

@@ -16,7 +16,8 @@ from fastai.data.core import DataLoaders
 from fastprogress.fastprogress import progress_bar
 import fastai.callback.fp16, fastai.callback.schedule  # patch Learner.to_fp16 and fit_one_cycle onto Learner
 from ..core import default_device, set_seed, check_positive, check_scale, check_shape, fit_resumable
-from ..data.cardiac import CineCohort, frame_pair_dls
+from ..data.cardiac import CineCohort
+from ..data.cardiac_loaders import frame_pair_dls
 
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'UNET_CONFIGS', 'UNet', 'DiceCELoss', 'MultiDice', 'dice_metrics', 'unet_learner', 'train_unet',
@@ -24,9 +25,11 @@ __all__ = ['CLASS_NAMES', 'UNET_CONFIGS', 'UNet', 'DiceCELoss', 'MultiDice', 'di
 
 # %% ../../nbs/03_models.unet.ipynb #d5f86a3d
 def _double_conv(ci:int, co:int)->nn.Sequential:
+    "Two 3x3 conv/BatchNorm/ReLU layers from `ci` to `co` channels, keeping the size."
     return nn.Sequential(nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True),
                          nn.Conv2d(co, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True))
 
+# %% ../../nbs/03_models.unet.ipynb #ffd65d2e
 class UNet(nn.Module):
     "2D U-Net mapping frames (N,in_channels,H,W) to class logits (N,n_classes,H,W)."
     def __init__(self, in_channels:int=1, # channels of each input frame
@@ -168,18 +171,22 @@ def _every_nth_frame(cohort:CineCohort, frames:int|None)->CineCohort:
     idx = np.unique(np.linspace(0, T - 1, frames).round().astype(int))
     return CineCohort(cohort.images[:, :, idx], cohort.segs[:, :, idx], cohort.labels, cohort.spacing)
 
+# %% ../../nbs/03_models.unet.ipynb #a67f1051
 def _fit(learn, n_epoch, lr, name, cbs, progress):
     "`fit_resumable`, with fastai's progress bar and training table only when `progress`."
     with contextlib.ExitStack() as quiet:
         if not progress: quiet.enter_context(learn.no_bar()); quiet.enter_context(learn.no_logging())
         fit_resumable(learn, n_epoch, lr, name=name, cbs=cbs or [])
 
+# %% ../../nbs/03_models.unet.ipynb #abd733af
 def _check_pairs(cohort):
+    "Raise unless `cohort` is a normalised, non-empty CineCohort with both images and segs."
     if not isinstance(cohort, CineCohort): raise ValueError(f"cohort: expected a CineCohort, got {type(cohort).__name__}")
     if len(cohort) == 0: raise ValueError("cohort: expected at least one subject, got an empty cohort")
     if not isinstance(cohort.images, np.ndarray) or not isinstance(cohort.segs, np.ndarray):
         raise ValueError("cohort: expected a normalised cohort with both images and segs as (N,S,T,H,W) arrays")
 
+# %% ../../nbs/03_models.unet.ipynb #6c005a5d
 @delegates(unet_learner, but=['dls', 'scale', 'path', 'seed'])
 def train_unet(cohort:CineCohort, # normalised cohort with images and segs, e.g. from `simulate_cohort`
                *, scale:str='small', # 'small' or 'paper': network and schedule from `UNET_CONFIGS`
