@@ -1,7 +1,8 @@
 """Check the notebooks' fastcore discipline: every public function documents each parameter (docments), every export
 cell defining public names is followed by a lesson cell before the next export, and tests use `test_*` rather than
-bare `assert` on values, and every export cell is at most `--max-cell-lines` long (fastai's average is about 8). Lines
-over 120 characters are counted, not failed.
+bare `assert` on values, every export cell is at most `--max-cell-lines` long (fastai's average is about 8), and prose
+never writes a private name in single backticks (nbdev would link it to an API block a private name does not have: a
+broken link on the site; write it as ``` `` _name `` ```). Lines over 120 characters are counted, not failed.
 
 `--docs-exec` checks one thing only, the one that breaks the docs build: nbdev's docs step (`proc_nbs`) executes, in a
 fresh kernel, only export cells, `show_doc` cells and every cell that contains an import. A cell that mixes an import with
@@ -31,11 +32,12 @@ def _public_defs(src:str)->list:
 def audit(path:Path)->dict:
     nb = json.loads(path.read_text())
     mod = _module(nb)
-    out = dict(undocumented=[], no_lesson=[], several_public=[], bare_asserts=0, long_cells=[], long_lines=0, export_lines=0)
+    out = dict(undocumented=[], no_lesson=[], several_public=[], bare_asserts=0, private_links=[], long_cells=[], long_lines=0, export_lines=0)
     if mod is None: return out
     m = importlib.import_module(f'interpret_vae.{mod}')
     cells = [(c['cell_type'], ''.join(c['source'])) for c in nb['cells']]
     for i, (kind, src) in enumerate(cells):
+        if kind == 'markdown': out['private_links'] += re.findall(r'`(_[A-Za-z]\w*)(?:\(\))?`', src)
         if kind != 'code': continue
         if re.match(r'#\|\s*export', src):
             lines = src.splitlines()
@@ -119,16 +121,16 @@ def main():
         problems = [m for f in sorted((ROOT/'nbs').glob('*.ipynb')) for m in docs_exec_problems(f)]
         print('\n'.join(problems) or "docs-exec: every cell nbdev's docs step executes defines what it uses")
         sys.exit(1 if problems else 0)
-    total = dict(undocumented=0, no_lesson=0, several_public=0, bare_asserts=0)
+    total = dict(undocumented=0, no_lesson=0, several_public=0, bare_asserts=0, private_links=0)
     size = dict(long_cells=0, long_lines=0, export_lines=0)
     for f in sorted((ROOT/'nbs').glob('*.ipynb')):
         r = audit(f)
         for k in total: total[k] += len(r[k]) if isinstance(r[k], list) else r[k]
         for k in size: size[k] += len(r[k]) if isinstance(r[k], list) else r[k]
         if r['long_cells']: print(f"{f.name}: export cells over {MAX_CELL_LINES} lines: {'; '.join(r['long_cells'])}")
-        if r['undocumented'] or r['no_lesson'] or r['several_public'] or r['bare_asserts']:
+        if r['undocumented'] or r['no_lesson'] or r['several_public'] or r['bare_asserts'] or r['private_links']:
             print(f"{f.name}: bare asserts {r['bare_asserts']}")
-            for k in ('undocumented', 'no_lesson', 'several_public'):
+            for k in ('undocumented', 'no_lesson', 'several_public', 'private_links'):
                 if r[k]: print(f"  {k}: {'; '.join(r[k])}")
     print('total', total)
     print(f"size: {size['long_cells']} export cells over {MAX_CELL_LINES} lines; {size['long_lines']} of {size['export_lines']} "
