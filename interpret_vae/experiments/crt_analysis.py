@@ -20,9 +20,10 @@ from ..evaluate import bootstrap_ci, mcnemar_test, prediction_rates, roc_auc, yo
 from ..models.concept_vae import CRT_KINDS, concept_attribution, concept_shift
 
 # %% auto #0
-__all__ = ['ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'crt_splits', 'FoldResult', 'crt_table', 'crt_beside_paper',
-           'fold_latents', 'probe_scores', 'measurement_score', 'crt_disentanglement', 'traversal_by_subject',
-           'attribution_agreement', 'crt_attribution', 'logistic_fold', 'nested_logistic_predictions']
+__all__ = ['ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'RESPONSE_TERMS', 'crt_splits', 'FoldResult', 'crt_table',
+           'crt_beside_paper', 'fold_latents', 'probe_scores', 'measurement_score', 'response_design',
+           'crt_disentanglement', 'traversal_by_subject', 'attribution_agreement', 'oracle_attribution',
+           'crt_attribution', 'logistic_fold', 'nested_logistic_predictions']
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #638bfeaa
 ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', confined='VAE + CRT + SF, confined',
@@ -274,6 +275,38 @@ def _mean_traversal(model, z:np.ndarray, sfl:np.ndarray, halves:dict, segs, spac
         traversal['true no-SF subjects (mean)'] = float(np.nanmean(true[sfl == 0]))
     return traversal, dec
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #921aa457
+RESPONSE_TERMS = ('lbbb_delay', 'septal_flash', 'scar', 'scar_lateral', 'rv_dilation', 'lv_eccentricity', 'lv_radius_mm')
+"The terms of the simulator's response model (`data.cardiac.RESPONSE_MODEL`), in the order `response_design` gives them."
+
+def response_design(labels:pd.DataFrame # one row per subject with the simulator's true factors (`simulate_labels`)
+                   )->pd.DataFrame:
+    "The true factors as the response model's terms (`RESPONSE_TERMS`): scar at the lateral wall is its own term, dilation and radius centred."
+    if not isinstance(labels, pd.DataFrame): raise ValueError(f"labels: expected a pandas DataFrame, got {type(labels).__name__}")
+    need = ['lbbb_delay', 'septal_flash', 'scar', 'scar_angle_deg', 'rv_dilation', 'lv_eccentricity', 'lv_radius_mm']
+    missing = [c for c in need if c not in labels.columns]
+    if missing: raise ValueError(f"labels: missing factor column(s) {missing}")
+    g = {c: labels[c].to_numpy(float) for c in need}
+    lateral = (1 - np.cos(np.deg2rad(g['scar_angle_deg']))) / 2   # 0 at the septum, 1 at the lateral wall
+    return pd.DataFrame(dict(lbbb_delay=g['lbbb_delay'], septal_flash=g['septal_flash'], scar=g['scar'], scar_lateral=g['scar'] * lateral,
+                             rv_dilation=g['rv_dilation'] - 1, lv_eccentricity=g['lv_eccentricity'], lv_radius_mm=g['lv_radius_mm'] - 24.5))
+
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #d480e650
+_OWN_TERMS = dict(septal_flash=('septal_flash',), lv_eccentricity=('lv_eccentricity',), scar=('scar', 'scar_lateral'))   # a target's own terms
+
+def _factor_floor_rows(folds:list, labels:pd.DataFrame, targets:dict, boot)->dict:
+    "Held-out probes of each target from the simulator's other true factors, on the folds' splits: the floor of a confined free half; none for real labels."
+    try: design = response_design(labels)
+    except ValueError: return {}                 # real patients: no true factors
+    n, probes = len(labels), {}
+    for name, (kind, t) in targets.items():
+        X = design.drop(columns=list(_OWN_TERMS[name])).to_numpy()
+        pred = np.full(n, np.nan)
+        for f in folds: pred[f.test_idx] = probe_scores(X[f.train_idx], t[f.train_idx], X[f.test_idx], kind)
+        r = boot(_PROBE_STAT[kind], t, pred)
+        probes[(name, 'true other factors')] = dict(metric='AUC' if kind == 'classification' else 'r', estimate=r['estimate'], lo=r['lo'], hi=r['hi'])
+    return probes
+
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #69dae436
 def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with latents of its first concept model)
                         labels:pd.DataFrame, # the cohort's labels with the true factors
@@ -284,7 +317,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
                         features:dict|None=None, # {what was measured: `segmentation_features` of the same subjects}: each factor read by hand, as references
                         kind:str='concept' # whose latents: 'concept' or 'confined'
                        )->dict:
-    "Held-out probes of SF, scar and eccentricity from each half of the latent space (and by hand from `features`), and the septal motion decoded along the concept direction."
+    "Held-out probes of SF, scar and eccentricity from each half of the latent space (by hand from `features`, and from the other true factors), and the septal motion decoded along the concept direction."
     folds = [f for f in folds if f.repeat == 0]
     if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
     model_kind = check_choice(kind, 'kind', ('concept', 'confined'))
@@ -298,6 +331,7 @@ def crt_disentanglement(folds:list, # `FoldResult`s of repetition 0 (each with l
     boot = lambda stat, *arr: bootstrap_ci(stat, *arr, n_boot=n_boot, seed=seed) if n_boot else dict(estimate=stat(*arr), lo=np.nan, hi=np.nan)
     probes = _probe_rows(folds, model_kind, halves, targets, boot)
     probes.update(_by_hand_rows(features or {}, targets, boot, n))
+    probes.update(_factor_floor_rows(folds, labels, targets, boot))
     probes = pd.DataFrame(probes).T
     traversal, dec = _mean_traversal(model, fold_latents(folds[0], model_kind), labels['septal_flash'].to_numpy().astype(int), halves, segs, spacing)
     return dict(probes=probes, traversal=pd.Series(traversal, name='early-systolic septal excursion (mm)'), decoded=dec)
@@ -371,6 +405,24 @@ def attribution_agreement(scores:dict, # name -> (N,) per-subject attribution, e
                       'sign agreement': g['estimate'], 'sign agreement lo': g['lo'], 'sign agreement hi': g['hi']}
     return pd.DataFrame(rows).T.astype(float)
 
+# %% ../../nbs/08k_experiments.crt_analysis.ipynb #aad34d95
+def oracle_attribution(labels:pd.DataFrame, # one row per subject: `crt_response` and the simulator's true factors
+                       splits, # (train_idx, test_idx) pairs; each test subject is explained by a fit on its split's training subjects
+                       factor:str='septal_flash' # the 0/1 factor to attribute: 'septal_flash' or 'scar'
+                      )->np.ndarray:
+    "Per test subject, P(response | factor = 1) - P(response | factor = 0) of a logistic regression on the true factors (`response_design`) fitted on its training subjects; NaN for subjects never tested."
+    check_choice(factor, 'factor', ('septal_flash', 'scar'))
+    X, y = response_design(labels), labels['crt_response'].to_numpy().astype(int) if 'crt_response' in labels else None
+    if y is None: raise ValueError("labels: missing the crt_response column the oracle is fitted to")
+    out = np.full(len(labels), np.nan)
+    for tr, te in splits:
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=5000)).fit(X.iloc[tr], y[tr])
+        on, off = X.iloc[te].copy(), X.iloc[te].copy()
+        on[factor], off[factor] = 1., 0.
+        if factor == 'scar': on['scar_lateral'], off['scar_lateral'] = (1 - np.cos(np.deg2rad(labels['scar_angle_deg'].to_numpy()[te]))) / 2, 0.
+        out[te] = model.predict_proba(on)[:, 1] - model.predict_proba(off)[:, 1]
+    return out
+
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #31417f9d
 def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
                     labels:pd.DataFrame, # the cohort's labels with the true factors (`factor_effect` reads them)
@@ -379,7 +431,7 @@ def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
                     seed:int=0, # seeds the chance attribution and the bootstrap
                     device=None # see `default_device`
                    )->dict:
-    "Per test subject, the SF attribution of its fold's model beside the simulator's `factor_effect`; Spearman and sign agreement with CIs, chance and a concept-free reference beside them."
+    "Per test subject, the SF attribution of its fold's model beside the simulator's `factor_effect`; Spearman and sign agreement with CIs, the oracle, chance and a concept-free reference beside them."
     folds = [f for f in folds if f.repeat == 0]
     if not folds: raise ValueError("folds: expected FoldResults of repetition 0")
     check_choice(kind, 'kind', ('concept', 'confined'))
@@ -393,7 +445,8 @@ def crt_attribution(folds:list, # `FoldResult`s (repetition 0 is used)
     per['truth'] = factor_effect(labels, 'septal_flash')[per.subject]
     per['crt_response'], per['septal_flash'] = labels['crt_response'].to_numpy()[per.subject], sf[per.subject]
     per['subject_id'] = labels['subject_id'].to_numpy()[per.subject]
-    scores = {'counterfactual effect': per.effect, 'gradient along the shift': per.gradient}
+    scores = {'counterfactual effect': per.effect, 'gradient along the shift': per.gradient,
+              'oracle: logistic on the true factors': oracle_attribution(labels, [(f.train_idx, f.test_idx) for f in folds])[per.subject]}
     return dict(per_subject=per, summary=attribution_agreement(scores, per.truth, per.p, n_boot=n_boot, seed=seed))
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #96f6ca11

@@ -26,7 +26,7 @@ from ..models.concept_vae import (ConceptVAE, BestPrimaryEpoch, predict_cohort, 
                                               concept_shift, concept_attribution, CRT_KINDS)
 from ..evaluate import binary_metrics, dice_score
 from .crt import crt_config, pretrain_crt_vae, train_inner_models, module_scale
-from .crt_analysis import attribution_agreement
+from .crt_analysis import attribution_agreement, crt_splits, oracle_attribution
 from ..model_files import load_model, unet_part
 
 # %% auto #0
@@ -396,11 +396,15 @@ def crt_predict(data:str|Path, # cohort folder: labels.csv with subject_id, and 
 
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #10a63486
 def _attribution_scores(p:pd.DataFrame, labels:pd.DataFrame, n_boot:int=1000)->dict|None:
-    "The `septal_flash_effect` column of `p` scored against the simulator's per-patient truth; `None` without it or without the true factors."
+    "The `septal_flash_effect` column of `p` scored against the simulator's per-patient truth; `None` without it or without the true factors; the oracle beside it."
     if 'septal_flash_effect' not in p: return None   # not a concept model
     try: truth = factor_effect(labels, 'septal_flash')
     except ValueError: return None                   # real patients: no true factors to score against
-    table = attribution_agreement({'counterfactual effect': p['septal_flash_effect']}, truth, p['crt_response'], n_boot=n_boot)
+    scores = {'counterfactual effect': p['septal_flash_effect']}
+    y = labels['crt_response'].to_numpy().astype(int) if 'crt_response' in labels else np.zeros(0, int)
+    k = min(5, np.bincount(y, minlength=2).min())   # the ceiling, cross-fitted: each subject explained by a fit on the others
+    if k >= 2: scores['oracle: logistic on the true factors (cross-fitted)'] = oracle_attribution(labels, crt_splits(y, k=k))
+    table = attribution_agreement(scores, truth, p['crt_response'], n_boot=n_boot)
     return {name: {k: round(float(v), 4) for k, v in row.items()} for name, row in table.iterrows()}
 
 # %% ../../nbs/08d_experiments.crt_cohort.ipynb #5c7d08c7
