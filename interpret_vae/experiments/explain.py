@@ -113,6 +113,13 @@ def _methods(methods:Sequence[str])->tuple:
     for m in methods: check_choice(m, 'methods', METHODS)
     return tuple(methods)
 
+# %% ../../nbs/08b_experiments.explain.ipynb #1b8f5cd3
+def _start_experiment(name:str, scale:str, out_dir, seed:int, methods:Sequence[str], overrides:dict)->tuple:
+    "What every explanation experiment does first: start its clock, read its settings, seed, check `methods`, open `out_dir/name`."
+    t0 = time.time()
+    s = experiment_settings(scale, **overrides); set_seed(seed)
+    return t0, s, _methods(methods), _run_dir(out_dir, name, s, seed)
+
 # %% ../../nbs/08b_experiments.explain.ipynb #2e008d8f
 def _map_settings(s:dict)->dict:
     "The perturbation settings of an experiment's settings `s`."
@@ -264,9 +271,7 @@ def lesion_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GP
                       **overrides # entries of `EXPLAIN_SETTINGS` to change (see `experiment_settings`)
                      )->ExplanationRun:
     "Healthy-vs-lesion classifier under grouped k-fold CV, explained by every method and scored against the lesion masks."
-    t0 = time.time()
-    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _methods(methods)
-    root = _run_dir(out_dir, 'lesion', s, seed)
+    t0, s, methods, root = _start_experiment('lesion', scale, out_dir, seed, methods, overrides)
     data = simulate_lesion_set(s['n_healthy'], lesions_per_image=s['lesions_per_image'], size=s['size'], seed=seed,
                                radius=s['lesion_radius'], contrast=s['lesion_contrast'], progress=progress)
     vae = _healthy_vae(healthy_slices(s['n_vae'], size=s['size'], seed=seed), s, root, seed, progress)  # subjects apart from the lesion set's
@@ -296,9 +301,7 @@ def oct_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (GPU)
                    **overrides # entries of `EXPLAIN_SETTINGS` to change
                   )->ExplanationRun:
     "Multi-label IRF/SRF/PED classifier under grouped k-fold CV, explained per present label by every method, scored against the fluid masks."
-    t0 = time.time()
-    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _methods(methods)
-    root = _run_dir(out_dir, 'oct', s, seed)
+    t0, s, methods, root = _start_experiment('oct', scale, out_dir, seed, methods, overrides)
     data = simulate_oct_set(s['n_oct'], size=s['size'], seed=seed, per_patient=s['oct_per_patient'])
     controls = simulate_oct_controls(s['n_controls'], size=s['size'], seed=seed, per_patient=s['controls_per_patient'])
     vae = _healthy_vae(controls.images, s, root, seed, progress)

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 from torch import nn
 from fastprogress.fastprogress import progress_bar
-from ..core import set_seed, to_numpy, check_shape
+from ..core import to_numpy, check_shape
 from ..data.oct import simulate_oct_set, simulate_oct_controls
 from ..data.core import group_split
 from ..evaluate import binary_metrics
-from .explain import (experiment_settings, cached_maps, oct_background, _methods, _map_settings, _run_dir,
+from .explain import (cached_maps, oct_background, _start_experiment, _map_settings,
                                                _healthy_vae, _fit_classifier, _predict, _spread)
 
 # %% auto #0
@@ -84,9 +84,7 @@ def shortcut_experiment(scale:str='small', # 'small' (CPU, minutes) or 'paper' (
                         **overrides # entries of `EXPLAIN_SETTINGS` to change
                        )->ShortcutRun:
     "Classifiers of pathological scans vs controls from another (shortcut) or the same (reference) scanner: accuracy, swapped-scanner accuracy, where the explanations fall."
-    t0 = time.time()
-    s = experiment_settings(scale, **overrides); set_seed(seed); methods = _methods(methods)
-    root = _run_dir(out_dir, 'shortcut', s, seed)
+    t0, s, methods, root = _start_experiment('shortcut', scale, out_dir, seed, methods, overrides)
     sim = lambda scanner, ctrl, stream: (simulate_oct_controls(s['n_controls'], size=s['size'], seed=seed + stream, scanner=scanner, per_patient=s['controls_per_patient'])
                                         if ctrl else simulate_oct_set(s['n_oct'], size=s['size'], seed=seed + stream, scanner=scanner, per_patient=s['oct_per_patient']))
     path_a, path_b = sim('A', False, 0), sim('B', False, 1)
