@@ -11,13 +11,13 @@ from pathlib import Path
 from ..core import check_choice
 from ..evaluate import ci_text
 from ..explain import EXTRA_METHODS, METHODS
-from ..explain_metrics import FLOORS
+from ..explain_metrics import FLOORS, summarise_methods
 from ..io import read_json
 from .explain import PAPER_TABLE1
 
 # %% auto #0
 __all__ = ['benchmark_markdown', 'distractor_markdown', 'seed_agreement', 'seed_agreement_markdown', 'paper_verdicts_markdown',
-           'paper_claims']
+           'paper_claims', 'fill_ceiling', 'fill_ceiling_markdown']
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #9a7ada0c
 def _results(r, name:str)->dict:
@@ -305,3 +305,45 @@ def paper_claims(results, # a `run_explain_benchmark` results dict, or its JSON 
         out.append(dict(claim=f"the VAE fill's map beats {ours}", paper=f"AUC {paper['VAE']:.2f} vs {paper[col]:.2f}",
                         ours=f"VAE − {ours} {ci_text(d['diff'], d['diff_lo'], d['diff_hi'], '+.3f')}", verdict=_claim(d['diff_lo'], d['diff_hi'])))
     return pd.DataFrame(out)
+
+# %% ../../nbs/08l_experiments.explain_report.ipynb #8a46b81b
+_FILLS_AND_MAPS = ('Oracle', 'VAE', 'Restore', 'Blur', 'Const127', 'Const255', 'Const0', 'GC', 'BP')   # the rows, ceiling first
+
+def fill_ceiling(results:dict|str|Path, # a lesion benchmark's results JSON (`run_explain_benchmark`), its `_per_image.csv` beside it
+                 n_boot:int|None=None # bootstrap resamples of the subjects; None: the run's own `n_boot`
+                )->pd.DataFrame:
+    "Per fill and gradient map: in-brain AUC, lesion removed, healthy brain changed [95% CIs], and the paired oracle - map over the same images."
+    if not isinstance(results, (str, Path)): raise ValueError(f"results: expected the path of a results JSON (its per-image CSV is read beside it), got {type(results).__name__}")
+    res, per_file = _results(results, 'results'), Path(str(results).removesuffix('.json') + '_per_image.csv')
+    if not per_file.is_file(): raise FileNotFoundError(f"results: no per-image file {per_file} beside it")
+    if 'fill_quality' not in res or res['settings'].get('dataset', 'lesion') != 'lesion': raise ValueError("results: expected a lesion run that measured fill quality (an Oracle row)")
+    per = pd.read_csv(per_file)
+    wide = per.pivot_table(index=['fold', 'image'], columns='method', values='auc_tissue')
+    patient = per.groupby(['fold', 'image'])['patient'].first().loc[wide.index].to_numpy()
+    rows = [m for m in _FILLS_AND_MAPS if m in wide.columns]
+    paired = summarise_methods(wide[rows], patient, floors=(), reference='Oracle', n_boot=n_boot or res['settings']['n_boot'], seed=res['seed'])
+    fq = {k: {r['method']: r for r in res['fill_quality'][k]} for k in ('lesion_removed', 'healthy_changed')}
+    auc = {r['method']: r for r in res['summary']['auc_tissue']}
+    out = {m: {'in-brain AUC': auc[m]['mean'], 'lo': auc[m]['lo'], 'hi': auc[m]['hi'],
+               'lesion removed': fq['lesion_removed'].get(m, {}).get('mean', np.nan), 'healthy changed': fq['healthy_changed'].get(m, {}).get('mean', np.nan),
+               'Oracle - map': paired.loc[m].get('diff', np.nan), 'Oracle - map lo': paired.loc[m].get('diff_lo', np.nan),
+               'Oracle - map hi': paired.loc[m].get('diff_hi', np.nan)} for m in rows}
+    return pd.DataFrame(out).T.astype(float)
+
+# %% ../../nbs/08l_experiments.explain_report.ipynb #d6ac29fc
+def fill_ceiling_markdown(results:str|Path # a lesion benchmark's results JSON, its `_per_image.csv` beside it
+                         )->str:
+    "`fill_ceiling` as a markdown table, the run's classifier specificity and Grad-CAM map size in the caption, and what the oracle says."
+    res, t = _results(results, 'results'), fill_ceiling(results)
+    ci = lambda m, k: ci_text(t.loc[m, k], t.loc[m, f'{k} lo'], t.loc[m, f'{k} hi'], '+.3f')
+    lines = [f"In-brain AUC of each fill's perturbation map and of the gradient maps, scale `{res['scale']}`, {res['n_images']} lesioned images; "
+             f"mean [95% CI], bootstrap by subject{_caption_extras(res)}.", '',
+             '| fill or map | in-brain AUC | lesion removed (1: all) | healthy brain changed (0: none) | oracle − map, paired |', '|---|---|---|---|---|']
+    num = lambda v: '–' if np.isnan(v) else f'{v:.3f}'
+    lines += [f"| {m} | {ci_text(r['in-brain AUC'], r['lo'], r['hi'])} | {num(r['lesion removed'])} | {num(r['healthy changed'])} | "
+              f"{'' if m == 'Oracle' else ci(m, 'Oracle - map')} |" for m, r in t.iterrows()]
+    beats = [m for m in ('GC', 'BP') if m in t.index and t.loc[m, 'Oracle - map lo'] > 0]
+    lines += ['', f"A perfect fill {'beats ' + ' and '.join(beats) if beats else 'does not beat Grad-CAM or guided backprop'} (paired CI above 0); "
+              f"the VAE fill removes {t.loc['VAE', 'lesion removed']:.2f} of the lesion, changes healthy brain by {t.loc['VAE', 'healthy changed']:.3f} "
+              f"and the oracle scores {ci('VAE', 'Oracle - map')} above it."]
+    return '\n'.join(lines)
