@@ -56,9 +56,10 @@ def checkpoints(work):
 def load_benchmark(work, log):
     "The cpu_full seed-0 data, tissue, folds, healthy VAE and fold classifiers, loaded from `work` (an error if anything trains)."
     s = benchmark_settings(SCALE)
+    if not any((Path(work)/'models').glob('benchmark_fold*.pth')):   # checked first: `_benchmark_folders` would start a new work folder
+        raise SystemExit(f"--work: no benchmark_fold*.pth in {work}/models; run `make reproduce-explain` (cpu_full, seed 0) first")
     _, work = _benchmark_folders(s, tempfile.mkdtemp(), work, SEED, 1)   # refuses a work folder of other settings
     before = checkpoints(work)
-    if not any(n.startswith('benchmark_fold') for n in before): raise SystemExit(f"--work: no benchmark_fold*.pth in {work}/models")
     set_seed(SEED)
     data, tissue, *_ = _benchmark_data(s, SEED)
     timing = {}
