@@ -26,6 +26,7 @@ SETUPS = dict(  # images explained, images the reference explains, image size, s
     small=dict(n=32, n_ref=32, size=64, n_healthy=60, model=lambda: SmallCNN(1, 2), epochs=12, lr=1e-2, target=5),
     paper=dict(n=128, n_ref=16, size=128, n_healthy=200, model=lambda: densenet121_classifier(1, 2), epochs=10, lr=1e-3, target=20))
 OBJECTIVE = dict(l1=0.3, tv=10., tv_beta=3.)  # the library's defaults; both implementations minimise exactly this
+BUDGET = 300  # iterations at most, the reference's (the library's default before bench/sweep_perturbation.py measured 60 best)
 
 def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
@@ -91,12 +92,12 @@ def one_seed(s, n, n_ref, dev, seed):
     fill = BlurFill(5. * s['size'] / 64)
     print(f"seed {seed}: classifier validation accuracy {acc:.3f}; setup {time.perf_counter() - t0:.0f}s")
     ref_times = []  # timings are medians (per image, or over 3 runs of a batch): other jobs on a shared machine come in bursts
-    ref = reference(model, x[:n_ref], fill, 1, times=ref_times, **OBJECTIVE)
-    fast, t_fast = batched(lambda: meaningful_perturbation(model, x, 1, fill, batch_size=n, progress=False, **OBJECTIVE), dev)
-    one, t_one = per_image(lambda xi: meaningful_perturbation(model, xi, 1, fill, progress=False, **OBJECTIVE), x[:n_ref], dev)
+    ref = reference(model, x[:n_ref], fill, 1, n_iter=BUDGET, times=ref_times, **OBJECTIVE)
+    fast, t_fast = batched(lambda: meaningful_perturbation(model, x, 1, fill, batch_size=n, n_iter=BUDGET, progress=False, **OBJECTIVE), dev)
+    one, t_one = per_image(lambda xi: meaningful_perturbation(model, xi, 1, fill, n_iter=BUDGET, progress=False, **OBJECTIVE), x[:n_ref], dev)
     # the library's short second-moment memory (betas 0.9, 0.9) against torch's default 0.999, both with early stopping
     slow_adam, t_slow = batched(lambda: meaningful_perturbation(model, x, 1, fill, batch_size=n, betas=(0.9, 0.999),
-                                                                progress=False, **OBJECTIVE), dev)
+                                                                n_iter=BUDGET, progress=False, **OBJECTIVE), dev)
     # the exactness check: batched and per-image runs in float64
     m64, x64, k = copy.deepcopy(model).double(), x[:4].double(), min(4, n)
     kw = dict(n_iter=60, progress=False, **OBJECTIVE)

@@ -353,15 +353,17 @@ def _fill_chunk(fill, x:torch.Tensor, sl:slice)->torch.Tensor:
     return f.to(x.device, x.dtype)
 
 # %% ../nbs/06_explain.ipynb #bc9808b1
+_N_ITER = dict(l1_tv=60, area=300)   # n_iter=None per objective: 'l1_tv' the measured best (bench/sweep_perturbation.py), 'area' (runs them all) not swept
+
 def _check_perturbation(x:torch.Tensor, fill, *, objective, l1, tv, tv_beta, area, area_weight, area_ramp, mask_sigma, start,
                         n_iter, lr, mask_scale, score, temperature, patience, min_delta, betas, batch_size)->tuple:
-    "Check `meaningful_perturbation`'s arguments, naming the bad one; (fill, lr, mask_sigma, score), None's defaults filled in."
+    "Check `meaningful_perturbation`'s arguments, naming the bad one; (fill, n_iter, lr, mask_sigma, score), None's defaults filled in."
     if not callable(fill):
         if not hasattr(fill, 'shape'): raise ValueError(f"fill: expected a callable x -> x_filled or an array like x, got {type(fill).__name__}")
         fill = check_shape(_as_images(fill, 'fill'), 'fill', shape=x.shape)
     check_choice(objective, 'objective', ['l1_tv', 'area'])
     for v, nm in ((l1, 'l1'), (tv, 'tv'), (min_delta, 'min_delta'), (area_weight, 'area_weight')): check_positive(v, nm, allow_zero=True)
-    lr = ifnone(lr, 0.1 if objective == 'area' else 0.3)
+    lr, n_iter = ifnone(lr, 0.1 if objective == 'area' else 0.3), ifnone(n_iter, _N_ITER[objective])
     check_positive(lr, 'lr'); check_positive(n_iter, 'n_iter', integer=True); check_positive(mask_scale, 'mask_scale', integer=True)
     check_positive(batch_size, 'batch_size', integer=True); check_positive(temperature, 'temperature')
     mask_sigma = check_positive(ifnone(mask_sigma, 3. * mask_scale), 'mask_sigma'); _check_area(area)
@@ -370,7 +372,7 @@ def _check_perturbation(x:torch.Tensor, fill, *, objective, l1, tv, tv_beta, are
     if patience is not None: check_positive(patience, 'patience', integer=True)
     if not (len(betas) == 2 and all(0 <= b < 1 for b in betas)): raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
     if not (isinstance(tv_beta, (int, float)) and tv_beta >= 1): raise ValueError(f"tv_beta: expected a number >= 1, got {tv_beta!r}")
-    return fill, lr, mask_sigma, _check_score(score, objective)
+    return fill, n_iter, lr, mask_sigma, _check_score(score, objective)
 
 # %% ../nbs/06_explain.ipynb #3016bcbe
 def _perturbation_maps(model:nn.Module, x:torch.Tensor, t:torch.Tensor, fill, param:_Parametrisation, batch_size:int, progress:bool,
@@ -400,11 +402,11 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
                             area_ramp:float=1e3, # 'area': the weight grows geometrically by this factor over the iterations, from area_weight/area_ramp to area_weight (TorchRay: about 16)
                             mask_sigma:float|None=None, # 'area': std in pixels of the smooth mask's Gaussian; None: 3*mask_scale
                             start:float|None=None, # the mask's value everywhere at iteration 0; None: 0.5 for 'area' (half of everything kept), 1 for 'l1_tv' (nothing deleted)
-                            n_iter:int=300, # Adam iterations at most ('area' always runs them all)
+                            n_iter:int|None=None, # Adam iterations at most ('area' always runs them all); None: 60 for 'l1_tv' (the measured best: bench/sweep_perturbation.py, folds 0-1 of cpu_full seed 0, confirmed on folds 2-3), 300 for 'area'
                             lr:float|None=None, # Adam learning rate; None: 0.3 for 'l1_tv' (see bench/), 0.1 for 'area'
-                            mask_scale:int=1, # optimise the mask at 1/mask_scale of the image's resolution ('area': control points mask_scale px apart)
+                            mask_scale:int=1, # optimise the mask at 1/mask_scale of the image's resolution ('area': control points mask_scale px apart); 1 scored best in the same sweep
                             score:str|None=None, # class score f_c: 'softmax' (single-label) or 'sigmoid' (multi-label) probability; 'logit' ('area' only); None: 'softmax' for 'l1_tv', 'logit' for 'area'
-                            temperature:float=1., # f_c reads logits/temperature: > 1 keeps a very sure model's probability off 1, where it has no gradient
+                            temperature:float=1., # f_c reads logits/temperature: > 1 keeps a very sure model's probability off 1, where it has no gradient (the sweep's folds 0-1 could not tell 1 from 5; see below)
                             patience:int|None=20, # 'l1_tv': stop a pair after this many iterations without improvement; None runs all n_iter
                             min_delta:float=1e-4, # smallest loss decrease that counts as an improvement
                             betas:tuple=(0.9, 0.9), # Adam's moment decay rates (see above for the second)
@@ -413,7 +415,7 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
                            )->torch.Tensor:
     "Perturbation maps (N,H,W), or (N,T,H,W) for (N,T) targets, high where the image matters for the class, for whole batches."
     x = _as_images(x); t, one = _targets(target, len(x))
-    fill, lr, mask_sigma, score = _check_perturbation(
+    fill, n_iter, lr, mask_sigma, score = _check_perturbation(
         x, fill, objective=objective, l1=l1, tv=tv, tv_beta=tv_beta, area=area, area_weight=area_weight, area_ramp=area_ramp,
         mask_sigma=mask_sigma, start=start, n_iter=n_iter, lr=lr, mask_scale=mask_scale, score=score, temperature=temperature,
         patience=patience, min_delta=min_delta, betas=betas, batch_size=batch_size)
@@ -575,7 +577,7 @@ def explain_images(model:nn.Module, # classifier: images (N,C,H,W) -> logits (N,
                    score:str|None=None, # perturbation class score, see `meaningful_perturbation`; None: 'softmax' for 'l1_tv', 'logit' for 'area'
                    objective:str='l1_tv', # perturbation objective, see `meaningful_perturbation`
                    area:float=0.05, # kept fraction for `objective='area'`
-                   n_iter:int=300, # optimisation steps of each perturbation mask
+                   n_iter:int|None=None, # optimisation steps of each perturbation mask; None: `meaningful_perturbation`'s for the objective (60 for 'l1_tv': bench/sweep_perturbation.py, folds 0-1 of cpu_full seed 0, confirmed on folds 2-3)
                    mask_scale:int=1, # perturbation masks are optimised at 1/mask_scale resolution and upsampled
                    temperature:float=5., # the perturbation's score reads logits/temperature; 1: the plain probability
                    batch_size:int=32, # images per chunk, for every method

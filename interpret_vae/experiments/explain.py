@@ -135,7 +135,7 @@ def cached_maps(folder:str|Path, # where each method's maps are kept, as maps_<m
                 healthy=None, # (N,C,H,W) each image's healthy image, for the 'Oracle' method
                 restore_weight:float=0.1, # `RestorationFill`'s weight for 'Restore'
                 score:str='softmax', # 'softmax' (classes) or 'sigmoid' (independent labels): the perturbation's class score
-                n_iter:int=300, # optimisation steps of each perturbation mask
+                n_iter:int|None=None, # optimisation steps of each perturbation mask; None: `meaningful_perturbation`'s default
                 mask_scale:int=1, # perturbation masks are optimised at 1/mask_scale resolution
                 temperature:float=5., # see `explain_images`
                 batch_size:int=32, # images optimised together

@@ -144,10 +144,11 @@ def _healthy_images(healthy, names:list, size:int|None)->np.ndarray:
     return hx[[hn.index(n) for n in names]]
 
 # %% ../../nbs/08e_experiments.explain_folder.ipynb #3ef845a7
-def _check_explain_options(target:int, score:str, n_iter:int, mask_scale:int, batch_size:int, methods, vae, healthy, restore_weight:float):
+def _check_explain_options(target:int, score:str, n_iter:int|None, mask_scale:int, batch_size:int, methods, vae, healthy, restore_weight:float):
     "The options of `explain_folder` that need no file read, checked: a method that needs a model or folder must have it."
     check_positive(target, 'target', allow_zero=True, integer=True); check_choice(score, 'score', ('softmax', 'sigmoid'))
-    for k, v in dict(n_iter=n_iter, mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
+    if n_iter is not None: check_positive(n_iter, 'n_iter', integer=True)   # None: the perturbation's default
+    for k, v in dict(mask_scale=mask_scale, batch_size=batch_size).items(): check_positive(v, k, integer=True)
     for k in methods or []: check_choice(k, 'methods', METHODS + EXTRA_METHODS)
     for k in ('VAE', 'Restore'):
         if methods and k in methods and vae is None: raise ValueError(f"--methods: {k!r} needs a healthy VAE; pass --vae FILE")
@@ -182,7 +183,7 @@ def explain_folder(images:str|Path, # folder of slices, or a data folder (see `r
             restore_weight:float=0.1, # 'Restore': weight of the distance to the image in `RestorationFill`
             score:str='softmax', # 'softmax': the outputs are classes; 'sigmoid': independent labels (multi-label, e.g. OCT)
             size:int|None=None, # resize images to size x size
-            n_iter:int=300, # optimisation steps per perturbation mask
+            n_iter:int|None=None, # optimisation steps per perturbation mask; unset: `meaningful_perturbation`'s default, 60 (the measured best of bench/sweep_perturbation.py)
             mask_scale:int=1, # optimise masks at 1/mask_scale resolution
             batch_size:int=32, # images optimised together
             restart:bool=False, # `out` holds a run with other settings or inputs: delete its outputs and start over
