@@ -13,7 +13,7 @@ SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 # Experiments that run independent jobs (folds, models) start WORKERS one-thread processes.
 WORKERS ?= 2
 
-.PHONY: help test sweep-perturbation reproduce-explain-oct reproduce-explain-densenet test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-own reproduce-crt-scar reproduce-crt-curve clean-venv
+.PHONY: help test sweep-perturbation reproduce-explain-oct reproduce-explain-densenet test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-own reproduce-crt-scar reproduce-crt-curve reproduce-vae-curve clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -98,6 +98,12 @@ reproduce-crt-scar: $(STAMP)
 ## nested training sets, models trained WORKERS at a time; its own folder (a larger cohort than the experiment's), resumable.
 reproduce-crt-curve: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark crt-curve --scale $(SCALE) --path runs/crt_$(SCALE)_curve --out nbs/images --workers $(WORKERS)
+
+## Is the explanation benchmark's healthy VAE trained enough? The cpu_full VAE recipe trained for several budgets (one one-cycle run each) on
+## thousands of generated healthy slices: fill quality, in-brain AUC and validation loss against Adam steps, beside the benchmark's own VAE,
+## the Blur fill and the oracle: bench/results/healthy_vae_curve.json and nbs/images/healthy_vae_curve.png. One process; resumable.
+reproduce-vae-curve: $(STAMP)
+	$(SERIAL) $(BIN)/ivae benchmark vae-curve --scale cpu_full --path runs/healthy_vae_curve --out bench/results --figure nbs/images/healthy_vae_curve.png
 
 ## Export notebooks to the library and strip notebook noise.
 sync: $(STAMP)

@@ -26,6 +26,7 @@ try:   # torch and fastai take seconds to import: a Ctrl-C meanwhile ends quietl
     from interpret_vae.experiments.explain_settings import BENCHMARK_SCALES
     from interpret_vae.experiments.explain_report import benchmark_markdown
     from interpret_vae.experiments.explain_folder import explain_folder, train_vae, train_classifier
+    from interpret_vae.experiments.vae_curve import healthy_vae_curve
     from interpret_vae.experiments.demo import demo, simulate, SIMULATE_KINDS
 except KeyboardInterrupt:
     print("ivae: interrupted while starting", file=sys.stderr); raise SystemExit(130)
@@ -106,6 +107,10 @@ COMMANDS = {
     'benchmark crt': Command(reproduce_crt, lambda p, a: f"results: {p}", dict(scale=CRT_SCALES)),
     'benchmark crt-scar': Command(reproduce_scar_ablation, lambda p, a: f"results: {p}", dict(scale=CRT_SCALES), settings=dict(overrides=_CRT_SETTINGS)),
     'benchmark crt-curve': Command(reproduce_crt_learning_curve, lambda p, a: f"results: {p}", dict(scale=CRT_SCALES), settings=dict(overrides=_CRT_SETTINGS)),
+    'benchmark vae-curve': Command(healthy_vae_curve, lambda r, a: f"lowest validation loss: {r['chosen']['name']} ({r['chosen']['steps']} Adam steps); "
+                                   f"results: {Path(a['out'])/'healthy_vae_curve.json'} ({r['seconds'] / 60:.1f} min)",
+                                   dict(scale=tuple(k for k, v in BENCHMARK_SCALES.items() if v['dataset'] == 'lesion')),
+                                   settings=dict(overrides=_BENCHMARK_SETTINGS)),
 }
 "Every sub-command of `ivae` (two words: a group and its action) and the function it calls."
 
