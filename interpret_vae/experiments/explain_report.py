@@ -335,8 +335,10 @@ def fill_ceiling_markdown(results:str|Path # a lesion benchmark's results JSON, 
                          )->str:
     "`fill_ceiling` as a markdown table, the run's classifier specificity and Grad-CAM map size in the caption, and what the oracle says."
     res, t = _results(results, 'results'), fill_ceiling(results)
+    aucs = ', '.join(f"{f['auc']:.2f}" for f in res['folds'])
     ci = lambda m, k: ci_text(t.loc[m, k], t.loc[m, f'{k} lo'], t.loc[m, f'{k} hi'], '+.3f')
-    lines = [f"In-brain AUC of each fill's perturbation map and of the gradient maps, scale `{res['scale']}`, {res['n_images']} lesioned images; "
+    lines = [f"In-brain AUC of each fill's perturbation map and of the gradient maps, scale `{res['scale']}`, {res['n_images']} lesioned images, "
+             f"classifier AUC per fold {aucs}; "
              f"mean [95% CI], bootstrap by subject{_caption_extras(res)}.", '',
              '| fill or map | in-brain AUC | lesion removed (1: all) | healthy brain changed (0: none) | oracle − map, paired |', '|---|---|---|---|---|']
     num = lambda v: '–' if np.isnan(v) else f'{v:.3f}'
