@@ -15,10 +15,10 @@ from ..core import (check_shape, check_dtype, check_labels, check_choice, check_
 
 # %% auto #0
 __all__ = ['SEG_LABELS', 'TARGET_SPACING', 'FIELD_OF_VIEW_MM', 'ES_FRACTION', 'VENDORS', 'RESPONSE_MODEL', 'SF_MODEL',
-           'POPULATIONS', 'PATHOLOGIES', 'PRETRAIN_MIX', 'N_ANGLES', 'FLASH_SYSTOLE', 'NATIVE_FOV_MM',
-           'SEGMENTATION_FEATURES', 'es_frame', 'response_probability', 'factor_effect', 'simulate_labels',
-           'CineCohort', 'simulate_cohort', 'septal_line', 'mmode', 'lv_centroid', 'septal_excursion_mm',
-           'segmentation_features']
+           'POPULATIONS', 'PATHOLOGIES', 'RESPONSE_TERMS', 'PRETRAIN_MIX', 'N_ANGLES', 'FLASH_SYSTOLE', 'NATIVE_FOV_MM',
+           'SEGMENTATION_FEATURES', 'es_frame', 'response_design', 'response_probability', 'factor_effect',
+           'simulate_labels', 'CineCohort', 'simulate_cohort', 'septal_line', 'mmode', 'lv_centroid',
+           'septal_excursion_mm', 'segmentation_features']
 
 # %% ../../nbs/01_data.cardiac.ipynb #797bd63c
 SEG_LABELS = ('background', 'LV blood pool', 'LV myocardium', 'RV blood pool')
@@ -84,19 +84,31 @@ def _draw_factors(stream, group):
     f['lv_eccentricity'] = stream(15).uniform(0.0, 0.2, n)
     return f
 
-# %% ../../nbs/01_data.cardiac.ipynb #990dd326
-def response_probability(labels:pd.DataFrame # one row per subject with the true factors of `simulate_labels`
-                        )->np.ndarray:
-    "P(CRT response | true factors) of the documented response model, before label noise: the oracle's score (N,)."
+# %% ../../nbs/01_data.cardiac.ipynb #8b451b12
+RESPONSE_TERMS = ('lbbb_delay', 'septal_flash', 'scar', 'scar_lateral', 'rv_dilation', 'lv_eccentricity', 'lv_radius_mm')
+"The terms of the response model (`RESPONSE_MODEL`), in the order `response_design` gives them."
+
+def response_design(labels:pd.DataFrame # one row per subject with the true factors of `simulate_labels`
+                   )->pd.DataFrame:
+    "The true factors as the response model's terms (`RESPONSE_TERMS`): scar at the lateral wall is its own term, dilation and radius centred."
     if not isinstance(labels, pd.DataFrame): raise ValueError(f"labels: expected a pandas DataFrame, got {type(labels).__name__}")
     need = ['lbbb_delay', 'septal_flash', 'scar', 'scar_angle_deg', 'rv_dilation', 'lv_eccentricity', 'lv_radius_mm']
     missing = [c for c in need if c not in labels.columns]
     if missing: raise ValueError(f"labels: missing factor column(s) {missing}")
-    m, g = RESPONSE_MODEL, {c: labels[c].to_numpy(float) for c in need}
+    g = {c: labels[c].to_numpy(float) for c in need}
     lateral = (1 - np.cos(np.deg2rad(g['scar_angle_deg']))) / 2   # 0 at the septum, 1 at the lateral wall
-    z = (m['intercept'] + m['lbbb_delay'] * g['lbbb_delay'] + m['septal_flash'] * g['septal_flash']
-         + g['scar'] * (m['scar'] + m['scar_lateral'] * lateral) + m['rv_dilation'] * (g['rv_dilation'] - 1)
-         + m['lv_eccentricity'] * g['lv_eccentricity'] + m['lv_radius_mm'] * (g['lv_radius_mm'] - 24.5))
+    return pd.DataFrame(dict(lbbb_delay=g['lbbb_delay'], septal_flash=g['septal_flash'], scar=g['scar'], scar_lateral=g['scar'] * lateral,
+                             rv_dilation=g['rv_dilation'] - 1, lv_eccentricity=g['lv_eccentricity'], lv_radius_mm=g['lv_radius_mm'] - 24.5),
+                        index=labels.index)
+
+# %% ../../nbs/01_data.cardiac.ipynb #990dd326
+def response_probability(labels:pd.DataFrame # one row per subject with the true factors of `simulate_labels`
+                        )->np.ndarray:
+    "P(CRT response | true factors) of the documented response model, before label noise: the oracle's score (N,)."
+    m, d = RESPONSE_MODEL, {k: v.to_numpy() for k, v in response_design(labels).items()}
+    z = (m['intercept'] + m['lbbb_delay'] * d['lbbb_delay'] + m['septal_flash'] * d['septal_flash']
+         + (m['scar'] * d['scar'] + m['scar_lateral'] * d['scar_lateral']) + m['rv_dilation'] * d['rv_dilation']
+         + m['lv_eccentricity'] * d['lv_eccentricity'] + m['lv_radius_mm'] * d['lv_radius_mm'])
     return _sigmoid(z)
 
 # %% ../../nbs/01_data.cardiac.ipynb #8a336288

@@ -15,15 +15,15 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from ..core import check_choice, check_positive, check_shape, to_numpy
-from ..data.cardiac import (TARGET_SPACING, factor_effect, response_probability, septal_excursion_mm, septal_line)
+from ..data.cardiac import (TARGET_SPACING, factor_effect, response_design, response_probability, septal_excursion_mm, septal_line)
 from ..evaluate import bootstrap_ci, mcnemar_test, prediction_rates, roc_auc, youden_threshold
 from ..models.concept_vae import CRT_KINDS, concept_attribution, concept_shift
 
 # %% auto #0
-__all__ = ['ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'RESPONSE_TERMS', 'crt_splits', 'FoldResult', 'crt_table',
-           'crt_beside_paper', 'fold_latents', 'probe_scores', 'measurement_score', 'response_design',
-           'crt_disentanglement', 'traversal_by_subject', 'attribution_agreement', 'oracle_attribution',
-           'crt_attribution', 'logistic_fold', 'nested_logistic_predictions']
+__all__ = ['ROW_NAMES', 'TABLE_COLUMNS', 'PAPER_TABLE1', 'crt_splits', 'FoldResult', 'crt_table', 'crt_beside_paper',
+           'fold_latents', 'probe_scores', 'measurement_score', 'crt_disentanglement', 'traversal_by_subject',
+           'attribution_agreement', 'oracle_attribution', 'crt_attribution', 'logistic_fold',
+           'nested_logistic_predictions']
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #638bfeaa
 ROW_NAMES = dict(baseline='baseline', vae_crt='VAE + CRT', concept='VAE + CRT + SF', confined='VAE + CRT + SF, confined',
@@ -274,22 +274,6 @@ def _mean_traversal(model, z:np.ndarray, sfl:np.ndarray, halves:dict, segs, spac
         traversal['true SF subjects (mean)'] = float(np.nanmean(true[sfl == 1]))
         traversal['true no-SF subjects (mean)'] = float(np.nanmean(true[sfl == 0]))
     return traversal, dec
-
-# %% ../../nbs/08k_experiments.crt_analysis.ipynb #921aa457
-RESPONSE_TERMS = ('lbbb_delay', 'septal_flash', 'scar', 'scar_lateral', 'rv_dilation', 'lv_eccentricity', 'lv_radius_mm')
-"The terms of the simulator's response model (`data.cardiac.RESPONSE_MODEL`), in the order `response_design` gives them."
-
-def response_design(labels:pd.DataFrame # one row per subject with the simulator's true factors (`simulate_labels`)
-                   )->pd.DataFrame:
-    "The true factors as the response model's terms (`RESPONSE_TERMS`): scar at the lateral wall is its own term, dilation and radius centred."
-    if not isinstance(labels, pd.DataFrame): raise ValueError(f"labels: expected a pandas DataFrame, got {type(labels).__name__}")
-    need = ['lbbb_delay', 'septal_flash', 'scar', 'scar_angle_deg', 'rv_dilation', 'lv_eccentricity', 'lv_radius_mm']
-    missing = [c for c in need if c not in labels.columns]
-    if missing: raise ValueError(f"labels: missing factor column(s) {missing}")
-    g = {c: labels[c].to_numpy(float) for c in need}
-    lateral = (1 - np.cos(np.deg2rad(g['scar_angle_deg']))) / 2   # 0 at the septum, 1 at the lateral wall
-    return pd.DataFrame(dict(lbbb_delay=g['lbbb_delay'], septal_flash=g['septal_flash'], scar=g['scar'], scar_lateral=g['scar'] * lateral,
-                             rv_dilation=g['rv_dilation'] - 1, lv_eccentricity=g['lv_eccentricity'], lv_radius_mm=g['lv_radius_mm'] - 24.5))
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #d480e650
 _OWN_TERMS = dict(septal_flash=('septal_flash',), lv_eccentricity=('lv_eccentricity',), scar=('scar', 'scar_lateral'))   # a target's own terms
