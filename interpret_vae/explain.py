@@ -404,7 +404,7 @@ def meaningful_perturbation(model:nn.Module, # classifier: images (N,C,H,W) -> l
                             start:float|None=None, # the mask's value everywhere at iteration 0; None: 0.5 for 'area' (half of everything kept), 1 for 'l1_tv' (nothing deleted)
                             n_iter:int|None=None, # Adam iterations at most ('area' always runs them all); None: 60 for 'l1_tv' (the measured best: bench/sweep_perturbation.py, folds 0-1 of cpu_full seed 0, confirmed on folds 2-3), 300 for 'area'
                             lr:float|None=None, # Adam learning rate; None: 0.3 for 'l1_tv' (see bench/), 0.1 for 'area'
-                            mask_scale:int=1, # optimise the mask at 1/mask_scale of the image's resolution ('area': control points mask_scale px apart); 1 scored best in the same sweep
+                            mask_scale:int=1, # optimise the mask at 1/mask_scale of the image's resolution ('area': control points mask_scale px apart); 1 scored best on the sweep's selection folds, 4 on its confirmation folds: undecided
                             score:str|None=None, # class score f_c: 'softmax' (single-label) or 'sigmoid' (multi-label) probability; 'logit' ('area' only); None: 'softmax' for 'l1_tv', 'logit' for 'area'
                             temperature:float=1., # f_c reads logits/temperature: > 1 keeps a very sure model's probability off 1, where it has no gradient (the sweep's folds 0-1 could not tell 1 from 5; see below)
                             patience:int|None=20, # 'l1_tv': stop a pair after this many iterations without improvement; None runs all n_iter
