@@ -398,13 +398,11 @@ def oracle_attribution(labels:pd.DataFrame, # one row per subject: `crt_response
     check_choice(factor, 'factor', ('septal_flash', 'scar'))
     X, y = response_design(labels), labels['crt_response'].to_numpy().astype(int) if 'crt_response' in labels else None
     if y is None: raise ValueError("labels: missing the crt_response column the oracle is fitted to")
+    on, off = (response_design(labels.assign(**{factor: v})) for v in (1, 0))   # the design's own terms follow the factor (scar: its lateral part)
     out = np.full(len(labels), np.nan)
     for tr, te in splits:
         model = make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=5000)).fit(X.iloc[tr], y[tr])
-        on, off = X.iloc[te].copy(), X.iloc[te].copy()
-        on[factor], off[factor] = 1., 0.
-        if factor == 'scar': on['scar_lateral'], off['scar_lateral'] = (1 - np.cos(np.deg2rad(labels['scar_angle_deg'].to_numpy()[te]))) / 2, 0.
-        out[te] = model.predict_proba(on)[:, 1] - model.predict_proba(off)[:, 1]
+        out[te] = model.predict_proba(on.iloc[te])[:, 1] - model.predict_proba(off.iloc[te])[:, 1]
     return out
 
 # %% ../../nbs/08k_experiments.crt_analysis.ipynb #31417f9d
