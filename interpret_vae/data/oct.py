@@ -97,8 +97,8 @@ def _oct_scan(pat, rng, size, looks, floor, twin=False):
     flat = bounds.copy()   # the retina before any pathology lifts it: the healthy twin's geometry
     lift_ped, lift_srf = _oct_lifts(pat, rng, x)
     masks = np.zeros((3, H, W), np.float32)
-    bounds[:10] -= lift_ped                       # Bruch's membrane `bm` stays put; bounds[:8] -= lift_srf
-    bounds[8] = np.maximum(bounds[8], bounds[7])  # SRF gap opens between the OS and the RPE
+    bounds[:10] -= lift_ped   # a PED lifts the RPE and all above it; Bruch's membrane `bm` stays put
+    bounds[:8] -= lift_srf    # an SRF lifts the neuroretina off the RPE: the gap opens between the OS and the RPE
     img = _layers(bounds, y, H)
     band = lambda top, bot: np.clip((y - top) * H + .5, 0, 1) * np.clip((bot - y) * H + .5, 0, 1)
     if pat['has'][2]: masks[2] = band(bounds[9], bm) * (lift_ped > 1.5 / H)

@@ -312,7 +312,7 @@ _FILLS_AND_MAPS = ('Oracle', 'VAE', 'Restore', 'Blur', 'Const127', 'Const255', '
 def fill_ceiling(results:dict|str|Path, # a lesion benchmark's results JSON (`run_explain_benchmark`), its `_per_image.csv` beside it
                  n_boot:int|None=None # bootstrap resamples of the subjects; None: the run's own `n_boot`
                 )->pd.DataFrame:
-    "Per fill and gradient map: in-brain AUC, lesion removed, healthy brain changed [95% CIs], and the paired oracle - map over the same images."
+    "Per fill and gradient map: in-brain AUC, lesion removed, healthy brain changed [95% CIs], and the paired oracle - map, VAE - map and Restore - map over the same images."
     if not isinstance(results, (str, Path)): raise ValueError(f"results: expected the path of a results JSON (its per-image CSV is read beside it), got {type(results).__name__}")
     res, per_file = _results(results, 'results'), Path(str(results).removesuffix('.json') + '_per_image.csv')
     if not per_file.is_file(): raise FileNotFoundError(f"results: no per-image file {per_file} beside it")
@@ -321,19 +321,24 @@ def fill_ceiling(results:dict|str|Path, # a lesion benchmark's results JSON (`ru
     wide = per.pivot_table(index=['fold', 'image'], columns='method', values='auc_tissue')
     patient = per.groupby(['fold', 'image'])['patient'].first().loc[wide.index].to_numpy()
     rows = [m for m in _FILLS_AND_MAPS if m in wide.columns]
-    paired = summarise_methods(wide[rows], patient, floors=(), reference='Oracle', n_boot=n_boot or res['settings']['n_boot'], seed=res['seed'])
+    paired = {ref: summarise_methods(wide[rows], patient, floors=(), reference=ref, n_boot=n_boot or res['settings']['n_boot'], seed=res['seed'])
+              for ref in ('Oracle', 'VAE', 'Restore') if ref in rows}
     fq = {k: {r['method']: r for r in res['fill_quality'][k]} for k in ('lesion_removed', 'healthy_changed')}
     auc = {r['method']: r for r in res['summary']['auc_tissue']}
     out = {m: {'in-brain AUC': auc[m]['mean'], 'lo': auc[m]['lo'], 'hi': auc[m]['hi'],
                'lesion removed': fq['lesion_removed'].get(m, {}).get('mean', np.nan), 'healthy changed': fq['healthy_changed'].get(m, {}).get('mean', np.nan),
-               'Oracle - map': paired.loc[m].get('diff', np.nan), 'Oracle - map lo': paired.loc[m].get('diff_lo', np.nan),
-               'Oracle - map hi': paired.loc[m].get('diff_hi', np.nan)} for m in rows}
+               **{f'{ref} - map{end}': d.loc[m].get(f'diff{key}', np.nan) for ref, d in paired.items()
+                  for end, key in (('', ''), (' lo', '_lo'), (' hi', '_hi'))}} for m in rows}
     return pd.DataFrame(out).T.astype(float)
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #d6ac29fc
+def _better(name:str, lo:float, hi:float)->str:
+    "What a paired difference `name` - other's CI supports."
+    return f'{name} better' if lo > 0 else f'{name} worse' if hi < 0 else 'no difference shown'
+
 def fill_ceiling_markdown(results:str|Path # a lesion benchmark's results JSON, its `_per_image.csv` beside it
                          )->str:
-    "`fill_ceiling` as a markdown table, the run's classifier specificity and Grad-CAM map size in the caption, and what the oracle says."
+    "`fill_ceiling` as a markdown table, the run's classifier specificity and Grad-CAM map size in the caption, what the oracle says, and each package fill against Grad-CAM and guided backprop."
     res, t = _results(results, 'results'), fill_ceiling(results)
     aucs = ', '.join(f"{f['auc']:.2f}" for f in res['folds'])
     ci = lambda m, k: ci_text(t.loc[m, k], t.loc[m, f'{k} lo'], t.loc[m, f'{k} hi'], '+.3f')
@@ -348,4 +353,9 @@ def fill_ceiling_markdown(results:str|Path # a lesion benchmark's results JSON, 
     lines += ['', f"A perfect fill {'beats ' + ' and '.join(beats) if beats else 'does not beat Grad-CAM or guided backprop'} (paired CI above 0); "
               f"the VAE fill removes {t.loc['VAE', 'lesion removed']:.2f} of the lesion, changes healthy brain by {t.loc['VAE', 'healthy changed']:.3f} "
               f"and the oracle scores {ci('VAE', 'Oracle - map')} above it."]
+    grads = [m for m in ('GC', 'BP') if m in t.index]
+    fills = [f for f in ('VAE', 'Restore') if f'{f} - map' in t and grads]
+    if fills:   # the paper's claim, for each of the package's fills: does it beat the gradient maps on the same images?
+        lines[-1] += ' The package\'s fills against the gradient maps, paired: ' + '; '.join(
+            f"{f} − {m} {ci(m, f'{f} - map')} ({_better(f, t.loc[m, f'{f} - map lo'], t.loc[m, f'{f} - map hi'])})" for f in fills for m in grads) + '.'
     return '\n'.join(lines)
