@@ -16,14 +16,16 @@ __all__ = ['headline_claims', 'headline_markdown']
 
 # %% ../../nbs/08h_experiments.verdicts.ipynb #38eefe80
 def headline_claims(crt_results, # the CRT results file (`reproduce_crt`), or the dict `load_crt_results` returns
-                    explain_results # the explanation benchmark's results file (`run_explain_benchmark`), or its dict
+                    *explain_results # the explanation benchmark's results files (`run_explain_benchmark`) or dicts, one per run shown
                    )->pd.DataFrame:
-    "One row per claim: paper, claim, the paper's number, ours [95% CI], verdict ('met'/'not met' for the package's own claims)."
+    "One row per claim (the perturbation paper's once per benchmark run): paper, claim, the paper's number, ours [95% CI], verdict ('met'/'not met' for the package's own claims)."
     crt = crt_results if isinstance(crt_results, dict) else load_crt_results(crt_results)
-    ex = explain_results if isinstance(explain_results, dict) else read_json(explain_results, 'explain_results')
+    if not explain_results: raise ValueError("explain_results: expected at least one explanation benchmark results file")
+    runs = [r if isinstance(r, dict) else read_json(r, 'explain_results') for r in explain_results]
     c = crt_claims(crt)
     c = c[~c.claim.str.contains('scores below')].assign(paper_name='CRT (Puyol-Antón 2020)')   # the paper claims parity, not a loss
-    e = explain_claims(ex).assign(paper_name=f"perturbation (Uzunova 2019), in-brain AUC, `{ex['scale']}`")
+    e = pd.concat([explain_claims(ex).assign(paper_name=f"perturbation (Uzunova 2019), in-brain AUC, `{ex['scale']}` ({ex['settings']['classifier']})")
+                   for ex in runs], ignore_index=True)
     own = explanation_criteria(crt)
     # the simulator's effect of SF is positive for every subject, so a constant positive attribution has full sign agreement
     own = own[~own.criterion.str.contains(r'\bsign\b')]
@@ -35,10 +37,10 @@ def headline_claims(crt_results, # the CRT results file (`reproduce_crt`), or th
 
 # %% ../../nbs/08h_experiments.verdicts.ipynb #3707d1da
 def headline_markdown(crt_results, # as for `headline_claims`
-                      explain_results # as for `headline_claims`
+                      *explain_results # as for `headline_claims`
                      )->str:
     "`headline_claims` as a markdown table, the verdicts in bold."
-    h = headline_claims(crt_results, explain_results)
+    h = headline_claims(crt_results, *explain_results)
     cells = lambda r: [r['paper'], r['claim'], r["paper's number"], r['this package [95% CI]'], f"**{r['verdict']}**"]
     return '\n'.join(['| ' + ' | '.join(h.columns) + ' |', '|' + '---|' * len(h.columns)]
                      + ['| ' + ' | '.join(map(str, cells(r))) + ' |' for _, r in h.iterrows()])
