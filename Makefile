@@ -62,7 +62,7 @@ reproduce-explain-oct: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark explain --scale oct_cpu --path bench/results --work runs/explain_benchmark_oct --workers $(WORKERS)
 
 ## The benchmark with the paper's classifier, DenseNet121 from scratch, masks at 300 iterations, the healthy VAE the curve measured best
-## (128 px; seed 1, since that VAE and the mask defaults were chosen on seed 0): bench/results/explain_benchmark_cpu_densenet.*
+## (128 px, 48 subjects; seed 1, since that VAE and the mask defaults were chosen on seed 0; 36 min with 2 workers): bench/results/explain_benchmark_cpu_densenet.*
 reproduce-explain-densenet: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_densenet --path bench/results --work runs/explain_benchmark_densenet --seed 1 --workers $(WORKERS)
 
