@@ -13,7 +13,7 @@ SERIAL  := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
 # Experiments that run independent jobs (folds, models) start WORKERS one-thread processes.
 WORKERS ?= 2
 
-.PHONY: help test sweep-perturbation classifier-specificity reproduce-explain-oct reproduce-explain-densenet test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-own reproduce-crt-scar reproduce-crt-curve reproduce-vae-curve clean-venv
+.PHONY: help test sweep-perturbation classifier-specificity reproduce-explain-oct reproduce-explain-densenet reproduce-explain-oct-densenet test-slow demo docs check-docs readme sync bench gpu-check gpu-dry-run reproduce-explain reproduce-explain-distractors reproduce-explain-seed1 reproduce-crt reproduce-crt-own reproduce-crt-scar reproduce-crt-curve reproduce-vae-curve clean-venv
 
 $(STAMP): settings.ini setup.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -65,6 +65,10 @@ reproduce-explain-oct: $(STAMP)
 ## (128 px, 48 subjects; seed 1, since that VAE and the mask defaults were chosen on seed 0; 36 min with 2 workers): bench/results/explain_benchmark_cpu_densenet.*
 reproduce-explain-densenet: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_densenet --path bench/results --work runs/explain_benchmark_densenet --seed 1 --workers $(WORKERS)
+
+## The same with OCT scans (60 patients of 4; seed 1): bench/results/explain_benchmark_oct_densenet.*
+reproduce-explain-oct-densenet: $(STAMP)
+	$(SERIAL) $(BIN)/ivae benchmark explain --scale oct_densenet --path bench/results --work runs/explain_benchmark_oct_densenet --seed 1 --workers $(WORKERS)
 
 ## Perturbation settings (n_iter x mask_scale x temperature) swept on the cpu_full benchmark's own models, chosen on folds 0-1 and
 ## confirmed on folds 2-3 (after `make reproduce-explain`; about 12 min): bench/results/perturbation_sweep.json, which 06_explain reads.
