@@ -35,9 +35,9 @@ def main():
     args = ap.parse_args()
     s, data, tissue, vae, splits, models = load_benchmark(args.work, print)
     healthy = data.images[np.searchsorted(data.patient, data.patient)]   # every subject's first image is its healthy slice
-    p, fold_of = np.empty(len(data.labels)), np.empty(len(data.labels), int)
-    for fold, ((_, te), model) in enumerate(zip(splits, models)):
-        p[te], fold_of[te] = _predict(model.eval(), data.images[te]), fold
+    p = np.empty(len(data.labels))
+    for (_, te), model in zip(splits, models):
+        p[te] = _predict(model.eval(), data.images[te])
     label, patient = data.labels.astype(int), data.patient
     conspicuity = np.abs(data.images - healthy).reshape(len(label), -1).sum(1)
     les = np.flatnonzero(label == 1)

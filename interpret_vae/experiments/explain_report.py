@@ -32,10 +32,10 @@ def _results(r, name:str)->dict:
 def _fmt(r:dict)->str: return ci_text(r['mean'], r['lo'], r['hi'], missing='n/a')
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #0cf16ff0
-def _verdict(lo:float, hi:float, higher_is_better:bool=True)->str:
-    "What a paired difference's CI supports."
-    if lo > 0: return 'VAE better' if higher_is_better else 'VAE worse'
-    if hi < 0: return 'VAE worse' if higher_is_better else 'VAE better'
+def _verdict(lo:float, hi:float, higher_is_better:bool=True, name:str='VAE')->str:
+    "What the CI of a paired difference `name` - other supports."
+    if lo > 0: return f'{name} better' if higher_is_better else f'{name} worse'
+    if hi < 0: return f'{name} worse' if higher_is_better else f'{name} better'
     return 'no difference shown'
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #1cb1d802
@@ -332,10 +332,6 @@ def fill_ceiling(results:dict|str|Path, # a lesion benchmark's results JSON (`ru
     return pd.DataFrame(out).T.astype(float)
 
 # %% ../../nbs/08l_experiments.explain_report.ipynb #d6ac29fc
-def _better(name:str, lo:float, hi:float)->str:
-    "What a paired difference `name` - other's CI supports."
-    return f'{name} better' if lo > 0 else f'{name} worse' if hi < 0 else 'no difference shown'
-
 def fill_ceiling_markdown(results:str|Path # a lesion benchmark's results JSON, its `_per_image.csv` beside it
                          )->str:
     "`fill_ceiling` as a markdown table, the run's classifier specificity and Grad-CAM map size in the caption, what the oracle says, and each package fill against Grad-CAM and guided backprop."
@@ -357,5 +353,5 @@ def fill_ceiling_markdown(results:str|Path # a lesion benchmark's results JSON, 
     fills = [f for f in ('VAE', 'Restore') if f'{f} - map' in t and grads]
     if fills:   # the paper's claim, for each of the package's fills: does it beat the gradient maps on the same images?
         lines[-1] += ' The package\'s fills against the gradient maps, paired: ' + '; '.join(
-            f"{f} − {m} {ci(m, f'{f} - map')} ({_better(f, t.loc[m, f'{f} - map lo'], t.loc[m, f'{f} - map hi'])})" for f in fills for m in grads) + '.'
+            f"{f} − {m} {ci(m, f'{f} - map')} ({_verdict(t.loc[m, f'{f} - map lo'], t.loc[m, f'{f} - map hi'], name=f)})" for f in fills for m in grads) + '.'
     return '\n'.join(lines)
