@@ -66,7 +66,7 @@ reproduce-explain-oct: $(STAMP)
 reproduce-explain-densenet: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark explain --scale cpu_densenet --path bench/results --work runs/explain_benchmark_densenet --seed 1 --workers $(WORKERS)
 
-## The same with OCT scans (60 patients of 4; seed 1): bench/results/explain_benchmark_oct_densenet.*
+## The same with OCT scans (60 patients of 4; seed 1; 44 min with 2 workers): bench/results/explain_benchmark_oct_densenet.*
 reproduce-explain-oct-densenet: $(STAMP)
 	$(SERIAL) $(BIN)/ivae benchmark explain --scale oct_densenet --path bench/results --work runs/explain_benchmark_oct_densenet --seed 1 --workers $(WORKERS)
 

@@ -59,7 +59,7 @@ BENCHMARK_SCALES['cpu_densenet'] = dict(BENCHMARK_SCALES['cpu_full'], classifier
                                         n_vae=2500, vae_epochs=9,
                                         n_iter=300, mask_scale=2, batch_size=16, n_explain=12, n_sanity=8, sanity_methods=('GC', 'BP'),
                                         sanity_steps=6, marker=0)
-# the same on OCT, at `oct_cpu`'s 60 patients of 4 scans; 12 explained (scan, label) pairs per fold
+# the same on OCT, at `oct_cpu`'s 60 patients of 4 scans; 12 explained (scan, label) pairs per fold: 44 min with 2 workers (measured)
 BENCHMARK_SCALES['oct_densenet'] = dict(BENCHMARK_SCALES['cpu_densenet'], dataset='oct', n_healthy=60, oct_per_patient=4)
 
 # %% ../../nbs/08m_experiments.explain_settings.ipynb #8268ebf5
