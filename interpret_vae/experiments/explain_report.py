@@ -297,6 +297,7 @@ def paper_claims(results, # a `run_explain_benchmark` results dict, or its JSON 
     "Uzunova et al.'s lesion claims on one benchmark run: claim, the paper's numbers, our paired VAE - map [95% CI], verdict."
     r = results if isinstance(results, dict) else read_json(results, 'results')
     if 'summary' not in r or metric not in r['summary']: raise ValueError(f"results: expected a benchmark results file with summary[{metric!r}]")
+    if r.get('settings', {}).get('dataset', 'lesion') != 'lesion': raise ValueError("results: expected a lesion run; the paper's lesion claims do not apply to an OCT run")
     rows, paper = {m['method']: m for m in r['summary'][metric]}, PAPER_TABLE1.loc[('LPBA40', 'Lesion')]
     out = []
     for col, ours in _PAPER_COLUMNS.items():

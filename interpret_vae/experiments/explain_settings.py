@@ -52,9 +52,9 @@ BENCHMARK_SCALES['oct_cpu'] = dict(BENCHMARK_SCALES['cpu_full'], dataset='oct', 
 # and its maps), the randomisation check of Grad-CAM and guided backprop at 6 cascade points. Its healthy VAE is the one
 # `experiments.vae_curve` measured best at removing lesions (2500 slices, 9 epochs: lesion removed 0.695 against the
 # 400-slice, 10-epoch VAE's 0.605), chosen on seed 0, so `make reproduce-explain-densenet` runs seed 1. Measured: with 24
-# subjects and 5 explained images per fold the run took 20 min, and its 20 images left the paired CIs against Grad-CAM and
-# guided backprop at +-0.04 to 0.08,
-# with classifier AUCs of 0.77 to 0.96 from 18 training subjects; so 48 subjects and 12 per fold: 36 min with 2 workers
+# subjects and 5 explained images per fold the run took 20 min, its 20 images left the paired CIs against Grad-CAM and
+# guided backprop at +-0.04 to 0.08, and its classifiers, from 18 training subjects, scored AUC 0.77 to 0.96; so 48
+# subjects and 12 per fold: 36 min with 2 workers
 # (the OCT run shared the cores at a lower priority), of which classifiers 1140 core-s, maps 2080, scoring 750.
 BENCHMARK_SCALES['cpu_densenet'] = dict(BENCHMARK_SCALES['cpu_full'], classifier='densenet121', n_healthy=48, epochs=15, lr=1e-3, bs=16,
                                         n_vae=2500, vae_epochs=9,
